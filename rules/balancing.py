@@ -1,0 +1,359 @@
+"""Team assignment: keep eligible owners, place the pool, then balance with the fewest moves.
+
+A *unit* is an account together with the children that follow it; it moves as one. Work is
+measured as the balance index sees it: w = wp·p/ΣP + we·e/ΣE, so a rep's index is W/c with c
+its share of the team's capacity, and the band is (1 ± tolerance)·c.
+
+The moves are greedy but aimed: the worst rep first, a unit that lands it inside the band in
+one move when one exists (a placed-this-run unit before a kept one, since moving it costs no
+change), every move strictly reducing the total violation, within the move budget.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rules.capacity import Rep
+
+# Why a unit ended with its rep; explain prints these.
+CONTINUITY = "continuity"
+AFFINITY = "affinity"
+LEAST_LOADED = "least_loaded"
+REBALANCE = "rebalance"
+OVER_CAPACITY = "over_capacity"
+
+EPSILON = 1e-12
+
+
+@dataclass(slots=True)
+class Unit:
+    """An account (and its following children) to place in one team."""
+
+    key: int  # row of the head account; rows are in account-id order
+    minutes: float
+    potential: float
+    count: int
+    owner: int | None  # index of the eligible current rep, if any
+    protected: bool  # never moved for balance
+    keep: bool  # keep_owner strategy: kept units are not moved for balance
+    industry: str | None
+    prefer_affinity: bool
+    work: float = 0.0
+
+
+@dataclass(slots=True)
+class TeamLoad:
+    """What a rep already carries that this team cannot move (named, pinned, elsewhere)."""
+
+    minutes: float = 0.0
+    potential: float = 0.0
+    count: int = 0
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A rep considered for a placed unit, with its index at that moment."""
+
+    rep: int
+    index: float
+
+
+@dataclass(slots=True)
+class TeamResult:
+    """Where each unit went (rep index or None) and why; moves spent; the final state."""
+
+    placement: dict[int, int | None]
+    why: dict[int, str]
+    candidates: dict[int, list[Candidate]]
+    moves: int
+    budget_exhausted: bool
+    stuck: bool  # the worst rep could not be improved by any single move
+    shed: int = 0
+    work: list[float] = field(default_factory=list)
+    shares: list[float] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _RepState:
+    rep: Rep
+    share: float
+    minutes: float
+    count: int
+    work: float
+    movable: list[tuple[float, int]] = field(default_factory=list)  # (work, unit key) sorted
+
+    @property
+    def index(self) -> float:
+        return self.work / self.share if self.share > 0 else float("inf")
+
+
+def assign_team(
+    reps: Sequence[Rep],
+    fixed: Sequence[TeamLoad],
+    units: Sequence[Unit],
+    *,
+    tolerance: float,
+    weight_potential: float,
+    weight_effort: float,
+    move_budget: int,
+) -> TeamResult:
+    """Place every unit on an active rep of the team (or None when the team is full)."""
+    total_capacity = sum(r.capacity_minutes for r in reps)
+    shares = [r.capacity_minutes / total_capacity if total_capacity else 0.0 for r in reps]
+    total_p = sum(f.potential for f in fixed) + sum(u.potential for u in units)
+    total_e = sum(f.minutes for f in fixed) + sum(u.minutes for u in units)
+    weights = weight_potential + weight_effort
+    wp = weight_potential / weights / total_p if total_p else 0.0
+    we = weight_effort / weights / total_e if total_e else 0.0
+    for unit in units:
+        unit.work = wp * unit.potential + we * unit.minutes
+    states = [
+        _RepState(
+            rep=r,
+            share=shares[i],
+            minutes=fixed[i].minutes,
+            count=fixed[i].count,
+            work=wp * fixed[i].potential + we * fixed[i].minutes,
+        )
+        for i, r in enumerate(reps)
+    ]
+    by_key = {u.key: u for u in units}
+    result = TeamResult(
+        placement={}, why={}, candidates={}, moves=0, budget_exhausted=False, stuck=False
+    )
+    pool = _keep_owners(states, units, result)
+    _place_pool(states, pool, tolerance, result)
+    _balance(states, by_key, tolerance, move_budget, result)
+    result.work = [s.work for s in states]
+    result.shares = shares
+    return result
+
+
+def _fits(state: _RepState, unit: Unit) -> bool:
+    return (
+        state.rep.active
+        and state.minutes + unit.minutes <= state.rep.capacity_minutes + EPSILON
+        and state.count + unit.count <= state.rep.max_accounts
+    )
+
+
+def _take(state: _RepState, unit: Unit, *, movable: bool) -> None:
+    state.minutes += unit.minutes
+    state.count += unit.count
+    state.work += unit.work
+    if movable:
+        bisect.insort(state.movable, (unit.work, unit.key))
+
+
+def _drop(state: _RepState, unit: Unit) -> None:
+    state.minutes -= unit.minutes
+    state.count -= unit.count
+    state.work -= unit.work
+    position = bisect.bisect_left(state.movable, (unit.work, unit.key))
+    if position < len(state.movable) and state.movable[position][1] == unit.key:
+        state.movable.pop(position)
+
+
+def _keep_owners(states: list[_RepState], units: Sequence[Unit], result: TeamResult) -> list[Unit]:
+    """Eligible owners keep their units up to both budgets; return the pool to place."""
+    pool = [u for u in units if u.owner is None]
+    held: dict[int, list[Unit]] = {}
+    for unit in units:
+        if unit.owner is not None:
+            held.setdefault(unit.owner, []).append(unit)
+    for owner, kept in sorted(held.items()):
+        state = states[owner]
+        # Shed order when over a budget: unprotected before protected, lowest potential first.
+        kept.sort(key=lambda u: (not u.protected, u.potential, -u.key), reverse=True)
+        for unit in kept:
+            if _fits(state, unit):
+                _take(state, unit, movable=not (unit.protected or unit.keep))
+                result.placement[unit.key] = owner
+                result.why[unit.key] = CONTINUITY
+            else:
+                pool.append(unit)
+                result.shed += unit.count
+    return pool
+
+
+def _place_pool(
+    states: list[_RepState], pool: list[Unit], tolerance: float, result: TeamResult
+) -> None:
+    """Largest work first, each to the least-loaded rep with room (affinity first if asked)."""
+    pool.sort(key=lambda u: (-u.work, u.key))
+    # A lazy heap: an entry whose index no longer matches its rep's is stale and skipped.
+    heap = [(s.index, i) for i, s in enumerate(states) if s.rep.active]
+    heapq.heapify(heap)
+    for unit in pool:
+        chosen: int | None = None
+        why = LEAST_LOADED
+        looked: list[Candidate] = []
+        if unit.prefer_affinity and unit.industry is not None:
+            chosen = _affinity_rep(states, unit, tolerance)
+            why = AFFINITY
+        if chosen is None:
+            why = LEAST_LOADED
+            chosen = _least_loaded(states, heap, unit, looked)
+        if chosen is None:
+            result.placement[unit.key] = None
+            result.why[unit.key] = OVER_CAPACITY
+            continue
+        state = states[chosen]
+        if why == LEAST_LOADED and heap:
+            looked.append(Candidate(rep=heap[0][1], index=round(heap[0][0], 6)))
+        looked.insert(0, Candidate(rep=chosen, index=round(state.index, 6)))
+        result.candidates[unit.key] = looked[:4]
+        _take(state, unit, movable=not (unit.protected or unit.keep) or unit.owner is None)
+        heapq.heappush(heap, (state.index, chosen))
+        result.placement[unit.key] = chosen
+        result.why[unit.key] = why
+
+
+def _affinity_rep(states: list[_RepState], unit: Unit, tolerance: float) -> int | None:
+    best: tuple[float, int] | None = None
+    for i, state in enumerate(states):
+        if unit.industry in state.rep.industries and _fits(state, unit):
+            after = (state.work + unit.work) / state.share if state.share else float("inf")
+            if after <= 1 + tolerance and (best is None or (state.index, i) < best):
+                best = (state.index, i)
+    return None if best is None else best[1]
+
+
+def _least_loaded(
+    states: list[_RepState], heap: list[tuple[float, int]], unit: Unit, looked: list[Candidate]
+) -> int | None:
+    """Pop the least-loaded rep with room for `unit`; reps without room go back on the heap."""
+    skipped: list[tuple[float, int]] = []
+    chosen: int | None = None
+    while heap:
+        index, i = heapq.heappop(heap)
+        if index != states[i].index:
+            continue  # stale: the rep took work since this entry was pushed
+        if _fits(states[i], unit):
+            chosen = i
+            break
+        skipped.append((index, i))
+        looked.append(Candidate(rep=i, index=round(index, 6)))
+    for entry in skipped:
+        heapq.heappush(heap, entry)
+    return chosen
+
+
+def _violation(state: _RepState, work: float, tolerance: float) -> float:
+    if state.share <= 0:
+        return 0.0
+    low, high = (1 - tolerance) * state.share, (1 + tolerance) * state.share
+    return max(work - high, low - work, 0.0) / state.share
+
+
+def _balance(
+    states: list[_RepState],
+    units: dict[int, Unit],
+    tolerance: float,
+    budget: int,
+    result: TeamResult,
+) -> None:
+    active = [i for i, s in enumerate(states) if s.rep.active]
+    limit = 4 * len(units) + 100
+    for _ in range(limit):
+        order = sorted(
+            (i for i in active if _violation(states[i], states[i].work, tolerance) > EPSILON),
+            key=lambda i: (-_violation(states[i], states[i].work, tolerance), i),
+        )
+        if not order:
+            return
+        moved = False
+        for worst in order:
+            move = _best_move(states, active, units, worst, tolerance, budget - result.moves)
+            if move is None:
+                continue
+            key, source, target, cost = move
+            unit = units[key]
+            _drop(states[source], unit)
+            _take(states[target], unit, movable=True)
+            result.placement[key] = target
+            result.why[key] = REBALANCE if unit.owner is not None else result.why[key]
+            result.moves += cost
+            moved = True
+            break
+        if not moved:
+            over_budget = any(
+                _best_move(states, active, units, w, tolerance, 10**12) is not None for w in order
+            )
+            result.budget_exhausted = over_budget
+            result.stuck = not over_budget
+            return
+
+
+def _move_cost(unit: Unit, target: int) -> int:
+    """Accounts that end with a rep other than their eligible owner because of this move."""
+    if unit.owner is None:
+        return 0
+    if target == unit.owner:
+        return -unit.count
+    return unit.count
+
+
+def _best_move(
+    states: list[_RepState],
+    active: list[int],
+    units: dict[int, Unit],
+    worst: int,
+    tolerance: float,
+    budget_left: int,
+) -> tuple[int, int, int, int] | None:
+    """The move that helps rep `worst` most: (unit key, from, to, move cost), or None."""
+    state = states[worst]
+    low = (1 - tolerance) * state.share
+    high = (1 + tolerance) * state.share
+    best: tuple[tuple[float, ...], tuple[int, int, int, int]] | None = None
+    if state.work > high:
+        pairs = [(worst, r) for r in active if r != worst]
+        need_low, need_high = state.work - high, state.work - low
+    else:
+        pairs = [(d, worst) for d in active if d != worst and states[d].movable]
+        need_low, need_high = low - state.work, high - state.work
+    for source, target in pairs:
+        donor, receiver = states[source], states[target]
+        room = (1 + tolerance) * receiver.share - receiver.work
+        keep = donor.work - (1 - tolerance) * donor.share
+        ceiling = min(need_high, room, keep) if donor is not state else min(need_high, room)
+        if ceiling <= EPSILON:
+            continue
+        for key in _candidates(donor.movable, need_low, ceiling):
+            unit = units[key]
+            cost = _move_cost(unit, target)
+            if cost > budget_left or not _fits(receiver, unit):
+                continue
+            before = _violation(donor, donor.work, tolerance) + _violation(
+                receiver, receiver.work, tolerance
+            )
+            after = _violation(donor, donor.work - unit.work, tolerance) + _violation(
+                receiver, receiver.work + unit.work, tolerance
+            )
+            if after >= before - EPSILON:
+                continue
+            score = (after - before, max(cost, 0), -receiver.index if donor is state else 0.0, key, target)
+            if best is None or score < best[0]:
+                best = (score, (key, source, target, cost))
+            break
+    return None if best is None else best[1]
+
+
+def _candidates(movable: list[tuple[float, int]], need_low: float, ceiling: float) -> list[int]:
+    """Unit keys to try: the smallest that covers the need, then the largest under the ceiling."""
+    if not movable:
+        return []
+    found: list[int] = []
+    start = bisect.bisect_left(movable, (need_low, -1))
+    end = bisect.bisect_right(movable, (ceiling, 2**62))
+    if start < end:
+        found.append(movable[start][1])
+    if end > 0:
+        found.append(movable[end - 1][1])
+    for position in range(end - 2, max(end - 6, -1), -1):
+        found.append(movable[position][1])
+    return found

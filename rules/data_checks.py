@@ -1,0 +1,78 @@
+"""Rule references the data cannot satisfy: warnings found once a snapshot is loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from rules.domain import Snapshot
+from rules.errors import Location, RuleIssue
+from rules.schema import RuleFile
+from rules.values import UnmappedCount
+from rules.yaml_source import Path, format_path
+
+Locate = Callable[[Path], Location]
+
+# Report a field's unmapped share when it is at least this large.
+UNMAPPED_WARNING_SHARE = 0.01
+
+
+def check_rule_against_data(
+    rule: RuleFile,
+    snapshot: Snapshot,
+    locate: Locate,
+    unmapped: Mapping[str, UnmappedCount],
+) -> list[RuleIssue]:
+    """Return warnings for rule references the snapshot cannot satisfy, and unmapped values."""
+    issues: list[RuleIssue] = []
+
+    def warn(path: Path, message: str) -> None:
+        issues.append(RuleIssue(locate(path), format_path(path), message, severity="warning"))
+
+    owners = {o.email.lower(): o for o in snapshot.owners}
+    for t, team in enumerate(rule.teams):
+        for m, member in enumerate(team.members):
+            owner = owners.get(member.email)
+            path: Path = ("teams", t, "members", m, "email")
+            if owner is None:
+                warn(path, f"no CRM owner has the email {member.email}; this rep gets nothing")
+            elif not owner.active:
+                warn(path, f"{member.email} is an inactive owner; this rep gets nothing")
+
+    by_id = {a.id for a in snapshot.accounts}
+    by_domain = {a.domain.lower() for a in snapshot.accounts if a.domain}
+    by_name = {a.name.lower() for a in snapshot.accounts if a.name}
+    for i, named in enumerate(rule.named_accounts):
+        ref = named.account
+        matched = (
+            (ref.id is not None and ref.id in by_id)
+            or (ref.domain is not None and ref.domain.lower() in by_domain)
+            or (ref.name is not None and ref.name.lower() in by_name)
+        )
+        if not matched:
+            shown = ref.id or ref.domain or ref.name
+            warn(("named_accounts", i, "account"), f"no company matches '{shown}'")
+        if named.owner not in owners:
+            warn(("named_accounts", i, "owner"), f"no CRM owner has the email {named.owner}")
+
+    for r, row in enumerate(rule.routing.rows):
+        holding = row.assign.holding_owner
+        if holding is not None and holding not in owners:
+            warn(
+                ("routing", "rows", r, "assign", "holding_owner"),
+                f"no CRM owner has the email {holding}; nothing can be parked there",
+            )
+
+    for field in sorted(unmapped):
+        count = unmapped[field]
+        if count.total and count.share >= UNMAPPED_WARNING_SHARE:
+            examples = ", ".join(
+                f"'{value}' ({n})" for value, n in count.unmapped.most_common(5)
+            )
+            path = ("values", field) if field in rule.values else ()
+            warn(
+                path,
+                f"{count.share:.1%} of {field} values ({count.unmapped_total} of {count.total}) "
+                f"match no `values:` entry and no value the rules use, e.g. {examples}; such "
+                "accounts fall through to later routing rows",
+            )
+    return issues

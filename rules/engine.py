@@ -1,0 +1,441 @@
+"""The assignment engine: snapshot + rule file + as_of -> plan, deterministically.
+
+The hard rules win in the order of DESIGN's "Engine semantics": only active owners own
+anything; named accounts; manual pins; children follow an assigned parent; routing rows, first
+match; teams keep eligible owners, place the pool and balance with the fewest moves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from rules.balancing import TeamLoad, Unit, assign_team
+from rules.capacity import Rep, build_reps, minutes_per_account
+from rules.changes import ChangeInputs, plan_changes
+from rules.columns import AccountColumns
+from rules.conditions import first_match, when_mask
+from rules.domain import Account, Owner, Snapshot
+from rules.loader import LoadedRules
+from rules.plan import Assignment, Plan
+from rules.reports import summarise
+from rules.schema import NamedAccount, RoutingRow, RuleFile
+from rules.scoring import Scores, score_accounts
+
+
+@dataclass(frozen=True, slots=True)
+class OpenChange:
+    """An open change from the ledger: the same proposal keeps its id and date."""
+
+    change_id: str
+    from_owner_id: str | None
+    to_owner_id: str | None
+    effective_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What the engine is told besides the snapshot (all empty for a CSV source)."""
+
+    pinned: Mapping[str, str] = field(default_factory=dict)  # account id -> owner kept by hand
+    open_changes: Mapping[str, OpenChange] = field(default_factory=dict)
+    change_counts: Mapping[str, int] = field(default_factory=dict)  # earlier changes per account
+    moves_this_quarter: int = 0
+    new_accounts: frozenset[str] = frozenset()
+
+
+# Account status before planning (DESIGN rule 1).
+ACTIVE, ORPHANED, DEPARTED = "active", "orphaned", "departed"
+
+
+@dataclass(slots=True)
+class Decisions:
+    """Per-account decisions in row order, filled step by step."""
+
+    owner: list[str | None]
+    outcome: list[str]
+    team: list[str | None]
+    why: list[str]
+    head: list[int]  # row of the parent this account follows, or -1
+    candidates: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+    named: dict[int, int] = field(default_factory=dict)  # row -> named_accounts index
+    named_owner_inactive: set[int] = field(default_factory=set)
+    named_expired: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class World:
+    """Lookups the steps share."""
+
+    rule: RuleFile
+    accounts: list[Account]
+    row_of: dict[str, int]
+    owners: dict[str, Owner]
+    owner_by_email: dict[str, Owner]
+    reps: list[Rep]
+    rep_of: dict[str, Rep]
+    scores: Scores
+    routing: list[int]
+    status: list[str]
+    minutes: list[int]
+
+
+def plan_territories(
+    loaded: LoadedRules,
+    snapshot: Snapshot,
+    as_of: date,
+    context: PlanContext | None = None,
+) -> Plan:
+    """Return the plan for `snapshot` under `loaded` on `as_of`; same input, same plan."""
+    context = context or PlanContext()
+    rule = loaded.rule
+    world = _world(rule, snapshot, as_of)
+    n = len(world.accounts)
+    decisions = Decisions(
+        owner=[None] * n, outcome=["assigned"] * n, team=[None] * n, why=[""] * n, head=[-1] * n
+    )
+    team_moves = _decide(world, decisions, context, as_of)
+    changes = plan_changes(
+        ChangeInputs(
+            rule=rule,
+            accounts=world.accounts,
+            status=world.status,
+            rep_of=world.rep_of,
+            routing=world.routing,
+            decisions_owner=decisions.owner,
+            decisions_outcome=decisions.outcome,
+            head=decisions.head,
+            named=decisions.named,
+            named_owner_inactive=decisions.named_owner_inactive,
+            named_expired=decisions.named_expired,
+            context_new=context.new_accounts,
+            open_changes=context.open_changes,
+            change_counts=context.change_counts,
+            as_of=as_of,
+        )
+    )
+    reasons = {c.account_id: c.reason for c in changes}
+    assignments = [
+        _assignment(world, decisions, loaded, i, reasons.get(world.accounts[i].id))
+        for i in range(n)
+    ]
+    return summarise(
+        loaded=loaded,
+        as_of=as_of,
+        world_reps=world.reps,
+        scores=world.scores,
+        assignments=assignments,
+        changes=changes,
+        minutes=world.minutes,
+        team_moves=team_moves,
+        status=world.status,
+    )
+
+
+def _world(rule: RuleFile, snapshot: Snapshot, as_of: date) -> World:
+    accounts = sorted(snapshot.accounts, key=lambda a: a.id)
+    n = len(accounts)
+    columns = AccountColumns.build(accounts, rule.regions)
+    scores = score_accounts(rule, accounts, columns, as_of)
+    routing = first_match([when_mask(row.when, columns, n) for row in rule.routing.rows], n)
+    owners = {o.id: o for o in snapshot.owners}
+    reps = build_reps(rule, snapshot.owners, as_of)
+    tier_minutes = {t: minutes_per_account(rule, t) for t in (1, 2, 3)}
+    status = []
+    for account in accounts:
+        owner = owners.get(account.owner_id) if account.owner_id else None
+        status.append(ORPHANED if owner is None else ACTIVE if owner.active else DEPARTED)
+    return World(
+        rule=rule,
+        accounts=accounts,
+        row_of={a.id: i for i, a in enumerate(accounts)},
+        owners=owners,
+        owner_by_email={o.email.lower(): o for o in snapshot.owners},
+        reps=reps,
+        rep_of={r.owner_id: r for r in reps},
+        scores=scores,
+        # The last row matches everything (checked at load), so every row index is >= 0.
+        routing=[int(r) for r in routing],
+        status=status,
+        minutes=[tier_minutes[int(t)] for t in scores.tier],
+    )
+
+
+def _named_lookup(rule: RuleFile) -> dict[tuple[str, str], int]:
+    lookup: dict[tuple[str, str], int] = {}
+    for i, named in enumerate(rule.named_accounts):
+        ref = named.account
+        for kind, value in (("id", ref.id), ("domain", ref.domain), ("name", ref.name)):
+            if value is not None:
+                lookup.setdefault((kind, value if kind == "id" else value.casefold()), i)
+    return lookup
+
+
+def _named_for(lookup: dict[tuple[str, str], int], account: Account) -> int | None:
+    for key in (
+        ("id", account.id),
+        ("domain", (account.domain or "").casefold()),
+        ("name", account.name.casefold()),
+    ):
+        if key[1] and key in lookup:
+            return lookup[key]
+    return None
+
+
+def _ultimate_parents(world: World) -> list[int]:
+    """Row of each account's ultimate parent (itself when it has none); cycles are cut."""
+    n = len(world.accounts)
+    ultimate = [-1] * n
+    for start in range(n):
+        if ultimate[start] >= 0:
+            continue
+        chain: list[int] = []
+        seen: set[int] = set()
+        current = start
+        while True:
+            if ultimate[current] >= 0:
+                top = ultimate[current]
+                break
+            chain.append(current)
+            seen.add(current)
+            parent_id = world.accounts[current].parent_id
+            parent = world.row_of.get(parent_id, -1) if parent_id else -1
+            if parent < 0 or parent in seen:
+                top = current
+                break
+            current = parent
+        for row in chain:
+            ultimate[row] = top
+    return ultimate
+
+
+def _decide(
+    world: World, decisions: Decisions, context: PlanContext, as_of: date
+) -> dict[str, tuple[int, int, bool, bool, int]]:
+    """Fill `decisions`; return per team (moves, budget, exhausted, stuck, shed)."""
+    rule = world.rule
+    rows = rule.routing.rows
+    n = len(world.accounts)
+    fixed: dict[str, TeamLoad] = {}
+    lookup = _named_lookup(rule)
+
+    def hold(i: int, owner_id: str, why: str) -> None:
+        decisions.owner[i] = owner_id
+        decisions.why[i] = why
+        rep = world.rep_of.get(owner_id)
+        decisions.team[i] = rep.team if rep else None
+        load = fixed.setdefault(owner_id, TeamLoad())
+        load.minutes += world.minutes[i]
+        load.potential += float(world.scores.potential[i])
+        load.count += 1
+
+    # Rules 2 and 3: named accounts, then manual pins.
+    settled = [False] * n
+    for i, account in enumerate(world.accounts):
+        named_index = _named_for(lookup, account) if lookup else None
+        if named_index is not None:
+            named = rule.named_accounts[named_index]
+            owner = world.owner_by_email.get(named.owner)
+            if as_of > named.expires:
+                if owner is not None and account.owner_id == owner.id:
+                    decisions.named_expired.add(i)
+            elif owner is not None and owner.active:
+                decisions.named[i] = named_index
+                hold(i, owner.id, "named")
+                settled[i] = True
+                continue
+            else:
+                decisions.named_owner_inactive.add(i)
+        pinned = context.pinned.get(account.id)
+        if pinned is not None and pinned in world.owners and world.owners[pinned].active:
+            hold(i, pinned, "pinned")
+            settled[i] = True
+
+    # Rule 4: children follow their ultimate parent's planned owner when it is assigned.
+    ultimate = _ultimate_parents(world) if rule.hierarchy.children_follow_parent else list(range(n))
+    heads_assigned = [
+        settled[i] or rows[world.routing[i]].assign.outcome == "assigned" for i in range(n)
+    ]
+    followers: dict[int, list[int]] = {}
+    for i in range(n):
+        top = ultimate[i]
+        if (
+            top != i
+            and not settled[i]
+            and not rows[world.routing[i]].overrides_hierarchy
+            and heads_assigned[top]
+        ):
+            followers.setdefault(top, []).append(i)
+            decisions.head[i] = top
+
+    # Followers of settled heads are settled with them.
+    for top, children in followers.items():
+        if settled[top]:
+            owner_id = decisions.owner[top]
+            assert owner_id is not None
+            for child in children:
+                hold(child, owner_id, "hierarchy")
+                settled[child] = True
+
+    # Rule 5 and 6: routing rows.
+    units_by_team: dict[str, list[Unit]] = {}
+    for i in range(n):
+        if settled[i] or decisions.head[i] >= 0:
+            continue
+        row = rows[world.routing[i]]
+        if row.assign.outcome != "assigned":
+            _park(world, decisions, i, row)
+            continue
+        team = row.assign.team
+        assert team is not None
+        units_by_team.setdefault(team, []).append(
+            _unit(world, row, team, i, followers.get(i, ()))
+        )
+    return _assign_teams(world, decisions, units_by_team, fixed, followers, context)
+
+
+def _park(world: World, decisions: Decisions, i: int, row: RoutingRow) -> None:
+    """Watchlist/unassigned: no owner write unless a holding owner; inactive owners never keep."""
+    holding = row.assign.holding_owner
+    holder = world.owner_by_email.get(holding) if holding else None
+    current = world.accounts[i].owner_id
+    if holder is not None and holder.active:
+        decisions.owner[i] = holder.id
+    else:
+        decisions.owner[i] = current if world.status[i] == ACTIVE else None
+    decisions.outcome[i] = row.assign.outcome
+    decisions.team[i] = row.assign.team
+    decisions.why[i] = row.assign.outcome
+
+
+def _unit(world: World, row: RoutingRow, team: str, i: int, children: list[int] | tuple[()]) -> Unit:
+    account = world.accounts[i]
+    rep = world.rep_of.get(account.owner_id or "")
+    eligible = rep is not None and rep.active and rep.team == team
+    protect = world.rule.balance.protect
+    tier = int(world.scores.tier[i])
+    potential = float(world.scores.potential[i]) + sum(
+        float(world.scores.potential[c]) for c in children
+    )
+    return Unit(
+        key=i,
+        minutes=world.minutes[i] + sum(world.minutes[c] for c in children),
+        potential=potential,
+        count=1 + len(children),
+        owner=-1 if eligible else None,  # resolved to the team's rep index later
+        protected=eligible and (tier in protect.tiers or row.id in protect.routing_rows),
+        keep=eligible and row.assign.strategy == "keep_owner",
+        industry=(account.industry or "").casefold() or None,
+        prefer_affinity=row.assign.prefer == "affinity",
+    )
+
+
+def _assign_teams(
+    world: World,
+    decisions: Decisions,
+    units_by_team: dict[str, list[Unit]],
+    fixed: dict[str, TeamLoad],
+    followers: dict[int, list[int]],
+    context: PlanContext,
+) -> dict[str, tuple[int, int, bool, bool, int]]:
+    rule = world.rule
+    total = len(world.accounts)
+    budget_total = max(0, math.floor(rule.balance.max_moves_per_quarter * total + 1e-9) - context.moves_this_quarter)
+    in_teams = sum(u.count for units in units_by_team.values() for u in units) or 1
+    report: dict[str, tuple[int, int, bool, bool, int]] = {}
+    for team in sorted(units_by_team):
+        units = units_by_team[team]
+        reps = [r for r in world.reps if r.team == team and r.active]
+        position = {r.owner_id: k for k, r in enumerate(reps)}
+        for unit in units:
+            if unit.owner == -1:
+                unit.owner = position[world.accounts[unit.key].owner_id or ""]
+        team_count = sum(u.count for u in units)
+        budget = math.floor(budget_total * team_count / in_teams)
+        result = assign_team(
+            reps,
+            [fixed.get(r.owner_id, TeamLoad()) for r in reps],
+            units,
+            tolerance=rule.balance.tolerance,
+            weight_potential=rule.balance.index.potential,
+            weight_effort=rule.balance.index.effort,
+            move_budget=budget,
+        )
+        report[team] = (result.moves, budget, result.budget_exhausted, result.stuck, result.shed)
+        for unit in units:
+            target = result.placement.get(unit.key)
+            members = [unit.key, *followers.get(unit.key, ())]
+            if target is None:
+                for row in members:
+                    current = world.accounts[row].owner_id
+                    decisions.owner[row] = current if world.status[row] == ACTIVE else None
+                    decisions.outcome[row] = "unassigned"
+                    decisions.team[row] = team
+                    decisions.why[row] = "over_capacity"
+                continue
+            owner_id = reps[target].owner_id
+            for row in members:
+                decisions.owner[row] = owner_id
+                decisions.team[row] = team
+                decisions.why[row] = "hierarchy" if row != unit.key else result.why[unit.key]
+            if unit.key in result.candidates:
+                decisions.candidates[unit.key] = [
+                    (reps[c.rep].owner_id, c.index) for c in result.candidates[unit.key]
+                ]
+    return report
+
+
+def _assignment(
+    world: World, decisions: Decisions, loaded: LoadedRules, i: int, change_reason: str | None
+) -> Assignment:
+    account = world.accounts[i]
+    scores = world.scores
+    row = world.rule.routing.rows[world.routing[i]]
+    why = decisions.why[i]
+    fit_row = int(scores.fit_row[i])
+    trace: dict[str, object] = {
+        "fit_row": fit_row if fit_row >= 0 else None,
+        "signal": None
+        if scores.signal[i] is None
+        else [scores.signal[i][0], scores.signal[i][1].isoformat()],  # type: ignore[index]
+        "routing_line": loaded.routing_row_line(row.id),
+        "status": world.status[i],
+        "why": why,
+    }
+    if decisions.head[i] >= 0:
+        trace["parent"] = world.accounts[decisions.head[i]].id
+    if i in decisions.named:
+        trace["named"] = decisions.named[i]
+    if i in decisions.candidates:
+        trace["candidates"] = [[owner, index] for owner, index in decisions.candidates[i]]
+    routing_row = None if why in ("named", "pinned") else row.id
+    reason = change_reason or _kept_reason(why)
+    return Assignment(
+        account_id=account.id,
+        owner_id=decisions.owner[i],
+        outcome=decisions.outcome[i],
+        routing_row=routing_row,
+        team=decisions.team[i],
+        fit_band=scores.fit_band(i),
+        intent=scores.intent_tier(i),
+        tier=int(scores.tier[i]),
+        potential=float(scores.potential[i]),
+        reason=reason,
+        trace=trace,
+    )
+
+
+def _kept_reason(why: str) -> str:
+    return {
+        "named": "named_account",
+        "pinned": "pinned",
+        "hierarchy": "hierarchy",
+        "watchlist": "watchlist",
+        "unassigned": "unassigned",
+        "over_capacity": "over_capacity",
+    }.get(why, "continuity")
+
+
+__all__ = ["NamedAccount", "OpenChange", "PlanContext", "plan_territories"]
