@@ -396,6 +396,15 @@ def _assignment(
     why = decisions.why[i]
     fit_row = int(scores.fit_row[i])
     trace: dict[str, object] = {
+        "inputs": {
+            "owner_id": account.owner_id,
+            "industry": account.industry,
+            "employees": account.employees,
+            "annual_revenue": account.annual_revenue,
+            "country": account.country,
+            "lifecycle": account.lifecycle,
+            "parent_id": account.parent_id,
+        },
         "fit_row": fit_row if fit_row >= 0 else None,
         "signal": None
         if scores.signal[i] is None

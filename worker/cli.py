@@ -150,3 +150,7 @@ def main() -> NoReturn:
         err.print("interrupted")
         raise SystemExit(130) from None
     raise SystemExit(0)
+
+
+# Commands that live in their own modules register themselves on `app` when imported.
+from worker import plan_commands  # noqa: E402, F401  (registration import, must follow `app`)
