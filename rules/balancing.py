@@ -336,7 +336,13 @@ def _best_move(
             )
             if after >= before - EPSILON:
                 continue
-            score = (after - before, max(cost, 0), -receiver.index if donor is state else 0.0, key, target)
+            score = (
+                after - before,
+                max(cost, 0),
+                -receiver.index if donor is state else 0.0,
+                key,
+                target,
+            )
             if best is None or score < best[0]:
                 best = (score, (key, source, target, cost))
             break
@@ -354,6 +360,5 @@ def _candidates(movable: list[tuple[float, int]], need_low: float, ceiling: floa
         found.append(movable[start][1])
     if end > 0:
         found.append(movable[end - 1][1])
-    for position in range(end - 2, max(end - 6, -1), -1):
-        found.append(movable[position][1])
+    found.extend(movable[position][1] for position in range(end - 2, max(end - 6, -1), -1))
     return found

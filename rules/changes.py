@@ -38,8 +38,10 @@ class ChangeInputs:
     as_of: date
 
 
-def change_id(account_id: str, from_owner: str | None, to_owner: str | None, revision: str, n: int) -> str:
-    """hash(account, from, to, rule revision, n): a change, its rollback and a redo never collide."""
+def change_id(
+    account_id: str, from_owner: str | None, to_owner: str | None, revision: str, n: int
+) -> str:
+    """hash(account, from, to, revision, n): a change, its rollback and a redo never collide."""
     material = "\x1f".join((account_id, from_owner or "", to_owner or "", revision, str(n)))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
 
@@ -53,10 +55,11 @@ def change_reason(inputs: ChangeInputs, i: int) -> str:
     if status == "departed":
         return "departed"
     current = inputs.rep_of.get(account.owner_id or "")
-    if current is None or not current.active:
-        # An active CRM owner in no team (a queue, a manager, a rep who left every team).
-        if inputs.decisions_outcome[i] == "assigned" or i in inputs.named:
-            return "ineligible_owner"
+    # An active CRM owner in no team (a queue, a manager, a rep who left every team).
+    if (current is None or not current.active) and (
+        inputs.decisions_outcome[i] == "assigned" or i in inputs.named
+    ):
+        return "ineligible_owner"
     if i in inputs.named:
         return "named_account"
     if i in inputs.named_owner_inactive:
@@ -128,9 +131,7 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
     return changes
 
 
-def _after_out_of_office(
-    inputs: ChangeInputs, effective: date, *owner_ids: str | None
-) -> date:
+def _after_out_of_office(inputs: ChangeInputs, effective: date, *owner_ids: str | None) -> date:
     """No change for a rep who is out of office takes effect before their return."""
     for owner_id in owner_ids:
         rep = inputs.rep_of.get(owner_id or "")

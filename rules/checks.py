@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from functools import cache
+
+import pycountry
 
 from rules.errors import RuleIssue
 from rules.fields import (
     FIT_BANDS,
     FIT_CONDITION_FIELDS,
     INTENT_TIERS,
+    MAPPABLE_FIELDS,
     NUMERIC_FIELDS,
     SIGNAL_PREFIX,
     SOURCE_FIELDS,
@@ -32,7 +36,7 @@ class _Findings:
 
 
 def _unknown(kind: str, value: str, known: Iterable[str]) -> str:
-    known_sorted = sorted(known)
+    known_sorted = sorted(set(known))
     message = f"unknown {kind} '{value}'"
     close = difflib.get_close_matches(value, known_sorted, n=1)
     if close:
@@ -45,6 +49,7 @@ def check_rule_file(rule: RuleFile, doc: YamlDocument) -> list[RuleIssue]:
     """Return every cross-reference problem in a rule file that passed the schema."""
     found = _Findings(doc)
     _check_fields(rule, found)
+    _check_values(rule, found)
     _check_teams(rule, found)
     _check_regions(rule, found)
     _check_fit(rule, found)
@@ -75,6 +80,17 @@ def _check_fields(rule: RuleFile, found: _Findings) -> None:
                         + "; add it to intent.signals",
                         key=True,
                     )
+
+
+def _check_values(rule: RuleFile, found: _Findings) -> None:
+    mappable = MAPPABLE_FIELDS | _custom_fields(rule)
+    for name in rule.values:
+        if name not in mappable:
+            found.error(
+                ("values", name),
+                _unknown("field", name, mappable) + "; values: maps text read from the CRM",
+                key=True,
+            )
 
 
 def _check_teams(rule: RuleFile, found: _Findings) -> None:
@@ -110,21 +126,50 @@ def _check_regions(rule: RuleFile, found: _Findings) -> None:
     for region, countries in rule.regions.items():
         for i, code in enumerate(countries):
             path: Path = ("regions", region, i)
-            if len(code) != 2 or not code.isalpha() or not code.isupper():
-                found.error(path, f"expected an ISO 3166 alpha-2 code such as US, got '{code}'")
+            problem = _country_problem(code)
+            if problem is not None:
+                found.error(path, problem)
             elif code in country_region and country_region[code] != region:
                 found.error(path, f"{code} is already in region '{country_region[code]}'")
             country_region.setdefault(code, region)
 
 
+# Two-letter codes CRMs use that ISO 3166 does not assign, and the code they mean.
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+# Kosovo: user-assigned in ISO 3166, used by the EU, Salesforce and HubSpot.
+_EXTRA_COUNTRIES = frozenset({"XK"})
+
+
+@cache
+def _iso_countries() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries) | _EXTRA_COUNTRIES
+
+
+def _country_problem(code: str) -> str | None:
+    """Why `code` is not an ISO 3166 alpha-2 country code as written, or None."""
+    expected = f"expected an ISO 3166 alpha-2 country code such as US or GB, got '{code}'"
+    upper = code.upper()
+    if upper in _iso_countries():
+        return None if code == upper else f"{expected}; write it as '{upper}'"
+    if upper in _COUNTRY_ALIASES:
+        return f"{expected}; ISO writes '{_COUNTRY_ALIASES[upper]}'"
+    if len(code) == 3:
+        country = pycountry.countries.get(alpha_3=upper)
+        if country is not None:
+            return f"{expected}; did you mean '{country.alpha_2}'?"
+    return expected
+
+
 def _check_fit(rule: RuleFile, found: _Findings) -> None:
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     allowed = FIT_CONDITION_FIELDS | _custom_fields(rule)
     for i, row in enumerate(rule.fit):
         if row.id is not None:
             if row.id in seen:
-                found.error(("fit", i, "id"), f"duplicate fit row id '{row.id}'")
-            seen.add(row.id)
+                found.error(
+                    ("fit", i, "id"), f"duplicate fit row id '{row.id}' (also fit[{seen[row.id]}])"
+                )
+            seen.setdefault(row.id, i)
         _check_when(rule, row.when, ("fit", i, "when"), allowed, found)
 
 
@@ -135,15 +180,22 @@ def _check_potential(rule: RuleFile, found: _Findings) -> None:
         path: Path = ("potential", "factors", name)
         if factor.scale is not None and name not in numeric:
             found.error(
-                path, _unknown("numeric field for a scale", name, numeric), key=True
+                path,
+                f"scale: needs a numeric field ({', '.join(sorted(numeric))}), got '{name}'; "
+                "use values: for a text field",
+                key=True,
             )
         if factor.values is not None:
             if name not in categorical:
-                found.error(path, _unknown("field for a value table", name, categorical), key=True)
+                found.error(
+                    path,
+                    _unknown("field", name, categorical) + "; a values: table scores a text field",
+                    key=True,
+                )
                 continue
             valid = _closed_vocabulary(rule, name)
             for value in factor.values:
-                if valid is not None and value not in valid:
+                if valid is not None and not _in_vocabulary(value, valid):
                     found.error(
                         (*path, "values", value), _unknown(f"{name} value", value, valid), key=True
                     )
@@ -159,6 +211,11 @@ def _closed_vocabulary(rule: RuleFile, field: str) -> tuple[str, ...] | None:
     return None
 
 
+def _in_vocabulary(value: str, vocabulary: tuple[str, ...]) -> bool:
+    # Text matches case-insensitively at run time, so `fit: {eq: a}` is fine.
+    return value.casefold() in {v.casefold() for v in vocabulary}
+
+
 def _check_routing(rule: RuleFile, found: _Findings) -> None:
     team_ids = [t.id for t in rule.teams]
     allowed = TEXT_FIELDS | NUMERIC_FIELDS | _custom_fields(rule)
@@ -167,9 +224,18 @@ def _check_routing(rule: RuleFile, found: _Findings) -> None:
     for i, row in enumerate(rows):
         base: Path = ("routing", "rows", i)
         if row.id in seen:
-            found.error((*base, "id"), f"duplicate routing row id '{row.id}' (also rows[{seen[row.id]}])")
+            found.error(
+                (*base, "id"), f"duplicate routing row id '{row.id}' (also rows[{seen[row.id]}])"
+            )
         seen.setdefault(row.id, i)
         _check_when(rule, row.when, (*base, "when"), allowed, found)
+        if not row.when and i < len(rows) - 1:
+            found.error(
+                (*base, "id"),
+                f"row '{row.id}' matches every account, so the rows after it "
+                f"({', '.join(r.id for r in rows[i + 1 :])}) can never match; give it a `when` "
+                "or move it last",
+            )
         team = row.assign.team
         if team is not None and team not in team_ids:
             found.error((*base, "assign", "team"), _unknown("team", team, team_ids))
@@ -190,12 +256,18 @@ def _check_named_accounts(rule: RuleFile, found: _Findings) -> None:
     seen: dict[tuple[str, str], int] = {}
     for i, named in enumerate(rule.named_accounts):
         ref = named.account
-        key = next((k, v) for k, v in (("id", ref.id), ("domain", ref.domain), ("name", ref.name)) if v)
-        normalised = (key[0], key[1].lower())
+        # The schema guarantees exactly one of the three.
+        kind, value = next(
+            (k, v)
+            for k, v in (("id", ref.id), ("domain", ref.domain), ("name", ref.name))
+            if v is not None
+        )
+        normalised = (kind, value.lower())
         if normalised in seen:
             found.error(
                 ("named_accounts", i, "account"),
-                f"account {key[0]} '{key[1]}' is already named in named_accounts[{seen[normalised]}]",
+                f"account {kind} '{value}' is already named in "
+                f"named_accounts[{seen[normalised]}]; an account has one named owner",
             )
         seen.setdefault(normalised, i)
 
@@ -205,6 +277,15 @@ def _check_when(
 ) -> None:
     for field, condition in when.items():
         path: Path = (*base, field)
+        if field not in allowed and field in TEXT_FIELDS | NUMERIC_FIELDS:
+            # Only fit rows see fewer fields: fit, intent, potential and tier come after them.
+            found.error(
+                path,
+                f"fit rows cannot test '{field}': it is worked out after the fit band "
+                f"(fit rows may test: {', '.join(sorted(allowed))})",
+                key=True,
+            )
+            continue
         if field not in allowed:
             found.error(path, _unknown("field", field, allowed), key=True)
             continue
@@ -232,13 +313,17 @@ def _check_condition(
             elif not numeric and not isinstance(item, str):
                 found.error(
                     item_path,
-                    f"{field} is text; quote the value: \"{found.doc.scalars[item_path].text}\""
+                    f'{field} is text; quote the value: "{found.doc.scalars[item_path].text}"'
                     if item_path in found.doc.scalars
                     else f"{field} is text; expected text",
                 )
-            elif vocabulary is not None and isinstance(item, str) and item not in vocabulary:
-                found.error(item_path, _unknown(f"{field} value", item, vocabulary))
-            elif field == "country" and isinstance(item, str) and (
-                len(item) != 2 or not item.isalpha()
+            elif (
+                vocabulary is not None
+                and isinstance(item, str)
+                and not _in_vocabulary(item, vocabulary)
             ):
-                found.error(item_path, f"expected an ISO 3166 alpha-2 code such as US, got '{item}'")
+                found.error(item_path, _unknown(f"{field} value", item, vocabulary))
+            elif field == "country" and isinstance(item, str):
+                problem = _country_problem(item)
+                if problem is not None:
+                    found.error(item_path, problem)

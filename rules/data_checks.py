@@ -65,9 +65,7 @@ def check_rule_against_data(
     for field in sorted(unmapped):
         count = unmapped[field]
         if count.total and count.share >= UNMAPPED_WARNING_SHARE:
-            examples = ", ".join(
-                f"'{value}' ({n})" for value, n in count.unmapped.most_common(5)
-            )
+            examples = ", ".join(f"'{value}' ({n})" for value, n in count.unmapped.most_common(5))
             path = ("values", field) if field in rule.values else ()
             warn(
                 path,

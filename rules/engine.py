@@ -211,78 +211,92 @@ def _ultimate_parents(world: World) -> list[int]:
     return ultimate
 
 
+class _Settler:
+    """Settles accounts whose owner is decided before routing (named, pinned, their children)."""
+
+    def __init__(self, world: World, decisions: Decisions) -> None:
+        self.world = world
+        self.decisions = decisions
+        self.settled = [False] * len(world.accounts)
+        self.fixed: dict[str, TeamLoad] = {}
+
+    def hold(self, i: int, owner_id: str, why: str) -> None:
+        """Give row `i` to `owner_id` for a reason balancing may not undo."""
+        self.decisions.owner[i] = owner_id
+        self.decisions.why[i] = why
+        rep = self.world.rep_of.get(owner_id)
+        self.decisions.team[i] = rep.team if rep else None
+        load = self.fixed.setdefault(owner_id, TeamLoad())
+        load.minutes += self.world.minutes[i]
+        load.potential += float(self.world.scores.potential[i])
+        load.count += 1
+        self.settled[i] = True
+
+    def named_and_pinned(self, context: PlanContext, as_of: date) -> None:
+        """Rules 2 and 3: named accounts until expiry, then manual pins, for active owners."""
+        world, decisions = self.world, self.decisions
+        named_accounts = world.rule.named_accounts
+        lookup = _named_lookup(world.rule)
+        for i, account in enumerate(world.accounts):
+            named_index = _named_for(lookup, account) if lookup else None
+            if named_index is not None:
+                named = named_accounts[named_index]
+                owner = world.owner_by_email.get(named.owner)
+                if as_of > named.expires:
+                    if owner is not None and account.owner_id == owner.id:
+                        decisions.named_expired.add(i)
+                elif owner is not None and owner.active:
+                    decisions.named[i] = named_index
+                    self.hold(i, owner.id, "named")
+                    continue
+                else:
+                    decisions.named_owner_inactive.add(i)
+            pinned = context.pinned.get(account.id)
+            if pinned is not None and pinned in world.owners and world.owners[pinned].active:
+                self.hold(i, pinned, "pinned")
+
+    def followers(self) -> dict[int, list[int]]:
+        """Rule 4: children of an assigned ultimate parent follow it; return them by parent."""
+        world, decisions = self.world, self.decisions
+        rows = world.rule.routing.rows
+        n = len(world.accounts)
+        if not world.rule.hierarchy.children_follow_parent:
+            return {}
+        ultimate = _ultimate_parents(world)
+        followers: dict[int, list[int]] = {}
+        for i in range(n):
+            top = ultimate[i]
+            top_assigned = self.settled[top] or rows[world.routing[top]].assign.outcome == (
+                "assigned"
+            )
+            if (
+                top != i
+                and not self.settled[i]
+                and not rows[world.routing[i]].overrides_hierarchy
+                and top_assigned
+            ):
+                followers.setdefault(top, []).append(i)
+                decisions.head[i] = top
+        for top, children in followers.items():
+            owner_id = decisions.owner[top]
+            if self.settled[top] and owner_id is not None:
+                for child in children:
+                    self.hold(child, owner_id, "hierarchy")
+        return followers
+
+
 def _decide(
     world: World, decisions: Decisions, context: PlanContext, as_of: date
 ) -> dict[str, tuple[int, int, bool, bool, int]]:
     """Fill `decisions`; return per team (moves, budget, exhausted, stuck, shed)."""
-    rule = world.rule
-    rows = rule.routing.rows
-    n = len(world.accounts)
-    fixed: dict[str, TeamLoad] = {}
-    lookup = _named_lookup(rule)
-
-    def hold(i: int, owner_id: str, why: str) -> None:
-        decisions.owner[i] = owner_id
-        decisions.why[i] = why
-        rep = world.rep_of.get(owner_id)
-        decisions.team[i] = rep.team if rep else None
-        load = fixed.setdefault(owner_id, TeamLoad())
-        load.minutes += world.minutes[i]
-        load.potential += float(world.scores.potential[i])
-        load.count += 1
-
-    # Rules 2 and 3: named accounts, then manual pins.
-    settled = [False] * n
-    for i, account in enumerate(world.accounts):
-        named_index = _named_for(lookup, account) if lookup else None
-        if named_index is not None:
-            named = rule.named_accounts[named_index]
-            owner = world.owner_by_email.get(named.owner)
-            if as_of > named.expires:
-                if owner is not None and account.owner_id == owner.id:
-                    decisions.named_expired.add(i)
-            elif owner is not None and owner.active:
-                decisions.named[i] = named_index
-                hold(i, owner.id, "named")
-                settled[i] = True
-                continue
-            else:
-                decisions.named_owner_inactive.add(i)
-        pinned = context.pinned.get(account.id)
-        if pinned is not None and pinned in world.owners and world.owners[pinned].active:
-            hold(i, pinned, "pinned")
-            settled[i] = True
-
-    # Rule 4: children follow their ultimate parent's planned owner when it is assigned.
-    ultimate = _ultimate_parents(world) if rule.hierarchy.children_follow_parent else list(range(n))
-    heads_assigned = [
-        settled[i] or rows[world.routing[i]].assign.outcome == "assigned" for i in range(n)
-    ]
-    followers: dict[int, list[int]] = {}
-    for i in range(n):
-        top = ultimate[i]
-        if (
-            top != i
-            and not settled[i]
-            and not rows[world.routing[i]].overrides_hierarchy
-            and heads_assigned[top]
-        ):
-            followers.setdefault(top, []).append(i)
-            decisions.head[i] = top
-
-    # Followers of settled heads are settled with them.
-    for top, children in followers.items():
-        if settled[top]:
-            owner_id = decisions.owner[top]
-            assert owner_id is not None
-            for child in children:
-                hold(child, owner_id, "hierarchy")
-                settled[child] = True
-
-    # Rule 5 and 6: routing rows.
+    settler = _Settler(world, decisions)
+    settler.named_and_pinned(context, as_of)
+    followers = settler.followers()
+    # Rules 5 and 6: routing rows, first match.
+    rows = world.rule.routing.rows
     units_by_team: dict[str, list[Unit]] = {}
-    for i in range(n):
-        if settled[i] or decisions.head[i] >= 0:
+    for i in range(len(world.accounts)):
+        if settler.settled[i] or decisions.head[i] >= 0:
             continue
         row = rows[world.routing[i]]
         if row.assign.outcome != "assigned":
@@ -290,10 +304,8 @@ def _decide(
             continue
         team = row.assign.team
         assert team is not None
-        units_by_team.setdefault(team, []).append(
-            _unit(world, row, team, i, followers.get(i, ()))
-        )
-    return _assign_teams(world, decisions, units_by_team, fixed, followers, context)
+        units_by_team.setdefault(team, []).append(_unit(world, row, team, i, followers.get(i, ())))
+    return _assign_teams(world, decisions, units_by_team, settler.fixed, followers, context)
 
 
 def _park(world: World, decisions: Decisions, i: int, row: RoutingRow) -> None:
@@ -310,7 +322,9 @@ def _park(world: World, decisions: Decisions, i: int, row: RoutingRow) -> None:
     decisions.why[i] = row.assign.outcome
 
 
-def _unit(world: World, row: RoutingRow, team: str, i: int, children: list[int] | tuple[()]) -> Unit:
+def _unit(
+    world: World, row: RoutingRow, team: str, i: int, children: list[int] | tuple[()]
+) -> Unit:
     account = world.accounts[i]
     rep = world.rep_of.get(account.owner_id or "")
     eligible = rep is not None and rep.active and rep.team == team
@@ -342,7 +356,10 @@ def _assign_teams(
 ) -> dict[str, tuple[int, int, bool, bool, int]]:
     rule = world.rule
     total = len(world.accounts)
-    budget_total = max(0, math.floor(rule.balance.max_moves_per_quarter * total + 1e-9) - context.moves_this_quarter)
+    budget_total = max(
+        0,
+        math.floor(rule.balance.max_moves_per_quarter * total + 1e-9) - context.moves_this_quarter,
+    )
     in_teams = sum(u.count for units in units_by_team.values() for u in units) or 1
     report: dict[str, tuple[int, int, bool, bool, int]] = {}
     for team in sorted(units_by_team):

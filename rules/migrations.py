@@ -25,19 +25,32 @@ class UnknownVersionError(ValueError):
     """The document's version is not one this release reads."""
 
 
+def _readable() -> str:
+    if OLDEST_VERSION == CURRENT_VERSION:
+        return f"version {CURRENT_VERSION}"
+    return f"versions {OLDEST_VERSION} to {CURRENT_VERSION}"
+
+
 def migrate(document: Document, version: int) -> Document:
     """Upgrade `document` from `version` to CURRENT_VERSION; raise UnknownVersionError."""
     if version > CURRENT_VERSION:
         raise UnknownVersionError(
             f"version {version} is newer than this release of territory-sync understands "
-            f"(it reads versions {OLDEST_VERSION} to {CURRENT_VERSION}); upgrade territory-sync"
+            f"(it reads {_readable()}); upgrade territory-sync or write version: "
+            f"{CURRENT_VERSION}"
         )
     if version < OLDEST_VERSION:
         raise UnknownVersionError(
-            f"unknown version {version}; expected {OLDEST_VERSION} to {CURRENT_VERSION}"
+            f"unknown version {version}; this release reads {_readable()}"
         )
     while version < CURRENT_VERSION:
-        document = MIGRATIONS[version](document)
+        step = MIGRATIONS.get(version)
+        if step is None:
+            # A release that raised CURRENT_VERSION without registering the step.
+            raise UnknownVersionError(
+                f"no migration from version {version} to {version + 1} is registered"
+            )
+        document = step(document)
         version += 1
         document["version"] = version
     return document

@@ -126,10 +126,12 @@ def _team_summaries(
     out: list[TeamSummary] = []
     for team in sorted(rule.teams, key=lambda t: t.id):
         members = [r for r in reps if r.team == team.id and r.active]
-        within = all(
-            r.index is not None and abs(r.index - 1) <= tolerance + BAND_SLACK for r in members
-        ) if any(r.accounts for r in members) else True
-        moves, budget, exhausted, stuck, _shed = team_moves.get(team.id, (0, 0, False, False, 0))
+        within = (
+            all(r.index is not None and abs(r.index - 1) <= tolerance + BAND_SLACK for r in members)
+            if any(r.accounts for r in members)
+            else True
+        )
+        moves, budget, exhausted, _stuck, _shed = team_moves.get(team.id, (0, 0, False, False, 0))
         cause = None
         if not within:
             cause = _infeasible_cause(

@@ -96,7 +96,12 @@ def _mentioned_values(rule: RuleFile) -> dict[str, frozenset[str]]:
     whens = [row.when for row in rule.fit] + [row.when for row in rule.routing.rows]
     for when in whens:
         for name, condition in when.items():
-            for op in (condition.eq, condition.ne, *(condition.in_ or ()), *(condition.not_in or ())):
+            for op in (
+                condition.eq,
+                condition.ne,
+                *(condition.in_ or ()),
+                *(condition.not_in or ()),
+            ):
                 if isinstance(op, str):
                     found.setdefault(name, set()).add(op.lower())
     for name, factor in rule.potential.factors.items():

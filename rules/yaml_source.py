@@ -16,12 +16,14 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from rules.errors import Location, RuleError, RuleIssue
 
 Path = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
+_EXPECTED = "expected a mapping of rule settings (version:, revision:, teams:, routing:, …)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +105,8 @@ class _Builder:
                     RuleIssue(key_loc, format_path(path), "a key must be a plain value")
                 )
                 continue
-            key = self._scalar(key_node, path)
-            if not isinstance(key, str):
-                # YAML reads `1.10:` or `yes:` keys as numbers/bools in places; keys are names.
-                key = key_node.value
+            # Keys are names: `1.10:` or `true:` keep the text they were written as.
+            key: str = key_node.value
             child = (*path, key)
             if key in seen:
                 first = seen[key]
@@ -130,9 +130,7 @@ class _Builder:
         merged: list[tuple[Node, Node]] = []
         for key_node, value_node in node.value:
             if str(key_node.tag) == _TAG + "merge":
-                sources = (
-                    value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-                )
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for source in sources:
                     if isinstance(source, MappingNode):
                         merged.extend(self._merged_pairs(source))
@@ -153,28 +151,34 @@ class _Builder:
             return None
         if kind == "bool":
             return text.lower() == "true"
-        if kind == "int":
-            return _parse_int(text)
-        if kind == "float":
-            return _parse_float(text)
+        try:
+            if kind == "int":
+                return _parse_int(text)
+            if kind == "float":
+                return _parse_float(text)
+        except ValueError:
+            # ruamel resolves a few spellings Python cannot read; the schema judges the text.
+            return text
         # str, timestamp and anything else stay text; the schema decides what they mean.
         return text
 
 
 def _parse_int(text: str) -> int:
-    lowered = text.lower().replace("_", "")
-    if lowered.startswith(("0x", "+0x", "-0x")):
-        return int(lowered, 16)
-    if lowered.startswith(("0o", "+0o", "-0o")):
-        return int(lowered.replace("0o", ""), 8)
-    return int(lowered)
+    cleaned = text.lower().replace("_", "")
+    sign = -1 if cleaned.startswith("-") else 1
+    digits = cleaned.lstrip("+-")
+    for prefix, base in (("0x", 16), ("0o", 8), ("0b", 2)):
+        if digits.startswith(prefix):
+            return sign * int(digits.removeprefix(prefix), base)
+    # YAML 1.2 reads `017` as seventeen, not as octal.
+    return sign * int(digits, 10)
 
 
 def _parse_float(text: str) -> float:
     lowered = text.lower()
     if lowered.endswith(".inf"):
         return -math.inf if lowered.startswith("-") else math.inf
-    if lowered == ".nan":
+    if lowered.endswith(".nan"):
         return math.nan
     return float(lowered.replace("_", ""))
 
@@ -190,26 +194,38 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         raise RuleError(
             [RuleIssue(_mark_location(file, exc), "", f"YAML syntax error: {problem}")]
         ) from None
+    except ReaderError as exc:
+        # Raised before any token exists, so it has an offset into the text instead of a mark.
+        raise RuleError(
+            [
+                RuleIssue(
+                    _offset_location(file, text, exc.position),
+                    "",
+                    f"unreadable character #x{exc.character:04x}: {exc.reason}",
+                )
+            ]
+        ) from None
     except YAMLError as exc:
         raise RuleError([RuleIssue(Location(file, 1, 1), "", f"YAML error: {exc}")]) from None
     if node is None:
-        raise RuleError(
-            [RuleIssue(Location(file, 1, 1), "", "the file is empty; expected a rule mapping")]
-        )
+        raise RuleError([RuleIssue(Location(file, 1, 1), "", f"the file is empty; {_EXPECTED}")])
     builder = _Builder(file)
     data = builder.build(node, ())
     if builder.issues:
         raise RuleError(builder.issues)
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"the value {text.strip()[:40]!r}"
-        raise RuleError(
-            [
-                RuleIssue(
-                    builder.doc.locate(()),
-                    "",
-                    f"expected a mapping of rule settings (version:, revision:, …), got {kind}",
-                )
-            ]
-        )
+        if isinstance(data, list):
+            got = "a list"
+        elif data is None or data == "":
+            got = "an empty document"
+        else:
+            got = f"the single value {str(node.value)[:40]!r}"
+        raise RuleError([RuleIssue(builder.doc.locate(()), "", f"{_EXPECTED}, got {got}")])
     builder.doc.data = data
     return builder.doc
+
+
+def _offset_location(file: str, text: str, offset: int) -> Location:
+    before = text[:offset]
+    line = before.count("\n") + 1
+    return Location(file, line, offset - (before.rfind("\n") + 1) + 1)
