@@ -91,6 +91,7 @@ _EXPECTED_TYPE = {
     "int_from_float": "a whole number",
     "float_type": "a number",
     "float_parsing": "a number",
+    "finite_number": "a finite number",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "list_type": "a list",
@@ -104,6 +105,7 @@ _BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_e
 _NUMBER_ERRORS = (
     *_BOUND_ERRORS,
     *("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"),
+    "finite_number",
 )
 
 
@@ -210,13 +212,17 @@ def _value_message(doc: YamlDocument, path: Path, error: ErrorDetails, *, on_key
         return (
             f'expected text, but YAML reads {source.text} as {what}; quote it: {key}"{source.text}"'
         )
+    if kind == "list_type" and source is not None and not isinstance(value, dict):
+        return f"expected a list such as [{source.text}], got {shown}"
     if kind in _EXPECTED_TYPE or kind in _BOUND_ERRORS:
         return f"expected {_expected(path, kind, ctx)}, got {shown}"
     if kind.startswith(("date_", "datetime_")):
         reason = str(ctx.get("error", "")) or error["msg"]
         return f"expected a date YYYY-MM-DD such as 2027-06-30, got {shown} ({reason})"
     if kind == "literal_error":
-        message = f"expected one of {ctx.get('expected', '')}, got {shown}"
+        expected = str(ctx.get("expected", ""))
+        one_of = "one of " if " or " in expected else ""
+        message = f"expected {one_of}{expected}, got {shown}"
         literal = _key_type(path[:-1]) if on_key else _unwrap(_annotation_at(path))
         choices = [str(c) for c in get_args(literal)]
         close = difflib.get_close_matches(str(path[-1] if on_key else value), choices, n=1)
@@ -235,7 +241,9 @@ def _value_message(doc: YamlDocument, path: Path, error: ErrorDetails, *, on_key
 
 def _union_message(doc: YamlDocument, path: Path, errors: list[ErrorDetails]) -> str:
     words = list(dict.fromkeys(_EXPECTED_TYPE[e["type"]] for e in errors))
-    if "a number" in words and "a whole number" in words:
+    if "a finite number" in words:
+        words = [w for w in words if w not in ("a number", "a whole number")]
+    elif "a number" in words and "a whole number" in words:
         words.remove("a whole number")
     message = f"expected {' or '.join(words)}, got {_shown(doc, path)}"
     if path and path[-1] in ("eq", "ne") and isinstance(_node_at(doc, path), list):
@@ -271,7 +279,10 @@ def _expected(path: Path, kind: str, ctx: dict[str, Any]) -> str:
         bounds = {k: ctx[k] for k, _ in _BOUND_WORDS if k in ctx}
     whole = _unwrap(annotation) is int or kind.startswith("int")
     words = [f"{word} {bounds[k]:g}" for k, word in _BOUND_WORDS if k in bounds]
-    return ("a whole number" if whole else "a number") + (" " + " and ".join(words)) * bool(words)
+    noun = (
+        "a whole number" if whole else "a finite number" if kind == "finite_number" else "a number"
+    )
+    return noun + (" " + " and ".join(words)) * bool(words)
 
 
 def _bounds(annotation: Any) -> dict[str, float]:

@@ -40,9 +40,7 @@ def migrate(document: Document, version: int) -> Document:
             f"{CURRENT_VERSION}"
         )
     if version < OLDEST_VERSION:
-        raise UnknownVersionError(
-            f"unknown version {version}; this release reads {_readable()}"
-        )
+        raise UnknownVersionError(f"unknown version {version}; this release reads {_readable()}")
     while version < CURRENT_VERSION:
         step = MIGRATIONS.get(version)
         if step is None:

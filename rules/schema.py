@@ -95,7 +95,10 @@ def _ordered_pair(value: Pair | None) -> Pair | None:
 class RuleModel(BaseModel):
     """Base of every rule-file section: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # .inf and .nan are YAML numbers, but no count, share or bound of a rule file is infinite.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class Condition(RuleModel):
