@@ -23,7 +23,9 @@ def fail(console: Console, message: str, code: int) -> NoReturn:
 
 
 @contextmanager
-def progress_bar(console: Console, label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    console: Console, label: str, total: int | None
+) -> Iterator[Callable[[int], None]]:
     """Yield a callback that advances a progress bar by n; silent when not a terminal."""
     progress = Progress(
         TextColumn("{task.description}"),
