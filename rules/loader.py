@@ -5,6 +5,7 @@ Pure: the caller reads the file and passes its text and display name.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import types
@@ -32,9 +33,14 @@ class LoadedRules:
     file: str
     routing_row_lines: dict[str, int]
     fit_row_lines: tuple[int, ...]
+    document: YamlDocument = dataclasses.field(repr=False, compare=False)
 
     def routing_row_line(self, row_id: str) -> int:
         return self.routing_row_lines[row_id]
+
+    def locate(self, path: Path) -> Location:
+        """Where `path` (e.g. ('teams', 0, 'members', 1, 'email')) is written in the file."""
+        return self.document.locate(path)
 
 
 def load_rules(text: str, file: str) -> LoadedRules:
@@ -59,6 +65,7 @@ def load_rules(text: str, file: str) -> LoadedRules:
             for i, row in enumerate(rule.routing.rows)
         },
         fit_row_lines=tuple(doc.locate(("fit", i)).line for i in range(len(rule.fit))),
+        document=doc,
     )
 
 

@@ -12,7 +12,6 @@ from rules.data_checks import check_rule_against_data
 from rules.domain import Snapshot
 from rules.errors import RuleError
 from rules.loader import LoadedRules, load_rules
-from rules.yaml_source import parse_yaml
 from worker.console import fail, progress_bar
 
 EXIT_INVALID = 2
@@ -61,26 +60,27 @@ class LoadedSource:
         """Print row issues and rule warnings; return how many warnings there were."""
         for issue in self.csv.issues[:SHOWN_ROW_ISSUES]:
             console.print(str(issue), highlight=False, soft_wrap=True, markup=False)
-        hidden = len(self.csv.issues) - SHOWN_ROW_ISSUES
+        hidden = sum(self.csv.issue_counts.values()) - min(len(self.csv.issues), SHOWN_ROW_ISSUES)
         if hidden > 0:
-            console.print(f"… and {hidden} more row issue(s)", highlight=False)
-        doc = parse_yaml(
-            Path(self.loaded_rules.file).read_text(encoding="utf-8"), self.loaded_rules.file
-        )
+            console.print(f"… and {hidden:,} more row issue(s)", highlight=False)
         warnings = check_rule_against_data(
-            self.loaded_rules.rule, self.snapshot, doc.locate, self.csv.unmapped
+            self.loaded_rules.rule, self.snapshot, self.loaded_rules.locate, self.csv.unmapped
         )
         for warning in warnings:
             console.print(str(warning), highlight=False, soft_wrap=True, markup=False)
-        return len(warnings) + sum(1 for i in self.csv.issues if i.severity == "warning") + sum(
-            self.csv.skipped.values()
+        return (
+            len(warnings)
+            + sum(1 for i in self.csv.issues if i.severity == "warning")
+            + sum(self.csv.skipped.values())
         )
 
     def summary_line(self) -> str:
         accounts = len(self.snapshot.accounts)
         owners = len(self.snapshot.owners)
         skipped = sum(self.csv.skipped.values())
-        return f"source: {accounts:,} companies, {owners:,} owners loaded; {skipped:,} row(s) skipped"
+        return (
+            f"source: {accounts:,} companies, {owners:,} owners loaded; {skipped:,} row(s) skipped"
+        )
 
 
 def load_source(
