@@ -59,6 +59,7 @@ class Candidate:
 
     rep: int
     index: float
+    role: str  # chosen | next (the runner-up) | full (no room in a budget)
 
 
 @dataclass(slots=True)
@@ -202,9 +203,11 @@ def _place_pool(
             result.why[unit.key] = OVER_CAPACITY
             continue
         state = states[chosen]
+        while heap and heap[0][0] != states[heap[0][1]].index:
+            heapq.heappop(heap)  # drop stale entries so the runner-up shown is real
         if why == LEAST_LOADED and heap:
-            looked.append(Candidate(rep=heap[0][1], index=round(heap[0][0], 6)))
-        looked.insert(0, Candidate(rep=chosen, index=round(state.index, 6)))
+            looked.append(Candidate(rep=heap[0][1], index=round(heap[0][0], 6), role="next"))
+        looked.insert(0, Candidate(rep=chosen, index=round(state.index, 6), role="chosen"))
         result.candidates[unit.key] = looked[:4]
         _take(state, unit, movable=not (unit.protected or unit.keep) or unit.owner is None)
         heapq.heappush(heap, (state.index, chosen))
@@ -236,7 +239,7 @@ def _least_loaded(
             chosen = i
             break
         skipped.append((index, i))
-        looked.append(Candidate(rep=i, index=round(index, 6)))
+        looked.append(Candidate(rep=i, index=round(index, 6), role="full"))
     for entry in skipped:
         heapq.heappush(heap, entry)
     return chosen

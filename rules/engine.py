@@ -59,7 +59,7 @@ class Decisions:
     team: list[str | None]
     why: list[str]
     head: list[int]  # row of the parent this account follows, or -1
-    candidates: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+    candidates: dict[int, list[tuple[str, float, str]]] = field(default_factory=dict)
     named: dict[int, int] = field(default_factory=dict)  # row -> named_accounts index
     named_owner_inactive: set[int] = field(default_factory=set)
     named_expired: set[int] = field(default_factory=set)
@@ -399,7 +399,7 @@ def _assign_teams(
                 decisions.why[row] = "hierarchy" if row != unit.key else result.why[unit.key]
             if unit.key in result.candidates:
                 decisions.candidates[unit.key] = [
-                    (reps[c.rep].owner_id, c.index) for c in result.candidates[unit.key]
+                    (reps[c.rep].owner_id, c.index, c.role) for c in result.candidates[unit.key]
                 ]
     return report
 
@@ -435,7 +435,7 @@ def _assignment(
     if i in decisions.named:
         trace["named"] = decisions.named[i]
     if i in decisions.candidates:
-        trace["candidates"] = [[owner, index] for owner, index in decisions.candidates[i]]
+        trace["candidates"] = [list(candidate) for candidate in decisions.candidates[i]]
     routing_row = None if why in ("named", "pinned") else row.id
     reason = change_reason or _kept_reason(why)
     return Assignment(

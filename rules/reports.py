@@ -122,7 +122,7 @@ def _team_summaries(
     team_moves: Mapping[str, tuple[int, int, bool, bool, int]],
 ) -> list[TeamSummary]:
     tolerance = rule.balance.tolerance
-    over_capacity = Counter(a.team for a in assignments if a.reason == "over_capacity")
+    over_capacity = Counter(a.team for a in assignments if a.trace.get("why") == "over_capacity")
     out: list[TeamSummary] = []
     for team in sorted(rule.teams, key=lambda t: t.id):
         members = [r for r in reps if r.team == team.id and r.active]
@@ -222,7 +222,7 @@ def _gap(
     orphaned_before = sum(1 for s in status if s != "active")
     for row, a in enumerate(assignments):
         entry = by_band[a.fit_band]
-        if a.reason == "over_capacity":
+        if a.trace.get("why") == "over_capacity":
             entry["over_capacity"] += 1
             if a.fit_band in ("A", "B") and a.intent in ("hot", "warm"):
                 hot_warm_ab_over += 1

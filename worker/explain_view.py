@@ -112,20 +112,20 @@ def _candidates(
     trace: dict[str, Any], owner_id: str | None, names: dict[str, str]
 ) -> list[dict[str, Any]]:
     """The reps looked at, with why each lost: the trace lists the chosen rep first, then the
-    reps popped before it (full: no room in minutes or accounts), then the runner-up."""
+    reps passed over for lack of room (full), then the runner-up (next)."""
     listed = trace.get("candidates") or []
     if not listed:
         return []
-    chosen_id, chosen_index = listed[0]
-    out = [{"owner_id": chosen_id, "email": names.get(chosen_id), "index": chosen_index}]
-    out[0]["note"] = "chosen" if chosen_id == owner_id else "chosen first, moved by balancing"
-    for candidate_id, index in listed[1:]:
-        if (index, candidate_id) < (chosen_index, chosen_id):
-            note = "no room (minutes or max accounts)"
-        elif index == chosen_index:
-            note = "same index; loses the tie on owner id"
+    notes = {
+        "full": "no room (minutes or max accounts)",
+        "next": "more loaded (the runner-up)",
+    }
+    out: list[dict[str, Any]] = []
+    for candidate_id, index, role in listed:
+        if role == "chosen":
+            note = "chosen" if candidate_id == owner_id else "chosen first, moved by balancing"
         else:
-            note = "more loaded"
+            note = notes.get(role, role)
         out.append(
             {
                 "owner_id": candidate_id,

@@ -169,12 +169,11 @@ def test_explain_of_an_unknown_account_is_none() -> None:
 def test_explain_says_why_each_other_candidate_lost() -> None:
     document = fixed_plan()
     assignment = find_by_account(document["assignments"], "C002")
-    # Chosen first, then a rep popped before it (full), a tie on index, the runner-up.
+    # The engine records each rep's role: chosen, passed over for lack of room, runner-up.
     assignment["trace"]["candidates"] = [
-        ["u04", 0.5],
-        ["u03", 0.25],
-        ["u05", 0.5],
-        ["u06", 0.75],
+        ["u04", 0.5, "chosen"],
+        ["u03", 0.25, "full"],
+        ["u06", 0.75, "next"],
     ]
 
     explanation = explain_account(document, "C002")
@@ -182,15 +181,14 @@ def test_explain_says_why_each_other_candidate_lost() -> None:
     assert [c["note"] for c in explanation["decision"]["candidates"]] == [
         "chosen",
         "no room (minutes or max accounts)",
-        "same index; loses the tie on owner id",
-        "more loaded",
+        "more loaded (the runner-up)",
     ]
 
 
 def test_explain_of_a_pool_account_moved_by_balancing_names_both_reps() -> None:
     document = fixed_plan()
     assignment = find_by_account(document["assignments"], "C002")
-    assignment["trace"]["candidates"] = [["u03", 0.25], ["u04", 0.5]]
+    assignment["trace"]["candidates"] = [["u03", 0.25, "chosen"], ["u04", 0.5, "next"]]
 
     decision = explain_account(document, "C002")["decision"]
 
