@@ -62,6 +62,18 @@ class Candidate:
     role: str  # chosen | next (the runner-up) | full (no room in a budget)
 
 
+@dataclass(frozen=True, slots=True)
+class TeamOutcome:
+    """What the plan reports of one team's balancing."""
+
+    moves: int = 0
+    move_budget: int = 0
+    budget_exhausted: bool = False
+    stuck: bool = False
+    shed: int = 0
+    pinned_outside_band: bool = False  # work it may not move already puts a rep outside
+
+
 @dataclass(slots=True)
 class TeamResult:
     """Where each unit went (rep index or None) and why; moves spent; the final state."""
@@ -75,6 +87,8 @@ class TeamResult:
     shed: int = 0
     work: list[float] = field(default_factory=list)
     shares: list[float] = field(default_factory=list)
+    unmovable: list[float] = field(default_factory=list)
+    pinned_outside_band: bool = False
 
 
 @dataclass(slots=True)
@@ -84,6 +98,7 @@ class _RepState:
     minutes: float
     count: int
     work: float
+    unmovable: float = 0.0  # work balancing may not move: named, pinned, protected, kept
     movable: list[tuple[float, int]] = field(default_factory=list)  # (work, unit key) sorted
 
     @property
@@ -118,6 +133,7 @@ def assign_team(
             minutes=fixed[i].minutes,
             count=fixed[i].count,
             work=wp * fixed[i].potential + we * fixed[i].minutes,
+            unmovable=wp * fixed[i].potential + we * fixed[i].minutes,
         )
         for i, r in enumerate(reps)
     ]
@@ -130,6 +146,11 @@ def assign_team(
     _balance(states, by_key, tolerance, move_budget, result)
     result.work = [s.work for s in states]
     result.shares = shares
+    result.unmovable = [s.unmovable for s in states]
+    result.pinned_outside_band = any(
+        s.rep.active and s.share > 0 and s.unmovable / s.share > 1 + tolerance + 1e-9
+        for s in states
+    )
     return result
 
 
@@ -147,6 +168,8 @@ def _take(state: _RepState, unit: Unit, *, movable: bool) -> None:
     state.work += unit.work
     if movable:
         bisect.insort(state.movable, (unit.work, unit.key))
+    else:
+        state.unmovable += unit.work
 
 
 def _drop(state: _RepState, unit: Unit) -> None:
@@ -167,8 +190,12 @@ def _keep_owners(states: list[_RepState], units: Sequence[Unit], result: TeamRes
             held.setdefault(unit.owner, []).append(unit)
     for owner, kept in sorted(held.items()):
         state = states[owner]
-        # Shed order when over a budget: unprotected before protected, lowest potential first.
-        kept.sort(key=lambda u: (not u.protected, u.potential, -u.key), reverse=True)
+        # What an owner keeps first when a budget is short: protected accounts, then
+        # keep_owner accounts by potential (the surplus, lowest potential first, is balanced),
+        # then balanced accounts smallest first, so the fewest moves relieve the budget.
+        kept.sort(
+            key=lambda u: (not u.protected, not u.keep, -u.potential if u.keep else u.work, u.key)
+        )
         for unit in kept:
             if _fits(state, unit):
                 _take(state, unit, movable=not (unit.protected or unit.keep))
@@ -188,7 +215,16 @@ def _place_pool(
     # A lazy heap: an entry whose index no longer matches its rep's is stale and skipped.
     heap = [(s.index, i) for i, s in enumerate(states) if s.rep.active]
     heapq.heapify(heap)
+    # Free room only shrinks while placing: once a unit found no rep, any unit needing more
+    # minutes than the largest free minutes (or more accounts) fails without a scan.
+    most_free: tuple[float, int] | None = None
     for unit in pool:
+        if most_free is not None and (
+            unit.minutes > most_free[0] + EPSILON or unit.count > most_free[1]
+        ):
+            result.placement[unit.key] = None
+            result.why[unit.key] = OVER_CAPACITY
+            continue
         chosen: int | None = None
         why = LEAST_LOADED
         looked: list[Candidate] = []
@@ -201,6 +237,7 @@ def _place_pool(
         if chosen is None:
             result.placement[unit.key] = None
             result.why[unit.key] = OVER_CAPACITY
+            most_free = _most_free(states)
             continue
         state = states[chosen]
         while heap and heap[0][0] != states[heap[0][1]].index:
@@ -213,6 +250,18 @@ def _place_pool(
         heapq.heappush(heap, (state.index, chosen))
         result.placement[unit.key] = chosen
         result.why[unit.key] = why
+        if unit.owner is not None:
+            result.moves += _move_cost(unit, chosen)  # a shed account leaving its owner
+
+
+def _most_free(states: list[_RepState]) -> tuple[float, int]:
+    active = [s for s in states if s.rep.active]
+    if not active:
+        return (-1.0, -1)
+    return (
+        max(s.rep.capacity_minutes - s.minutes for s in active),
+        max(s.rep.max_accounts - s.count for s in active),
+    )
 
 
 def _affinity_rep(states: list[_RepState], unit: Unit, tolerance: float) -> int | None:
@@ -239,7 +288,8 @@ def _least_loaded(
             chosen = i
             break
         skipped.append((index, i))
-        looked.append(Candidate(rep=i, index=round(index, 6), role="full"))
+        if len(looked) < 3:
+            looked.append(Candidate(rep=i, index=round(index, 6), role="full"))
     for entry in skipped:
         heapq.heappush(heap, entry)
     return chosen
@@ -283,12 +333,90 @@ def _balance(
             moved = True
             break
         if not moved:
+            # No single move helps any rep: try swapping two accounts for the worst one.
+            swap = _best_swap(states, active, units, order[0], tolerance, budget - result.moves)
+            if swap is not None:
+                for key, source, target, cost in swap:
+                    unit = units[key]
+                    _drop(states[source], unit)
+                    _take(states[target], unit, movable=True)
+                    result.placement[key] = target
+                    result.why[key] = REBALANCE if unit.owner is not None else result.why[key]
+                    result.moves += cost
+                continue
+            unlimited = 10**12
             over_budget = any(
-                _best_move(states, active, units, w, tolerance, 10**12) is not None for w in order
+                _best_move(states, active, units, w, tolerance, unlimited) is not None
+                or _best_swap(states, active, units, w, tolerance, unlimited) is not None
+                for w in order
             )
             result.budget_exhausted = over_budget
             result.stuck = not over_budget
             return
+
+
+def _best_swap(
+    states: list[_RepState],
+    active: list[int],
+    units: dict[int, Unit],
+    worst: int,
+    tolerance: float,
+    budget_left: int,
+) -> list[tuple[int, int, int, int]] | None:
+    """Two moves that trade a larger unit of `worst` for a smaller one (or the reverse)."""
+    state = states[worst]
+    over = state.work > (1 + tolerance) * state.share
+    before_worst = _violation(state, state.work, tolerance)
+    best: tuple[tuple[float, int, int], list[tuple[int, int, int, int]]] | None = None
+    # The worst rep's largest units when over, smallest when under: a handful is enough.
+    own = state.movable[-6:] if over else state.movable[:6]
+    for other in active:
+        if other == worst or not states[other].movable:
+            continue
+        peer = states[other]
+        before = before_worst + _violation(peer, peer.work, tolerance)
+        for own_work, own_key in own:
+            # The peer unit that brings `worst` closest to a fair share.
+            ideal = (
+                own_work - (state.work - state.share)
+                if over
+                else own_work + (state.share - state.work)
+            )
+            position = bisect.bisect_left(peer.movable, (ideal, -1))
+            for peer_work, peer_key in peer.movable[max(0, position - 1) : position + 1]:
+                delta = own_work - peer_work  # work leaving `worst`
+                if (delta <= EPSILON) if over else (delta >= -EPSILON):
+                    continue
+                after = _violation(state, state.work - delta, tolerance) + _violation(
+                    peer, peer.work + delta, tolerance
+                )
+                if after >= before - EPSILON:
+                    continue
+                mine, theirs = units[own_key], units[peer_key]
+                cost = _move_cost(mine, other) + _move_cost(theirs, worst)
+                if cost > budget_left or not _fits_swap(peer, mine, theirs):
+                    continue
+                if not _fits_swap(state, theirs, mine):
+                    continue
+                score = (after - before, max(cost, 0), own_key)
+                if best is None or score < best[0]:
+                    best = (
+                        score,
+                        [
+                            (own_key, worst, other, _move_cost(mine, other)),
+                            (peer_key, other, worst, _move_cost(theirs, worst)),
+                        ],
+                    )
+    return None if best is None else best[1]
+
+
+def _fits_swap(state: _RepState, incoming: Unit, outgoing: Unit) -> bool:
+    return (
+        state.rep.active
+        and state.minutes - outgoing.minutes + incoming.minutes
+        <= state.rep.capacity_minutes + EPSILON
+        and state.count - outgoing.count + incoming.count <= state.rep.max_accounts
+    )
 
 
 def _move_cost(unit: Unit, target: int) -> int:

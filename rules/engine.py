@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from rules.balancing import TeamLoad, Unit, assign_team
+from rules.balancing import TeamLoad, TeamOutcome, Unit, assign_team
 from rules.capacity import Rep, build_reps, minutes_per_account
 from rules.changes import ChangeInputs, plan_changes
 from rules.columns import AccountColumns
@@ -287,7 +287,7 @@ class _Settler:
 
 def _decide(
     world: World, decisions: Decisions, context: PlanContext, as_of: date
-) -> dict[str, tuple[int, int, bool, bool, int]]:
+) -> dict[str, TeamOutcome]:
     """Fill `decisions`; return per team (moves, budget, exhausted, stuck, shed)."""
     settler = _Settler(world, decisions)
     settler.named_and_pinned(context, as_of)
@@ -353,15 +353,17 @@ def _assign_teams(
     fixed: dict[str, TeamLoad],
     followers: dict[int, list[int]],
     context: PlanContext,
-) -> dict[str, tuple[int, int, bool, bool, int]]:
+) -> dict[str, TeamOutcome]:
     rule = world.rule
     total = len(world.accounts)
     budget_total = max(
         0,
         math.floor(rule.balance.max_moves_per_quarter * total + 1e-9) - context.moves_this_quarter,
     )
-    in_teams = sum(u.count for units in units_by_team.values() for u in units) or 1
-    report: dict[str, tuple[int, int, bool, bool, int]] = {}
+    report: dict[str, TeamOutcome] = {}
+    # One budget for the quarter, spent team by team in id order: what a team leaves unused
+    # stays for the next, and a re-plan after applying sees exactly what remains.
+    budget_left = budget_total
     for team in sorted(units_by_team):
         units = units_by_team[team]
         reps = [r for r in world.reps if r.team == team and r.active]
@@ -369,8 +371,7 @@ def _assign_teams(
         for unit in units:
             if unit.owner == -1:
                 unit.owner = position[world.accounts[unit.key].owner_id or ""]
-        team_count = sum(u.count for u in units)
-        budget = math.floor(budget_total * team_count / in_teams)
+        budget = budget_left
         result = assign_team(
             reps,
             [fixed.get(r.owner_id, TeamLoad()) for r in reps],
@@ -380,7 +381,15 @@ def _assign_teams(
             weight_effort=rule.balance.index.effort,
             move_budget=budget,
         )
-        report[team] = (result.moves, budget, result.budget_exhausted, result.stuck, result.shed)
+        budget_left = max(0, budget_left - result.moves)
+        report[team] = TeamOutcome(
+            moves=result.moves,
+            move_budget=budget,
+            budget_exhausted=result.budget_exhausted,
+            stuck=result.stuck,
+            shed=result.shed,
+            pinned_outside_band=result.pinned_outside_band,
+        )
         for unit in units:
             target = result.placement.get(unit.key)
             members = [unit.key, *followers.get(unit.key, ())]

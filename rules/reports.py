@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from rules.balancing import TeamOutcome
 from rules.capacity import Rep
 from rules.loader import LoadedRules
 from rules.plan import Assignment, Change, Plan, RepSummary, TeamSummary, rounded
@@ -26,13 +27,13 @@ def summarise(
     assignments: list[Assignment],
     changes: list[Change],
     minutes: Sequence[int],
-    team_moves: Mapping[str, tuple[int, int, bool, bool, int]],
+    team_moves: Mapping[str, TeamOutcome],
     status: Sequence[str],
 ) -> Plan:
     """Assemble the plan: rep summaries, team verdicts, gap, approval state."""
     rule = loaded.rule
     reps = _rep_summaries(rule, world_reps, assignments, minutes)
-    teams = _team_summaries(rule, reps, assignments, minutes, team_moves)
+    teams = _team_summaries(rule, reps, assignments, team_moves)
     cutoffs = scores.cutoffs
     plan = Plan(
         as_of=as_of,
@@ -118,8 +119,7 @@ def _team_summaries(
     rule: RuleFile,
     reps: list[RepSummary],
     assignments: list[Assignment],
-    minutes: Sequence[int],
-    team_moves: Mapping[str, tuple[int, int, bool, bool, int]],
+    team_moves: Mapping[str, TeamOutcome],
 ) -> list[TeamSummary]:
     tolerance = rule.balance.tolerance
     over_capacity = Counter(a.team for a in assignments if a.trace.get("why") == "over_capacity")
@@ -131,50 +131,32 @@ def _team_summaries(
             if any(r.accounts for r in members)
             else True
         )
-        moves, budget, exhausted, _stuck, _shed = team_moves.get(team.id, (0, 0, False, False, 0))
+        outcome = team_moves.get(team.id)
         cause = None
         if not within:
-            cause = _infeasible_cause(
-                rule, members, over_capacity[team.id], exhausted, assignments, minutes
-            )
+            cause = _infeasible_cause(outcome, over_capacity[team.id])
         out.append(
             TeamSummary(
                 team=team.id,
                 tolerance=tolerance,
                 within_tolerance=within,
                 infeasible_reason=cause,
-                moves=moves,
-                move_budget=budget,
+                moves=outcome.moves if outcome else 0,
+                move_budget=outcome.move_budget if outcome else 0,
                 pipeline=_pipeline(team, members),
             )
         )
     return out
 
 
-def _infeasible_cause(
-    rule: RuleFile,
-    members: list[RepSummary],
-    over_capacity: int,
-    budget_exhausted: bool,
-    assignments: list[Assignment],
-    minutes: Sequence[int],
-) -> str:
+def _infeasible_cause(outcome: TeamOutcome | None, over_capacity: int) -> str:
     """The one cause a team misses its band, in a fixed order of precedence."""
-    tolerance = rule.balance.tolerance
-    total_c = sum(r.capacity_minutes for r in members)
-    total_e = sum(r.load_minutes for r in members) or 1.0
-    # Work that balancing may not move: named and pinned accounts.
-    fixed = Counter[str]()
-    for row, a in enumerate(assignments):
-        if a.trace.get("why") in ("named", "pinned") and a.owner_id:
-            fixed[a.owner_id] += minutes[row]
-    for r in members:
-        share = r.capacity_minutes / total_c if total_c else 0.0
-        if share and fixed[r.owner_id] / total_e / share > 1 + tolerance:
-            return "pinned_load_outside_band"
+    # A team with nothing to place holds only named/pinned work: nothing could be moved.
+    if outcome is None or outcome.pinned_outside_band:
+        return "pinned_load_outside_band"
     if over_capacity:
         return "demand_exceeds_capacity"
-    if budget_exhausted:
+    if outcome.budget_exhausted:
         return "move_budget"
     return "account_exceeds_band"
 
