@@ -22,7 +22,7 @@ from rules.loader import LoadedRules
 from rules.plan import Assignment, Plan
 from rules.reports import summarise
 from rules.schema import NamedAccount, RoutingRow, RuleFile
-from rules.scoring import Scores, score_accounts
+from rules.scoring import BANDS, INTENTS, Scores, score_accounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +116,7 @@ def plan_territories(
             as_of=as_of,
         )
     )
-    reasons = {c.account_id: c.reason for c in changes}
-    assignments = [
-        _assignment(world, decisions, loaded, i, reasons.get(world.accounts[i].id))
-        for i in range(n)
-    ]
+    assignments = _assignments(world, decisions, loaded, {c.account_id: c.reason for c in changes})
     return summarise(
         loaded=loaded,
         as_of=as_of,
@@ -413,64 +409,60 @@ def _assign_teams(
     return report
 
 
-def _assignment(
-    world: World, decisions: Decisions, loaded: LoadedRules, i: int, change_reason: str | None
-) -> Assignment:
-    account = world.accounts[i]
+def _assignments(
+    world: World, decisions: Decisions, loaded: LoadedRules, reasons: dict[str, str]
+) -> list[Assignment]:
+    """One assignment per account, in id order, with the fields its trace is rendered from."""
     scores = world.scores
-    row = world.rule.routing.rows[world.routing[i]]
-    why = decisions.why[i]
-    fit_row = int(scores.fit_row[i])
-    trace: dict[str, object] = {
-        "inputs": {
-            "owner_id": account.owner_id,
-            "industry": account.industry,
-            "employees": account.employees,
-            "annual_revenue": account.annual_revenue,
-            "country": account.country,
-            "lifecycle": account.lifecycle,
-            "parent_id": account.parent_id,
-        },
-        "fit_row": fit_row if fit_row >= 0 else None,
-        "signal": None
-        if scores.signal[i] is None
-        else [scores.signal[i][0], scores.signal[i][1].isoformat()],  # type: ignore[index]
-        "routing_line": loaded.routing_row_line(row.id),
-        "status": world.status[i],
-        "why": why,
-    }
-    if decisions.head[i] >= 0:
-        trace["parent"] = world.accounts[decisions.head[i]].id
-    if i in decisions.named:
-        trace["named"] = decisions.named[i]
-    if i in decisions.candidates:
-        trace["candidates"] = [list(candidate) for candidate in decisions.candidates[i]]
-    routing_row = None if why in ("named", "pinned") else row.id
-    reason = change_reason or _kept_reason(why)
-    return Assignment(
-        account_id=account.id,
-        owner_id=decisions.owner[i],
-        outcome=decisions.outcome[i],
-        routing_row=routing_row,
-        team=decisions.team[i],
-        fit_band=scores.fit_band(i),
-        intent=scores.intent_tier(i),
-        tier=int(scores.tier[i]),
-        potential=float(scores.potential[i]),
-        reason=reason,
-        trace=trace,
-    )
+    rows = world.rule.routing.rows
+    row_lines = [loaded.routing_row_line(row.id) for row in rows]
+    fit_lines = loaded.fit_row_lines
+    fit_rows = scores.fit_row.tolist()
+    fit_bands = [BANDS[b] for b in scores.fit.tolist()]
+    intents = [INTENTS[t] for t in scores.intent.tolist()]
+    tiers = scores.tier.tolist()
+    potentials = scores.potential.tolist()
+    out: list[Assignment] = []
+    for i, account in enumerate(world.accounts):
+        why = decisions.why[i]
+        fit_row = fit_rows[i]
+        routing = world.routing[i]
+        head = decisions.head[i]
+        out.append(
+            Assignment(
+                account=account,
+                owner_id=decisions.owner[i],
+                outcome=decisions.outcome[i],
+                routing_row=None if why in ("named", "pinned") else rows[routing].id,
+                team=decisions.team[i],
+                fit_band=fit_bands[i],
+                intent=intents[i],
+                tier=tiers[i],
+                potential=potentials[i],
+                reason=reasons.get(account.id) or _KEPT_REASON.get(why, "continuity"),
+                why=why,
+                status=world.status[i],
+                fit_row=fit_row if fit_row >= 0 else None,
+                fit_line=fit_lines[fit_row] if fit_row >= 0 else None,
+                signal=scores.signal[i],
+                routing_line=row_lines[routing],
+                parent=world.accounts[head].id if head >= 0 else None,
+                named=decisions.named.get(i),
+                candidates=decisions.candidates.get(i),
+            )
+        )
+    return out
 
 
-def _kept_reason(why: str) -> str:
-    return {
-        "named": "named_account",
-        "pinned": "pinned",
-        "hierarchy": "hierarchy",
-        "watchlist": "watchlist",
-        "unassigned": "unassigned",
-        "over_capacity": "over_capacity",
-    }.get(why, "continuity")
+# The reason an assignment states when its owner does not change.
+_KEPT_REASON = {
+    "named": "named_account",
+    "pinned": "pinned",
+    "hierarchy": "hierarchy",
+    "watchlist": "watchlist",
+    "unassigned": "unassigned",
+    "over_capacity": "over_capacity",
+}
 
 
 __all__ = ["NamedAccount", "OpenChange", "PlanContext", "plan_territories"]

@@ -7,9 +7,12 @@ bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
+
+from rules.domain import Account
 
 FORCED_REASONS = frozenset({"new", "orphaned", "departed", "ineligible_owner"})
 DISCRETIONARY_REASONS = frozenset({"rebalance", "rule_change", "named_expired"})
@@ -28,9 +31,9 @@ def rounded(value: float) -> float:
 
 @dataclass(slots=True)
 class Assignment:
-    """Where one account ends up and why."""
+    """Where one account ends up and why; `trace` is rendered from compact fields on demand."""
 
-    account_id: str
+    account: Account
     owner_id: str | None
     outcome: str  # assigned | watchlist | unassigned
     routing_row: str | None
@@ -40,7 +43,48 @@ class Assignment:
     tier: int
     potential: float
     reason: str
-    trace: dict[str, Any]
+    why: str  # continuity, affinity, least_loaded, rebalance, named, pinned, hierarchy, ...
+    status: str  # the account's owner before planning: active, orphaned, departed
+    fit_row: int | None
+    fit_line: int | None
+    signal: tuple[str, date] | None
+    routing_line: int
+    parent: str | None = None
+    named: int | None = None
+    candidates: list[tuple[str, float, str]] | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.account.id
+
+    @property
+    def trace(self) -> dict[str, Any]:
+        """The compact decision trace explain reads (docs/plan-format.md)."""
+        account = self.account
+        trace: dict[str, Any] = {
+            "inputs": {
+                "owner_id": account.owner_id,
+                "industry": account.industry,
+                "employees": account.employees,
+                "annual_revenue": account.annual_revenue,
+                "country": account.country,
+                "lifecycle": account.lifecycle,
+                "parent_id": account.parent_id,
+            },
+            "fit_row": self.fit_row,
+            "fit_line": self.fit_line,
+            "signal": None if self.signal is None else [self.signal[0], self.signal[1].isoformat()],
+            "routing_line": self.routing_line,
+            "status": self.status,
+            "why": self.why,
+        }
+        if self.parent is not None:
+            trace["parent"] = self.parent
+        if self.named is not None:
+            trace["named"] = self.named
+        if self.candidates is not None:
+            trace["candidates"] = [list(c) for c in self.candidates]
+        return trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +173,7 @@ class Plan:
         low, high = 0, len(self.assignments)
         while low < high:
             middle = (low + high) // 2
-            if self.assignments[middle].account_id < account_id:
+            if self.assignments[middle].account.id < account_id:
                 low = middle + 1
             else:
                 high = middle
@@ -138,8 +182,72 @@ class Plan:
         return None
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """The plan as the JSON-ready document of docs/plan-format.md (stable key order)."""
+Item = TypeVar("Item")
+
+
+class LazyRows(Sequence[dict[str, Any]], Generic[Item]):
+    """Rows rendered one at a time from plan objects: a million-account document never holds
+    a million row dicts at once. Indexable and iterable like the list it stands for."""
+
+    def __init__(self, items: Sequence[Item], render: Callable[[Item], dict[str, Any]]) -> None:
+        self._items = items
+        self._render = render
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._render(item) for item in self._items[index]]
+        return self._render(self._items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self._render(item) for item in self._items)
+
+
+def _assignment_row(a: Assignment) -> dict[str, Any]:
+    return {
+        "account_id": a.account.id,
+        "owner_id": a.owner_id,
+        "outcome": a.outcome,
+        "routing_row": a.routing_row,
+        "team": a.team,
+        "fit_band": a.fit_band,
+        "intent": a.intent,
+        "tier": a.tier,
+        "potential": rounded(a.potential),
+        "reason": a.reason,
+        "trace": a.trace,
+    }
+
+
+def _change_row(c: Change) -> dict[str, Any]:
+    return {
+        "change_id": c.change_id,
+        "account_id": c.account_id,
+        "from_owner_id": c.from_owner_id,
+        "to_owner_id": c.to_owner_id,
+        "reason": c.reason,
+        "routing_row": c.routing_row,
+        "effective_date": c.effective_date.isoformat(),
+        "supersedes": c.supersedes,
+    }
+
+
+def plan_document(plan: Plan, *, lazy: bool = False) -> dict[str, Any]:
+    """The plan as the JSON-ready document of docs/plan-format.md (stable key order).
+
+    With `lazy`, `assignments` and `changes` are LazyRows rendered on access (for streaming
+    writers); otherwise they are plain lists, ready for `json.dumps`.
+    """
+    assignments: Sequence[dict[str, Any]] = LazyRows(plan.assignments, _assignment_row)
+    changes: Sequence[dict[str, Any]] = LazyRows(plan.changes, _change_row)
+    if not lazy:
+        assignments, changes = list(assignments), list(changes)
     return {
         "as_of": plan.as_of.isoformat(),
         "rule": plan.rule,
@@ -153,35 +261,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "forced_share": rounded(plan.forced_share),
             "approval": plan.approval,
         },
-        "assignments": [
-            {
-                "account_id": a.account_id,
-                "owner_id": a.owner_id,
-                "outcome": a.outcome,
-                "routing_row": a.routing_row,
-                "team": a.team,
-                "fit_band": a.fit_band,
-                "intent": a.intent,
-                "tier": a.tier,
-                "potential": rounded(a.potential),
-                "reason": a.reason,
-                "trace": a.trace,
-            }
-            for a in plan.assignments
-        ],
-        "changes": [
-            {
-                "change_id": c.change_id,
-                "account_id": c.account_id,
-                "from_owner_id": c.from_owner_id,
-                "to_owner_id": c.to_owner_id,
-                "reason": c.reason,
-                "routing_row": c.routing_row,
-                "effective_date": c.effective_date.isoformat(),
-                "supersedes": c.supersedes,
-            }
-            for c in plan.changes
-        ],
+        "assignments": assignments,
+        "changes": changes,
         "reps": [
             {
                 "owner_id": r.owner_id,

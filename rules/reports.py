@@ -95,9 +95,9 @@ def _rep_summaries(
         summary.potential += a.potential
         summary.by_tier[str(a.tier)] += 1
         summary.by_intent[a.intent] += 1
-        if a.trace.get("why") == "named":
+        if a.why == "named":
             summary.named_accounts += 1
-        elif a.trace.get("why") == "pinned":
+        elif a.why == "pinned":
             summary.pinned_accounts += 1
     weights = rule.balance.index
     total_weight = weights.potential + weights.effort
@@ -122,7 +122,7 @@ def _team_summaries(
     team_moves: Mapping[str, TeamOutcome],
 ) -> list[TeamSummary]:
     tolerance = rule.balance.tolerance
-    over_capacity = Counter(a.team for a in assignments if a.trace.get("why") == "over_capacity")
+    over_capacity = Counter(a.team for a in assignments if a.why == "over_capacity")
     out: list[TeamSummary] = []
     for team in sorted(rule.teams, key=lambda t: t.id):
         members = [r for r in reps if r.team == team.id and r.active]
@@ -204,7 +204,7 @@ def _gap(
     orphaned_before = sum(1 for s in status if s != "active")
     for row, a in enumerate(assignments):
         entry = by_band[a.fit_band]
-        if a.trace.get("why") == "over_capacity":
+        if a.why == "over_capacity":
             entry["over_capacity"] += 1
             if a.fit_band in ("A", "B") and a.intent in ("hot", "warm"):
                 hot_warm_ab_over += 1

@@ -29,6 +29,7 @@ from worker.diff_view import diff_heading, diff_sections, plan_diff
 from worker.explain_view import explain_account, render_explanation
 from worker.plan_file import PlanFileError, read_plan_file, write_plan_file, write_plan_stream
 from worker.plan_views import plan_heading, plan_sections, write_assignments_csv
+from worker.runtime import collector_paused
 from worker.sources import SourceError, load_rule_file, load_source
 from worker.tables import percent, render_sections, sections_markdown
 
@@ -130,8 +131,9 @@ def plan_document_for(loaded: LoadedRules, snapshot: Snapshot, as_of: date) -> d
     from rules.plan import plan_document  # noqa: PLC0415
 
     try:
-        with phase(f"Planning {len(snapshot.accounts):,} accounts"):
-            return plan_document(plan_territories(loaded, snapshot, as_of))
+        with phase(f"Planning {len(snapshot.accounts):,} accounts"), collector_paused():
+            # Lazy rows: a million-account document is rendered row by row when written.
+            return plan_document(plan_territories(loaded, snapshot, as_of), lazy=True)
     except Exception as exc:  # noqa: BLE001 - an engine bug must not print a traceback
         fail(
             err,
