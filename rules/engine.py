@@ -273,12 +273,33 @@ class _Settler:
             ):
                 followers.setdefault(top, []).append(i)
                 decisions.head[i] = top
-        for top, children in followers.items():
+        for top in sorted(followers):
             owner_id = decisions.owner[top]
-            if self.settled[top] and owner_id is not None:
-                for child in children:
+            if not self.settled[top] or owner_id is None:
+                continue
+            # The exception is the named (or pinned) account, not its family: children follow
+            # while the rep has room in both budgets, highest potential first; the rest route
+            # on their own rows.
+            children = sorted(followers[top], key=lambda c: (-float(world.scores.potential[c]), c))
+            staying = []
+            for child in children:
+                if self._has_room(owner_id, child):
                     self.hold(child, owner_id, "hierarchy")
+                    staying.append(child)
+                else:
+                    decisions.head[child] = -1
+            followers[top] = staying
         return followers
+
+    def _has_room(self, owner_id: str, row: int) -> bool:
+        rep = self.world.rep_of.get(owner_id)
+        if rep is None:
+            return True  # an owner outside every team has no budget to keep
+        load = self.fixed.get(owner_id, TeamLoad())
+        return (
+            load.minutes + self.world.minutes[row] <= rep.capacity_minutes + 1e-9
+            and load.count + 1 <= rep.max_accounts
+        )
 
 
 def _decide(
