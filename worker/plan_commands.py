@@ -221,7 +221,7 @@ def plan(
         )
     if out_path is not None:
         try:
-            with phase(f"Writing {out_path}"):
+            with phase(f"Writing {out_path}"), collector_paused():
                 write_plan_file(document, out_path)
         except OSError as exc:
             fail(err, f"{out_path}: cannot write the plan: {exc.strerror}", EXIT_INVALID)

@@ -165,6 +165,7 @@ def _full_plan(directory: Path, out: Path, phases: dict[str, float]) -> tuple[An
     from rules.loader import load_rules  # noqa: PLC0415
     from rules.plan import plan_document  # noqa: PLC0415
     from worker.plan_file import write_plan_file  # noqa: PLC0415
+    from worker.runtime import collector_paused  # noqa: PLC0415
 
     clock = time.perf_counter()
 
@@ -179,13 +180,15 @@ def _full_plan(directory: Path, out: Path, phases: dict[str, float]) -> tuple[An
     lap("rules")
     snapshot = load_csv_directory(directory, loaded.rule).snapshot
     lap("load_csv")
-    plan = plan_territories(loaded, snapshot, _as_of())
-    lap("engine")
-    document = plan_document(plan)
-    del plan
-    lap("document")
-    write_plan_file(document, out)
-    lap("write")
+    # As `territory plan` does: the cyclic collector paused while planning and writing, and
+    # the document's rows rendered lazily as plan.json is written.
+    with collector_paused():
+        plan = plan_territories(loaded, snapshot, _as_of())
+        lap("engine")
+        document = plan_document(plan, lazy=True)
+        lap("document")
+        write_plan_file(document, out)
+        lap("write")
     return loaded, snapshot, document
 
 
