@@ -246,7 +246,8 @@ def _place_pool(
             looked.append(Candidate(rep=heap[0][1], index=round(heap[0][0], 6), role="next"))
         looked.insert(0, Candidate(rep=chosen, index=round(state.index, 6), role="chosen"))
         result.candidates[unit.key] = looked[:4]
-        _take(state, unit, movable=not (unit.protected or unit.keep) or unit.owner is None)
+        # Placed away from any owner, even a shed keep_owner or protected account is balanced.
+        _take(state, unit, movable=True)
         heapq.heappush(heap, (state.index, chosen))
         result.placement[unit.key] = chosen
         result.why[unit.key] = why

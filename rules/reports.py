@@ -134,7 +134,7 @@ def _team_summaries(
         outcome = team_moves.get(team.id)
         cause = None
         if not within:
-            cause = _infeasible_cause(outcome, over_capacity[team.id])
+            cause = _infeasible_cause(outcome, over_capacity[team.id], members, tolerance)
         out.append(
             TeamSummary(
                 team=team.id,
@@ -149,10 +149,15 @@ def _team_summaries(
     return out
 
 
-def _infeasible_cause(outcome: TeamOutcome | None, over_capacity: int) -> str:
+def _infeasible_cause(
+    outcome: TeamOutcome | None, over_capacity: int, members: list[RepSummary], tolerance: float
+) -> str:
     """The one cause a team misses its band, in a fixed order of precedence."""
-    # A team with nothing to place holds only named/pinned work: nothing could be moved.
-    if outcome is None or outcome.pinned_outside_band:
+    if outcome is None:
+        # Nothing was routed to the team: all its work is named or pinned and none can move.
+        above = any(r.index is not None and r.index > 1 + tolerance + BAND_SLACK for r in members)
+        return "pinned_load_outside_band" if above else "account_exceeds_band"
+    if outcome.pinned_outside_band:
         return "pinned_load_outside_band"
     if over_capacity:
         return "demand_exceeds_capacity"

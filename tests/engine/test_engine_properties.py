@@ -1,0 +1,371 @@
+"""Invariants of the assignment engine over random orgs (`factories.orgs`).
+
+Each property holds the plan to what DESIGN promises, re-derived from the org's inputs in
+`expectations` (see its docstring for how a team's balance cause is derived and how that
+compares with the engine's precedence).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from rules.domain import Owner
+from rules.engine import OpenChange
+from rules.plan import DISCRETIONARY_REASONS, Plan, plan_document
+from tests.engine.expectations import (
+    REACHABLE,
+    UNDECIDED,
+    balance_cause,
+    books,
+    followers,
+    honoured_named,
+    honoured_pins,
+    no_room_with_parent,
+    rep_facts,
+    team_balance,
+    tier_minutes,
+    ultimate_parents,
+)
+from tests.engine.factories import (
+    Org,
+    applied,
+    days_ago,
+    make_account,
+    make_accounts,
+    make_org,
+    make_owner,
+    member,
+    named,
+    orgs,
+    row,
+    team,
+)
+
+SETTINGS = settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def document(plan: Plan) -> str:
+    return json.dumps(plan_document(plan))
+
+
+# --- explicit examples: cases the engine once got wrong, and ones it still does ------------
+
+ENGINE_BUG = "engine bug (see tests/engine report): "
+
+
+def _owners(*ids: str) -> list[Owner]:
+    return [make_owner(i) for i in ids]
+
+
+def _ramping(owner_id: str) -> dict[str, Any]:
+    """A member 40 days into the job: half capacity (a third of a team with one full rep)."""
+    return member(owner_id, start_date=days_ago(40))
+
+
+# Three children of a named parent, whose rep's role holds two accounts: one may follow.
+CHILDREN_OF_NAMED_PARENT = make_org(
+    [
+        make_account("p001", owner_id=None),
+        *(make_account(f"c{k:03d}", owner_id=None, parent_id="p001") for k in (1, 2, 3)),
+    ],
+    _owners("o1", "o2"),
+    roles={"ae": 2},
+    named_accounts=[named("p001", "o1")],
+)
+# 20 accounts, 15% a quarter: 3 moves; west is balanced, east needs every one of them.
+EAST = [f"Company a{k:03d}" for k in range(1, 11)]
+QUARTER_BUDGET_ACROSS_TEAMS = make_org(
+    [
+        *make_accounts("a", 10, owner_id="o1"),
+        *(make_account(f"b{k:03d}", owner_id="o3" if k % 2 else "o4") for k in range(1, 11)),
+    ],
+    _owners("o1", "o2", "o3", "o4"),
+    teams=[team("east", "o1", "o2"), team("west", "o3", "o4")],
+    rows=[row("east", when={"name": {"in": EAST}}, team="east"), row("west", team="west")],
+    max_moves=0.15,
+)
+# Two new accounts, a ramping rep and a full one: the small account on the ramping rep is
+# the one placement in the band (a swap of the greedy's first placement).
+SWAP_NEEDED = make_org(
+    [
+        make_account("a001", owner_id=None),
+        make_account("a002", owner_id=None, employees=60, annual_revenue=None, signals=()),
+    ],
+    _owners("o1", "o2"),
+    teams=[team("sales", _ramping("o1"), "o2")],
+    minutes=(25, 25, 25),
+    tolerance=0.2,
+)
+# Four new accounts (potential 6, 6, 35, 55; equal minutes): the band holds only with both
+# small ones on the ramping rep, two accounts traded for one. Still missed: reported as
+# account_exceeds_band.
+EXCHANGE_NEEDED = make_org(
+    [
+        make_account("s001", owner_id=None, employees=5),
+        make_account("s002", owner_id=None, employees=5),
+        make_account("m001", owner_id=None, employees=34),
+        make_account("l001", owner_id=None, employees=54),
+    ],
+    _owners("o1", "o2"),
+    teams=[team("sales", _ramping("o1"), "o2")],
+    minutes=(25, 25, 25),
+    factors={"employees": {"weight": 1, "scale": "linear", "range": [0, 99]}},
+    roles={"ae": 4},
+)
+# Three equal accounts, two equal reps: a third or two thirds, never half. No number of moves
+# reaches the band; reported as move_budget.
+UNREACHABLE_BY_MOVES = make_org(
+    make_accounts("a", 3, owner_id="o1"),
+    _owners("o1", "o2"),
+    minutes=(25, 25, 25),
+    max_moves=0.0,
+)
+# o1 (a quarter of a 60-minute day) cannot keep its 25-minute customer: the surplus goes to
+# o2 and is balanced like any account. Reported as pinned_load_outside_band.
+KEEP_OWNER_SURPLUS = make_org(
+    [make_account("a001", owner_id="o1")],
+    _owners("o1", "o2"),
+    teams=[team("sales", member("o1", start_date=days_ago(10)), "o2")],
+    working_days=1,
+    focus_hours=1,
+    rows=[row("customers", team="sales", strategy="keep_owner")],
+)
+# The team's one account is pinned to o1; its index 1.25 is inside 1 ± 0.3, o2's 0 is not.
+# Nothing is routed to the team, and such a team is reported as pinned_load_outside_band.
+PINNED_INSIDE_THE_BAND = make_org(
+    [make_account("a001", owner_id=None)],
+    _owners("o1", "o2"),
+    pinned={"a001": "o1"},
+    teams=[team("sales", "o1", member("o2", start_date=days_ago(10)))],
+    tolerance=0.3,
+)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(orgs(), st.integers(0, 2**32))
+def test_same_input_gives_byte_identical_plans_whatever_the_row_order(org: Org, seed: int) -> None:
+    first = document(org.plan())
+    assert document(org.plan()) == first
+    assert document(org.plan(seed=seed)) == first
+
+
+@SETTINGS
+@given(orgs())
+def test_every_account_has_exactly_one_assignment_sorted_by_id(org: Org) -> None:
+    result = org.plan()
+    assert [a.account_id for a in result.assignments] == sorted(a.id for a in org.accounts)
+    # The changes are exactly the accounts whose planned owner differs from the CRM's.
+    crm_owner = {a.id: a.owner_id for a in org.accounts}
+    planned = {a.account_id: a.owner_id for a in result.assignments}
+    assert [(c.account_id, c.from_owner_id, c.to_owner_id) for c in result.changes] == [
+        (a, crm_owner[a], planned[a]) for a in sorted(planned) if planned[a] != crm_owner[a]
+    ]
+
+
+@SETTINGS
+@given(orgs())
+@example(CHILDREN_OF_NAMED_PARENT)
+def test_no_active_rep_above_either_budget_except_through_named_and_pinned_accounts(
+    org: Org,
+) -> None:
+    result = org.plan()
+    exempt = honoured_named(org) | honoured_pins(org)
+    book = books(result)
+    reported = {r.owner_id: r for r in result.reps}
+    for rep in rep_facts(org).values():
+        if not rep.active:
+            continue
+        held = book.get(rep.owner_id, [])
+        rest = [a for a in held if a.account_id not in exempt]
+        assert sum(tier_minutes(org, a.tier) for a in rest) <= rep.capacity_minutes, rep
+        assert len(rest) <= rep.max_accounts, rep
+        # Named and pinned accounts above capacity are reported on the rep.
+        summary = reported[rep.owner_id]
+        assert summary.named_accounts == sum(
+            1 for a in held if honoured_named(org).get(a.account_id) == rep.owner_id
+        )
+        assert summary.pinned_accounts == sum(
+            1 for a in held if honoured_pins(org).get(a.account_id) == rep.owner_id
+        )
+        assert (summary.accounts, summary.load_minutes) == (
+            len(held),
+            sum(tier_minutes(org, a.tier) for a in held),
+        )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=ENGINE_BUG + "move_budget named though no number of moves reaches the band; bands "
+    "reachable by trading two accounts for one are missed; a keep_owner surplus placed on "
+    "another rep counts as pinned load; a team with nothing routed to it always reports "
+    "pinned_load_outside_band",
+)
+@SETTINGS
+@given(orgs())
+@example(SWAP_NEEDED)
+@example(EXCHANGE_NEEDED)
+@example(UNREACHABLE_BY_MOVES)
+@example(KEEP_OWNER_SURPLUS)
+@example(PINNED_INSIDE_THE_BAND)
+def test_every_team_is_within_tolerance_or_reports_the_cause(org: Org) -> None:
+    result = org.plan()
+    tolerance = org.data["balance"]["tolerance"]
+    for summary in result.teams:
+        within = team_balance(org, result, summary.team).within(tolerance)
+        assert summary.within_tolerance == within, summary
+        if within:
+            assert summary.infeasible_reason is None
+        else:
+            expected = balance_cause(org, result, summary.team)
+            assert not expected.startswith(REACHABLE), f"{summary}, but {expected}"
+            if expected == UNDECIDED:  # the exact check ran out of time
+                assert summary.infeasible_reason in ("move_budget", "account_exceeds_band")
+            else:
+                assert summary.infeasible_reason == expected, summary
+
+
+@SETTINGS
+@given(orgs())
+@example(QUARTER_BUDGET_ACROSS_TEAMS)
+def test_replanning_the_applied_plan_changes_nothing(org: Org) -> None:
+    result = org.plan()
+    spent = sum(t.moves for t in result.teams)
+    after = Org(
+        data=org.data,
+        loaded=org.loaded,
+        accounts=applied(org.accounts, result),
+        owners=org.owners,
+        as_of=org.as_of,
+        pinned=org.pinned,
+        moves_this_quarter=org.moves_this_quarter + spent,
+    )
+    assert after.plan().changes == []
+
+
+@SETTINGS
+@given(orgs())
+def test_named_accounts_go_to_their_active_owner_until_expiry(org: Org) -> None:
+    result = org.plan()
+    for account_id, owner_id in honoured_named(org).items():
+        assignment = result.assignment(account_id)
+        assert assignment is not None
+        assert (assignment.owner_id, assignment.outcome) == (owner_id, "assigned")
+
+
+@SETTINGS
+@given(orgs())
+def test_inactive_owners_end_with_no_accounts(org: Org) -> None:
+    result = org.plan()
+    inactive = {o.id for o in org.owners if not o.active}
+    assert [a for a in result.assignments if a.owner_id in inactive] == []
+    assert all(r.accounts == 0 for r in result.reps if not r.active)
+
+
+@SETTINGS
+@given(orgs())
+def test_children_follow_an_assigned_parent_unless_their_row_overrides_hierarchy(
+    org: Org,
+) -> None:
+    result = org.plan()
+    for child, parent_id in followers(org, result).items():
+        planned, parent = result.assignment(child), result.assignment(parent_id)
+        assert planned is not None
+        assert parent is not None
+        follows = (planned.owner_id, planned.outcome) == (parent.owner_id, "assigned")
+        # A named or pinned parent's rep keeps its children only while it has room.
+        assert follows or no_room_with_parent(org, result, child), child
+
+
+@SETTINGS
+@given(orgs())
+def test_no_change_for_an_out_of_office_rep_takes_effect_before_the_return(org: Org) -> None:
+    away = {f.owner_id: f.out_of_office_until for f in rep_facts(org).values()}
+    for change in org.plan().changes:
+        for owner_id in (change.from_owner_id, change.to_owner_id):
+            back = away.get(owner_id or "")
+            if back is not None:
+                assert change.effective_date >= back, change
+
+
+@SETTINGS
+@given(orgs())
+def test_changes_take_effect_after_notice_when_discretionary_and_at_once_when_forced(
+    org: Org,
+) -> None:
+    result = org.plan()
+    away = {f.owner_id: f.out_of_office_until for f in rep_facts(org).values()}
+    notice = org.as_of + timedelta(days=org.data["changes"]["notice_days"])
+    discretionary = max(notice, org.data["effective_from"])
+    top = ultimate_parents(org)
+    dates = {c.account_id: c.effective_date for c in result.changes}
+    for change in result.changes:
+        if change.reason in DISCRETIONARY_REASONS:
+            base = discretionary
+        elif change.reason == "hierarchy":
+            base = dates.get(top[change.account_id], org.as_of)
+        else:
+            base = org.as_of
+        returns = [away.get(o or "") for o in (change.from_owner_id, change.to_owner_id)]
+        expected = max([base, *(r for r in returns if r is not None)])
+        assert change.effective_date == expected, change
+
+
+@SETTINGS
+@given(orgs())
+def test_an_open_change_with_the_same_proposal_keeps_its_id_and_date(org: Org) -> None:
+    first = org.plan()
+    ledger_date = org.as_of + timedelta(days=3)
+    open_changes = {
+        c.account_id: OpenChange(
+            f"ledger-{c.account_id}", c.from_owner_id, c.to_owner_id, ledger_date
+        )
+        for c in first.changes
+    }
+    again = org.plan(open_changes=open_changes)
+    assert [(c.account_id, c.change_id, c.effective_date, c.supersedes) for c in again.changes] == [
+        (c.account_id, f"ledger-{c.account_id}", ledger_date, None) for c in first.changes
+    ]
+
+
+@SETTINGS
+@given(orgs())
+def test_a_different_proposal_supersedes_the_open_change(org: Org) -> None:
+    first = org.plan()
+    open_changes = {
+        c.account_id: OpenChange(
+            f"ledger-{c.account_id}", c.from_owner_id, "someone-else", org.as_of
+        )
+        for c in first.changes
+    }
+    again = org.plan(open_changes=open_changes)
+    assert [(c.change_id, c.effective_date, c.supersedes) for c in again.changes] == [
+        (c.change_id, c.effective_date, f"ledger-{c.account_id}") for c in first.changes
+    ]
+
+
+@SETTINGS
+@given(orgs())
+def test_change_ids_are_unique_and_depend_on_earlier_changes_of_the_account(org: Org) -> None:
+    first = org.plan()
+    ids = [c.change_id for c in first.changes]
+    assert len(set(ids)) == len(ids)
+    counts = Counter({c.account_id: 1 for c in first.changes})
+    again = org.plan(change_counts=dict(counts))
+    assert [c.account_id for c in again.changes] == [c.account_id for c in first.changes]
+    assert all(
+        a.change_id != b.change_id for a, b in zip(again.changes, first.changes, strict=True)
+    )
