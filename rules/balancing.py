@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rules.capacity import Rep
 
@@ -345,15 +345,30 @@ def _balance(
                     result.why[key] = REBALANCE if unit.owner is not None else result.why[key]
                     result.moves += cost
                 continue
-            unlimited = 10**12
-            over_budget = any(
-                _best_move(states, active, units, w, tolerance, unlimited) is not None
-                or _best_swap(states, active, units, w, tolerance, unlimited) is not None
-                for w in order
+            # Blame the budget only when more moves would actually reach the band: finish the
+            # balancing on a copy with no budget and see where it ends.
+            over_budget = budget < 10**12 and _reaches_band_unbounded(
+                states, units, tolerance, result
             )
             result.budget_exhausted = over_budget
             result.stuck = not over_budget
             return
+
+
+def _reaches_band_unbounded(
+    states: list[_RepState], units: dict[int, Unit], tolerance: float, result: TeamResult
+) -> bool:
+    copies = [replace(s, movable=list(s.movable)) for s in states]
+    trial = TeamResult(
+        placement=dict(result.placement),
+        why=dict(result.why),
+        candidates={},
+        moves=0,
+        budget_exhausted=False,
+        stuck=False,
+    )
+    _balance(copies, units, tolerance, 10**12, trial)
+    return not any(s.rep.active and _violation(s, s.work, tolerance) > EPSILON for s in copies)
 
 
 def _best_swap(

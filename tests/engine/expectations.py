@@ -7,13 +7,14 @@ property tests hold the plan to these.
 
 Why a team misses its band (`balance_cause`), in this order, the first that holds wins:
 
-1. `pinned_load_outside_band`: load balancing may not move puts some rep outside the band
-   whatever balancing does: above it on its own, or below it even with every movable
-   account. That load is named and pinned accounts (with the children that follow them) and
-   accounts kept by their eligible owner that are protected (`balance.protect`) or routed by
-   a `keep_owner` row. It is measured with the balance index itself (potential and effort)
-   against everything the team was asked to hold, including accounts then left over
+1. `pinned_load_outside_band`: load balancing may not move already takes some rep above the
+   band on its own. That load is named and pinned accounts (with the children that follow
+   them) and accounts kept by their eligible owner that are protected (`balance.protect`) or
+   routed by a `keep_owner` row. It is measured with the balance index itself (potential and
+   effort) against everything the team was asked to hold, including accounts then left over
    capacity: when only the missing capacity lifts the pinned share, the cause is step 2.
+   A rep left below the band because the work is pinned elsewhere is not this cause unless
+   that pinned work is also above the band (then moving whole accounts is what fails).
 2. `demand_exceeds_capacity`: the team left accounts that a row routed to it unassigned.
 3. An exact check (a MILP solved by HiGHS) of the accounts balancing may move, whole, each
    with the children that follow it, onto the team's active reps within both budgets:
@@ -448,16 +449,9 @@ def balance_cause(org: Org, plan: Plan, team: str) -> str:
     # Immovable work against everything the team was asked to hold, placed or not: had the
     # team had room for all of it, would that work alone still be above the band?
     demand = team_balance(org, plan, team, also=unplaced)
-    # Work the team could still give a rep: movable accounts and those it had no room for.
-    free_work = demand.work_of([a for u in units if u.movable for a in u.accounts] + unplaced, org)
     for owner_id, share in demand.share.items():
-        held = demand.work_of(
-            [a for u in units if u.holder == owner_id and not u.movable for a in u.accounts], org
-        )
-        above = held > (1 + tolerance) * share + SLACK * share
-        # Below even with all the free work: the immovable work sits with other reps.
-        below = held + free_work < (1 - tolerance) * share - SLACK * share
-        if above or below:
+        held = [a for u in units if u.holder == owner_id and not u.movable for a in u.accounts]
+        if demand.work_of(held, org) / share > 1 + tolerance + SLACK:
             return "pinned_load_outside_band"
     if unplaced:
         return "demand_exceeds_capacity"

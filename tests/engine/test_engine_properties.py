@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from rules.domain import Owner
 from rules.engine import OpenChange
-from rules.plan import DISCRETIONARY_REASONS, Plan, plan_document
+from rules.plan import DISCRETIONARY_REASONS, INFEASIBLE_CAUSES, Plan, plan_document
 from tests.engine.expectations import (
     REACHABLE,
     UNDECIDED,
@@ -207,17 +207,9 @@ def test_no_active_rep_above_either_budget_except_through_named_and_pinned_accou
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=ENGINE_BUG + "move_budget named though no number of moves reaches the band; bands "
-    "reachable by trading two accounts for one are missed; a keep_owner surplus placed on "
-    "another rep counts as pinned load; a team with nothing routed to it always reports "
-    "pinned_load_outside_band",
-)
 @SETTINGS
 @given(orgs())
 @example(SWAP_NEEDED)
-@example(EXCHANGE_NEEDED)
 @example(UNREACHABLE_BY_MOVES)
 @example(KEEP_OWNER_SURPLUS)
 @example(PINNED_INSIDE_THE_BAND)
@@ -229,13 +221,38 @@ def test_every_team_is_within_tolerance_or_reports_the_cause(org: Org) -> None:
         assert summary.within_tolerance == within, summary
         if within:
             assert summary.infeasible_reason is None
+            continue
+        expected = balance_cause(org, result, summary.team)
+        if expected == UNDECIDED:  # the exact check ran out of time
+            assert summary.infeasible_reason in ("move_budget", "account_exceeds_band")
+        elif expected == "move_budget" or expected.startswith(REACHABLE):
+            # Whole accounts can reach the band, with more moves or even within the budget:
+            # the next property holds the balancer to that.
+            assert summary.infeasible_reason in INFEASIBLE_CAUSES, summary
         else:
-            expected = balance_cause(org, result, summary.team)
-            assert not expected.startswith(REACHABLE), f"{summary}, but {expected}"
-            if expected == UNDECIDED:  # the exact check ran out of time
-                assert summary.infeasible_reason in ("move_budget", "account_exceeds_band")
-            else:
-                assert summary.infeasible_reason == expected, summary
+            assert summary.infeasible_reason == expected, summary
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=ENGINE_BUG + "the balancer tries single moves and one-for-one swaps, so it misses "
+    "bands reachable only by trading several accounts (about 1 random org in 200) and then "
+    "names account_exceeds_band",
+)
+@SETTINGS
+@given(orgs())
+@example(EXCHANGE_NEEDED)
+def test_a_band_whole_accounts_can_reach_is_reached_or_blamed_on_the_move_budget(
+    org: Org,
+) -> None:
+    result = org.plan()
+    for summary in result.teams:
+        if summary.within_tolerance:
+            continue
+        cause = balance_cause(org, result, summary.team)
+        assert not cause.startswith(REACHABLE), f"{summary}, but {cause}"
+        if cause == "move_budget":
+            assert summary.infeasible_reason == "move_budget", summary
 
 
 @SETTINGS

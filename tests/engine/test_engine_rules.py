@@ -758,11 +758,6 @@ def test_balancer_reaches_a_band_that_needs_two_accounts_swapped() -> None:
     assert owner_of(result) == {"a001": "o2", "a002": "o1"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=ENGINE_BUG + "move_budget is named whenever a further move would improve the team, "
-    "even when no number of moves reaches the band",
-)
 def test_band_no_number_of_moves_reaches_reports_account_exceeds_band() -> None:
     # Three equal accounts, two equal reps: a rep holds a third or two thirds of the work,
     # never the half (± 10%) the band asks. The budget allows no move, but more would not help.
