@@ -24,7 +24,7 @@ from connectors.files.sample_vocab import COUNTRIES, REGIONS, SIGNALS, Flavour, 
 # Role budgets get this headroom over the estimated worked accounts per rep, so the org is
 # roughly coverable and balancing has room to move accounts (the estimate leaves out children
 # that follow their parents, hence the generous margin).
-CAPACITY_HEADROOM: Final = 1.5
+CAPACITY_HEADROOM: Final = 2.0
 
 _PLAIN: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_.@/-]*$")
 # Plain scalars that YAML 1.1 readers (and people) take for booleans or nulls.
@@ -187,7 +187,7 @@ def _capacity(inputs: RuleInputs) -> list[str]:
         share = load.get(team.spec.id, 0) / len(team.members)
         per_rep[team.spec.role] = max(per_rep.get(team.spec.role, 0.0), share)
     lines = [
-        "capacity:                       # max_accounts: worked accounts per rep here, +50%",
+        "capacity:                       # max_accounts: twice the worked accounts per rep here",
         "  working_days_per_quarter: 60",
         "  focus_hours_per_day: 5",
         "  minutes_per_account: {tier1: 90, tier2: 45, tier3: 25}",
