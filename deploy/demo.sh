@@ -20,11 +20,13 @@ echo "== territory plan: coverage map, team balance and gap analysis"
 "$territory" plan --rules "$dir/rules.yaml" --source "csv:$dir" --as-of "$as_of" \
   --out "$dir/plan.json" --allow-large-change
 
-# Explain the first account the plan moves (a plan with no change explains its first account).
+# Explain the first account a departed rep's book hands to a team (it shows the candidates);
+# otherwise the first change, otherwise the first account.
 account=$(.venv/bin/python -c '
 import json, sys
 plan = json.load(open(sys.argv[1]))
-rows = plan["changes"] or plan["assignments"]
+departed = [c for c in plan["changes"] if c["reason"] == "departed" and c["to_owner_id"]]
+rows = departed or plan["changes"] or plan["assignments"]
 print(rows[0]["account_id"] if rows else "")
 ' "$dir/plan.json")
 if [ -n "$account" ]; then
