@@ -319,40 +319,41 @@ def _balance(
         )
         if not order:
             return
-        moved = False
-        for worst in order:
-            move = _best_move(states, active, units, worst, tolerance, budget - result.moves)
-            if move is None:
-                continue
-            key, source, target, cost = move
-            unit = units[key]
-            _drop(states[source], unit)
-            _take(states[target], unit, movable=True)
-            result.placement[key] = target
-            result.why[key] = REBALANCE if unit.owner is not None else result.why[key]
-            result.moves += cost
-            moved = True
-            break
-        if not moved:
-            # No single move helps any rep: try swapping two accounts for the worst one.
-            swap = _best_swap(states, active, units, order[0], tolerance, budget - result.moves)
-            if swap is not None:
-                for key, source, target, cost in swap:
-                    unit = units[key]
-                    _drop(states[source], unit)
-                    _take(states[target], unit, movable=True)
-                    result.placement[key] = target
-                    result.why[key] = REBALANCE if unit.owner is not None else result.why[key]
-                    result.moves += cost
-                continue
-            # Blame the budget only when more moves would actually reach the band: finish the
-            # balancing on a copy with no budget and see where it ends.
-            over_budget = budget < 10**12 and _reaches_band_unbounded(
-                states, units, tolerance, result
-            )
-            result.budget_exhausted = over_budget
-            result.stuck = not over_budget
-            return
+        move = next(
+            (
+                m
+                for worst in order
+                if (m := _best_move(states, active, units, worst, tolerance, budget - result.moves))
+            ),
+            None,
+        )
+        # No single move helps any rep: try swapping two accounts for the worst one.
+        moves = (
+            [move]
+            if move
+            else _best_swap(states, active, units, order[0], tolerance, budget - result.moves)
+        )
+        if moves:
+            for key, source, target, cost in moves:
+                _apply_move(states, units[key], source, target, cost, result)
+            continue
+        # Blame the budget only when more moves would actually reach the band: finish the
+        # balancing on a copy with no budget and see where it ends.
+        over_budget = budget < 10**12 and _reaches_band_unbounded(states, units, tolerance, result)
+        result.budget_exhausted = over_budget
+        result.stuck = not over_budget
+        return
+
+
+def _apply_move(
+    states: list[_RepState], unit: Unit, source: int, target: int, cost: int, result: TeamResult
+) -> None:
+    _drop(states[source], unit)
+    _take(states[target], unit, movable=True)
+    result.placement[unit.key] = target
+    if unit.owner is not None:
+        result.why[unit.key] = REBALANCE
+    result.moves += cost
 
 
 def _reaches_band_unbounded(
