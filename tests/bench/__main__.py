@@ -74,7 +74,8 @@ def _plan_section(sizes: tuple[tuple[int, int], ...], args: argparse.Namespace) 
         for m in f.moves:
             print(
                 f"    team {m.team}: {m.accounts:,} accounts, engine {m.engine_moves:,} moves "
-                f"(reported {m.engine_reported:,}, shed {m.shed:,}), naive {m.naive_moves:,}"
+                f"(reported {m.engine_reported:,}, shed {m.shed:,}), naive {m.naive_moves:,}, "
+                f"capacity-forced floor {m.forced:,}"
             )
     verdicts: list[Verdict] = []
     for f in measured:
@@ -107,7 +108,8 @@ def _plan_section(sizes: tuple[tuple[int, int], ...], args: argparse.Namespace) 
         verdicts.append(
             Verdict(
                 f"moves ≤ 10% of naive re-split {label}",
-                f"{f.engine_moves:,} vs {f.naive_moves:,} ({share:.1%})",
+                f"{f.engine_moves:,} vs {f.naive_moves:,} ({share:.1%}); no valid plan moves "
+                f"fewer than the capacity-forced floor of {f.forced_moves:,}",
                 f.engine_moves <= NAIVE_SHARE_TARGET * f.naive_moves or f.engine_moves == 0,
             )
         )

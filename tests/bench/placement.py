@@ -13,6 +13,7 @@ current owner. Pool units (owner None) cost nothing wherever they land; protecte
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -229,3 +230,27 @@ def naive_resplit(
     books.deal(movable)
     unplaced = sum(u.count for u in units if books.placement[u.key] is None)
     return NaiveResult(books.placement, count_moves(units, books.placement), unplaced)
+
+
+def forced_floor(reps: Sequence[Rep], fixed: Sequence[TeamLoad], units: Sequence[Unit]) -> int:
+    """A lower bound on the accounts any valid plan moves off their owners: each rep's book
+    above either budget must shed at least this much (fractional relief, most minutes per
+    account first, rounded up). Moves below this floor are impossible, whatever the method."""
+    total = 0
+    for r, rep in enumerate(reps):
+        owned = [u for u in units if u.owner == r]
+        minutes = fixed[r].minutes + sum(u.minutes for u in owned)
+        count = fixed[r].count + sum(u.count for u in owned)
+        need_minutes = minutes - rep.capacity_minutes
+        by_minutes = 0
+        for unit in sorted(owned, key=lambda u: (-u.minutes / u.count, u.key)):
+            if need_minutes <= 1e-9:
+                break
+            if unit.minutes <= need_minutes:
+                by_minutes += unit.count
+                need_minutes -= unit.minutes
+            else:
+                by_minutes += math.ceil(need_minutes / (unit.minutes / unit.count) - 1e-9)
+                need_minutes = 0
+        total += max(by_minutes, count - rep.max_accounts, 0)
+    return total

@@ -31,7 +31,7 @@ from typing import Any
 
 from rules.balancing import TeamLoad, TeamResult, Unit, assign_team
 from rules.capacity import Rep
-from tests.bench.placement import check_placement, count_moves, naive_resplit
+from tests.bench.placement import check_placement, count_moves, forced_floor, naive_resplit
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generated orgs are cached here (gitignored) and keyed by the generator's source, so a change
@@ -52,6 +52,7 @@ class TeamMoves:
     shed: int
     naive_moves: int
     naive_within: bool
+    forced: int = 0  # capacity-forced floor: no valid plan moves fewer accounts
 
 
 @dataclass(slots=True)
@@ -81,6 +82,10 @@ class PlanFigures:
     @property
     def naive_moves(self) -> int:
         return sum(m.naive_moves for m in self.moves)
+
+    @property
+    def forced_moves(self) -> int:
+        return sum(m.forced for m in self.moves)
 
 
 def generator_fingerprint() -> str:
@@ -232,6 +237,7 @@ def _team_moves(loaded: Any, snapshot: Any) -> list[TeamMoves]:
                 shed=result.shed,
                 naive_moves=naive.moves,
                 naive_within=naive_check.within(options["tolerance"]),
+                forced=forced_floor(reps, fixed, units),
             )
         )
         return result
