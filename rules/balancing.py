@@ -192,9 +192,15 @@ def _keep_owners(states: list[_RepState], units: Sequence[Unit], result: TeamRes
         state = states[owner]
         # What an owner keeps first when a budget is short: protected accounts, then
         # keep_owner accounts by potential (the surplus, lowest potential first, is balanced),
-        # then balanced accounts smallest first, so the fewest moves relieve the budget.
+        # then balanced accounts fewest minutes first, so the fewest accounts relieve the budget.
         kept.sort(
-            key=lambda u: (not u.protected, not u.keep, -u.potential if u.keep else u.work, u.key)
+            key=lambda u: (
+                not u.protected,
+                not u.keep,
+                -u.potential if u.keep else u.minutes / u.count,
+                u.work,
+                u.key,
+            )
         )
         for unit in kept:
             if _fits(state, unit):
