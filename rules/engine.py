@@ -21,7 +21,7 @@ from rules.domain import Account, Owner, Snapshot
 from rules.loader import LoadedRules
 from rules.plan import Assignment, Plan
 from rules.reports import summarise
-from rules.schema import NamedAccount, RoutingRow, RuleFile
+from rules.schema import RoutingRow, RuleFile
 from rules.scoring import BANDS, INTENTS, Scores, score_accounts
 
 
@@ -486,4 +486,4 @@ _KEPT_REASON = {
 }
 
 
-__all__ = ["NamedAccount", "OpenChange", "PlanContext", "plan_territories"]
+__all__ = ["OpenChange", "PlanContext", "plan_territories"]
