@@ -333,11 +333,14 @@ def _balance(
             ),
             None,
         )
-        # No single move helps any rep: try swapping two accounts for the worst one.
+        # No single move helps any rep: try swapping two accounts for the worst one, then
+        # trading two accounts for one.
+        left = budget - result.moves
         moves = (
             [move]
             if move
-            else _best_swap(states, active, units, order[0], tolerance, budget - result.moves)
+            else _best_swap(states, active, units, order[0], tolerance, left)
+            or _best_exchange(states, active, units, order[0], tolerance, left)
         )
         if moves:
             for key, source, target, cost in moves:
@@ -431,6 +434,78 @@ def _best_swap(
                         ],
                     )
     return None if best is None else best[1]
+
+
+# How many of a rep's smallest and largest movable units, and how many peers, an exchange
+# looks at: enough for the coarse cases single moves and swaps miss, bounded for large teams.
+_EXCHANGE_ENDS = 6
+_EXCHANGE_PEERS = 5
+
+
+def _best_exchange(
+    states: list[_RepState],
+    active: list[int],
+    units: dict[int, Unit],
+    worst: int,
+    tolerance: float,
+    budget_left: int,
+) -> list[tuple[int, int, int, int]] | None:
+    """Trade two units for one (either way) between `worst` and a peer, if that helps both."""
+    state = states[worst]
+    over = state.work > (1 + tolerance) * state.share
+    peers = sorted(
+        (p for p in active if p != worst and states[p].movable),
+        key=lambda p: (states[p].index if over else -states[p].index, p),
+    )[:_EXCHANGE_PEERS]
+    own = _exchange_groups(state.movable)
+    best: tuple[tuple[float, int], list[tuple[int, int, int, int]]] | None = None
+    for other in peers:
+        peer = states[other]
+        before = _violation(state, state.work, tolerance) + _violation(peer, peer.work, tolerance)
+        for give in own:
+            for take in _exchange_groups(peer.movable):
+                if len(give) == 1 and len(take) == 1:
+                    continue  # one-for-one is _best_swap's job
+                delta = sum(units[k].work for k in give) - sum(units[k].work for k in take)
+                after = _violation(state, state.work - delta, tolerance) + _violation(
+                    peer, peer.work + delta, tolerance
+                )
+                if after >= before - EPSILON:
+                    continue
+                moves = [(k, worst, other, _move_cost(units[k], other)) for k in give] + [
+                    (k, other, worst, _move_cost(units[k], worst)) for k in take
+                ]
+                cost = sum(m[3] for m in moves)
+                if cost > budget_left:
+                    continue
+                incoming = [units[k] for k in take]
+                outgoing = [units[k] for k in give]
+                if not (
+                    _fits_trade(state, incoming, outgoing) and _fits_trade(peer, outgoing, incoming)
+                ):
+                    continue
+                score = (after - before, max(cost, 0))
+                if best is None or score < best[0]:
+                    best = (score, moves)
+    return None if best is None else best[1]
+
+
+def _exchange_groups(movable: list[tuple[float, int]]) -> list[tuple[int, ...]]:
+    """Singles and pairs from both ends of a rep's movable units, in a fixed order."""
+    ends = sorted({key for _, key in movable[:_EXCHANGE_ENDS] + movable[-_EXCHANGE_ENDS:]})
+    groups: list[tuple[int, ...]] = [(key,) for key in ends]
+    groups.extend((a, b) for i, a in enumerate(ends) for b in ends[i + 1 :])
+    return groups
+
+
+def _fits_trade(state: _RepState, incoming: list[Unit], outgoing: list[Unit]) -> bool:
+    minutes = sum(u.minutes for u in incoming) - sum(u.minutes for u in outgoing)
+    count = sum(u.count for u in incoming) - sum(u.count for u in outgoing)
+    return (
+        state.rep.active
+        and state.minutes + minutes <= state.rep.capacity_minutes + EPSILON
+        and state.count + count <= state.rep.max_accounts
+    )
 
 
 def _fits_swap(state: _RepState, incoming: Unit, outgoing: Unit) -> bool:

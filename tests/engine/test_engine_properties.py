@@ -12,7 +12,6 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -63,8 +62,6 @@ def document(plan: Plan) -> str:
 
 
 # --- explicit examples: cases the engine once got wrong, and ones it still does ------------
-
-ENGINE_BUG = "engine bug (see tests/engine report): "
 
 
 def _owners(*ids: str) -> list[Owner]:
@@ -236,12 +233,6 @@ def test_every_team_is_within_tolerance_or_reports_the_cause(org: Org) -> None:
             assert summary.infeasible_reason == expected, summary
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=ENGINE_BUG + "the balancer tries single moves and one-for-one swaps, so it misses "
-    "bands reachable only by trading several accounts (about 1 random org in 200) and then "
-    "names account_exceeds_band",
-)
 @SETTINGS
 @given(orgs())
 @example(EXCHANGE_NEEDED)

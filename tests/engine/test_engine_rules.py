@@ -698,9 +698,6 @@ def test_single_account_larger_than_the_band_reports_account_exceeds_band() -> N
     assert team_summary(result).infeasible_reason == "account_exceeds_band"
 
 
-ENGINE_BUG = "engine bug (see tests/engine report): "
-
-
 def test_pinned_load_is_measured_with_the_balance_index() -> None:
     # o1's two named accounts are small in potential: by the index (potential and effort)
     # they are 1.08 of o1's fair share, inside the band, though they are half the team's
@@ -806,10 +803,6 @@ def test_move_budget_is_the_quarters_not_a_fixed_share_per_team() -> None:
     assert spent.changes == []  # the quarter's budget is spent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=ENGINE_BUG + "the balancer tries single moves and one-for-one swaps only",
-)
 def test_balancer_reaches_a_band_that_needs_two_accounts_traded_for_one() -> None:
     # New accounts of potential 6, 6, 35 and 55 with equal minutes. o1 ramps (a third of the
     # capacity): only the two small ones together put it in the band (0.93; o2 1.04).
