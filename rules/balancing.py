@@ -409,7 +409,8 @@ def _best_swap(
                 else own_work + (state.share - state.work)
             )
             position = bisect.bisect_left(peer.movable, (ideal, -1))
-            for peer_work, peer_key in peer.movable[max(0, position - 1) : position + 1]:
+            # A few around the ideal: the nearest may not fit a budget while its neighbour does.
+            for peer_work, peer_key in peer.movable[max(0, position - 4) : position + 4]:
                 delta = own_work - peer_work  # work leaving `worst`
                 if (delta <= EPSILON) if over else (delta >= -EPSILON):
                     continue
