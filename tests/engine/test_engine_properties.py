@@ -64,7 +64,6 @@ def document(plan: Plan) -> str:
 # --- explicit examples: cases the engine once got wrong, and ones it still does ------------
 
 
-ENGINE_BUG = "engine bug (see tests/engine report): "
 
 
 def _owners(*ids: str) -> list[Owner]:
