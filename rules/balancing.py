@@ -144,6 +144,12 @@ def assign_team(
     pool = _keep_owners(states, units, result)
     _place_pool(states, pool, tolerance, result)
     _balance(states, by_key, tolerance, move_budget, result)
+    # Balancing can free room where the pool found none: offer it to what was left over.
+    left = [u for u in pool if result.placement.get(u.key) is None]
+    if left:
+        _place_pool(states, left, tolerance, result)
+        if any(result.placement.get(u.key) is not None for u in left):
+            _balance(states, by_key, tolerance, move_budget, result)
     result.work = [s.work for s in states]
     result.shares = shares
     result.unmovable = [s.unmovable for s in states]

@@ -441,6 +441,18 @@ def left_over_capacity(org: Org, plan: Plan, team: str) -> list[Assignment]:
     ]
 
 
+def left_over_units(org: Org, plan: Plan, team: str) -> list[list[Assignment]]:
+    """`left_over_capacity`, grouped into units: an account with the children following it."""
+    top = ultimate_parents(org)
+    accounts = left_over_capacity(org, plan, team)
+    ids = {a.account_id for a in accounts}
+    units: dict[str, list[Assignment]] = {}
+    for a in accounts:
+        head = top[a.account_id] if top[a.account_id] in ids else a.account_id
+        units.setdefault(head, []).append(a)
+    return list(units.values())
+
+
 def balance_cause(org: Org, plan: Plan, team: str) -> str:
     """The cause a team misses its band, derived as the module docstring says."""
     tolerance = org.data["balance"]["tolerance"]

@@ -352,6 +352,11 @@ class Org:
         lines += [repr(a) for a in self.accounts]
         return "\n".join(lines)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints falsifying examples with this hook; without it, a dataclass's
+        # fields (the loaded rule file with every YAML position) run to tens of kilobytes.
+        printer.text("Org(\n" + repr(self) + "\n)")
+
 
 def make_org(
     accounts: Iterable[Account],
