@@ -427,9 +427,9 @@ def _best_swap(
                     continue
                 mine, theirs = units[own_key], units[peer_key]
                 cost = _move_cost(mine, other) + _move_cost(theirs, worst)
-                if cost > budget_left or not _fits_swap(peer, mine, theirs):
+                if cost > budget_left or not _fits_trade(peer, [mine], [theirs]):
                     continue
-                if not _fits_swap(state, theirs, mine):
+                if not _fits_trade(state, [theirs], [mine]):
                     continue
                 score = (after - before, max(cost, 0), own_key)
                 if best is None or score < best[0]:
@@ -512,15 +512,6 @@ def _fits_trade(state: _RepState, incoming: list[Unit], outgoing: list[Unit]) ->
         state.rep.active
         and state.minutes + minutes <= state.rep.capacity_minutes + EPSILON
         and state.count + count <= state.rep.max_accounts
-    )
-
-
-def _fits_swap(state: _RepState, incoming: Unit, outgoing: Unit) -> bool:
-    return (
-        state.rep.active
-        and state.minutes - outgoing.minutes + incoming.minutes
-        <= state.rep.capacity_minutes + EPSILON
-        and state.count - outgoing.count + incoming.count <= state.rep.max_accounts
     )
 
 
