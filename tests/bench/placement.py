@@ -58,9 +58,10 @@ def team_work(
     )
 
 
-def stays_with_owner(unit: Unit) -> bool:
-    """Balancing never moves this unit: an eligible owner holds it protected or by keep_owner."""
-    return unit.owner is not None and (unit.protected or unit.keep)
+def stays_with_owner(unit: Unit, *, keep: bool = True) -> bool:
+    """Balancing never moves this unit: an eligible owner holds it protected or by keep_owner
+    (`keep=False`: protected only, as a re-split that ignores current owners sees it)."""
+    return unit.owner is not None and (unit.protected or (keep and unit.keep))
 
 
 def count_moves(units: Sequence[Unit], placement: Mapping[int, int | None]) -> int:
@@ -135,6 +136,7 @@ def split_fixed(
     work: TeamWork,
     *,
     within_budgets: bool = False,
+    keep: bool = True,
 ) -> tuple[Books, list[Unit]]:
     """Books holding the fixed load and the units that never move; the movable rest.
 
@@ -143,7 +145,7 @@ def split_fixed(
     """
     books = Books.start(reps, fixed, work)
     movable: list[Unit] = []
-    staying = [u for u in units if stays_with_owner(u)]
+    staying = [u for u in units if stays_with_owner(u, keep=keep)]
     if within_budgets:
         staying.sort(key=lambda u: (-u.potential, u.key))
     for unit in staying:
@@ -152,7 +154,7 @@ def split_fixed(
             movable.append(unit)
         else:
             books.put(unit, unit.owner)
-    movable.extend(u for u in units if not stays_with_owner(u))
+    movable.extend(u for u in units if not stays_with_owner(u, keep=keep))
     return books, movable
 
 
@@ -217,19 +219,71 @@ def naive_resplit(
     *,
     weight_potential: float,
     weight_effort: float,
+    keep_owners: bool = True,
 ) -> NaiveResult:
     """Deal every movable unit, largest work first, to the least-loaded active rep with room.
 
-    Protected and kept units stay with their owner up to both budgets (the surplus is dealt
-    too, as the engine sheds it); everything else is dealt afresh, current owners ignored.
+    Protected units, and with `keep_owners` the `keep_owner` units too, stay with their owner
+    up to both budgets (the surplus is dealt too, as the engine sheds it); everything else is
+    dealt afresh, current owners ignored. `keep_owners=False` is the plain re-split.
     """
     work = team_work(
         reps, fixed, units, weight_potential=weight_potential, weight_effort=weight_effort
     )
-    books, movable = split_fixed(reps, fixed, units, work, within_budgets=True)
+    books, movable = split_fixed(reps, fixed, units, work, within_budgets=True, keep=keep_owners)
     books.deal(movable)
     unplaced = sum(u.count for u in units if books.placement[u.key] is None)
     return NaiveResult(books.placement, count_moves(units, books.placement), unplaced)
+
+
+def rule_order_floor(reps: Sequence[Rep], fixed: Sequence[TeamLoad], units: Sequence[Unit]) -> int:
+    """A lower bound on moves under the rules' own priorities, not just the budgets.
+
+    An owner short of budget keeps protected accounts first, then `keep_owner` accounts
+    highest potential first (DESIGN: "the surplus, lowest potential first, is balanced"); what
+    of those does not fit must move. The owner's other accounts then shed at least the
+    fractional relief `forced_floor` counts against the budget left over. Any plan that
+    honours those priorities moves at least this many accounts.
+    """
+    total = 0
+    for r, rep in enumerate(reps):
+        owned = [u for u in units if u.owner == r]
+        minutes = fixed[r].minutes
+        count = float(fixed[r].count)
+        held = sorted(
+            (u for u in owned if u.protected or u.keep),
+            key=lambda u: (not u.protected, -u.potential, u.key),
+        )
+        for unit in held:
+            if (
+                minutes + unit.minutes <= rep.capacity_minutes + MINUTES_SLACK
+                and count + unit.count <= rep.max_accounts
+            ):
+                minutes += unit.minutes
+                count += unit.count
+            else:
+                total += unit.count
+        rest = [u for u in owned if not (u.protected or u.keep)]
+        total += _shed_at_least(rest, rep.capacity_minutes - minutes, rep.max_accounts - count)
+    return total
+
+
+def _shed_at_least(owned: Sequence[Unit], minutes_left: float, accounts_left: float) -> int:
+    """Fewest accounts of `owned` to give up so the rest fit the budgets left (fractional
+    relief, most minutes per account first, rounded up)."""
+    need_minutes = sum(u.minutes for u in owned) - minutes_left
+    by_minutes = 0
+    for unit in sorted(owned, key=lambda u: (-u.minutes / u.count, u.key)):
+        if need_minutes <= 1e-9:
+            break
+        if unit.minutes <= need_minutes:
+            by_minutes += unit.count
+            need_minutes -= unit.minutes
+        else:
+            by_minutes += math.ceil(need_minutes / (unit.minutes / unit.count) - 1e-9)
+            need_minutes = 0
+    by_accounts = math.ceil(sum(u.count for u in owned) - accounts_left - 1e-9)
+    return max(by_minutes, by_accounts, 0)
 
 
 def forced_floor(reps: Sequence[Rep], fixed: Sequence[TeamLoad], units: Sequence[Unit]) -> int:
@@ -239,18 +293,7 @@ def forced_floor(reps: Sequence[Rep], fixed: Sequence[TeamLoad], units: Sequence
     total = 0
     for r, rep in enumerate(reps):
         owned = [u for u in units if u.owner == r]
-        minutes = fixed[r].minutes + sum(u.minutes for u in owned)
-        count = fixed[r].count + sum(u.count for u in owned)
-        need_minutes = minutes - rep.capacity_minutes
-        by_minutes = 0
-        for unit in sorted(owned, key=lambda u: (-u.minutes / u.count, u.key)):
-            if need_minutes <= 1e-9:
-                break
-            if unit.minutes <= need_minutes:
-                by_minutes += unit.count
-                need_minutes -= unit.minutes
-            else:
-                by_minutes += math.ceil(need_minutes / (unit.minutes / unit.count) - 1e-9)
-                need_minutes = 0
-        total += max(by_minutes, count - rep.max_accounts, 0)
+        total += _shed_at_least(
+            owned, rep.capacity_minutes - fixed[r].minutes, rep.max_accounts - fixed[r].count
+        )
     return total

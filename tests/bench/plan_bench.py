@@ -31,7 +31,13 @@ from typing import Any
 
 from rules.balancing import TeamLoad, TeamResult, Unit, assign_team
 from rules.capacity import Rep
-from tests.bench.placement import check_placement, count_moves, forced_floor, naive_resplit
+from tests.bench.placement import (
+    check_placement,
+    count_moves,
+    forced_floor,
+    naive_resplit,
+    rule_order_floor,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generated orgs are cached here (gitignored) and keyed by the generator's source, so a change
@@ -53,6 +59,8 @@ class TeamMoves:
     naive_moves: int
     naive_within: bool
     forced: int = 0  # capacity-forced floor: no valid plan moves fewer accounts
+    rule_floor: int = 0  # floor under the rules' keep priorities (protected, then potential)
+    resplit_moves: int = 0  # plain re-split: only protected accounts stay with their owner
 
 
 @dataclass(slots=True)
@@ -86,6 +94,14 @@ class PlanFigures:
     @property
     def forced_moves(self) -> int:
         return sum(m.forced for m in self.moves)
+
+    @property
+    def rule_floor(self) -> int:
+        return sum(m.rule_floor for m in self.moves)
+
+    @property
+    def resplit_moves(self) -> int:
+        return sum(m.resplit_moves for m in self.moves)
 
 
 def generator_fingerprint() -> str:
@@ -238,6 +254,8 @@ def _team_moves(loaded: Any, snapshot: Any) -> list[TeamMoves]:
                 naive_moves=naive.moves,
                 naive_within=naive_check.within(options["tolerance"]),
                 forced=forced_floor(reps, fixed, units),
+                rule_floor=rule_order_floor(reps, fixed, units),
+                resplit_moves=naive_resplit(reps, fixed, units, **weights, keep_owners=False).moves,
             )
         )
         return result

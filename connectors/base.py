@@ -1,0 +1,144 @@
+"""The one protocol every source implements: CSV directory, HubSpot, Salesforce.
+
+Reads stream domain values (`rules.domain`); writes take batches and answer per record, in input
+order, never raising for one bad record. Failures of the call itself raise the typed errors of
+`connectors.errors` (transient, rate-limited, terminal, conflict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, Protocol, runtime_checkable
+
+from connectors.errors import ConnectorError
+from rules.domain import Account, Owner
+
+# Every note we post carries this marker followed by the change id, so our own notes are found
+# again (never posted twice) and never counted as activity.
+NOTE_MARKER_PREFIX: Final = "territory-sync:"
+
+# The CRM fields territory-sync writes besides the owner (HubSpot property / Salesforce field
+# names are the connector's business; these are the logical names).
+TERRITORY_FIELDS: Final = ("territory", "rule_revision", "effective_date", "assigned_at", "lock")
+
+
+def note_marker(change_id: str) -> str:
+    """The marker a note for `change_id` carries."""
+    return f"{NOTE_MARKER_PREFIX}{change_id}"
+
+
+def carries_marker(text: str | None) -> bool:
+    """True when `text` (a note or activity body) is one of ours."""
+    return bool(text) and NOTE_MARKER_PREFIX in (text or "")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerWrite:
+    """Set `account_id`'s owner to `owner_id`, with the territory fields alongside."""
+
+    account_id: str
+    owner_id: str
+    fields: Mapping[str, str] = field(default_factory=dict)  # logical name -> value
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What happened to one record of a batch write (or note post)."""
+
+    account_id: str
+    ok: bool
+    error: ConnectorError | None = None
+    record_id: str | None = None  # the created record (a note) when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An amendment note on `account_id`; `body` must carry `note_marker(change_id)`."""
+
+    account_id: str
+    change_id: str
+    body: str
+    timestamp: datetime
+
+    @property
+    def marker(self) -> str:
+        return note_marker(self.change_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCheck:
+    """The territory fields: which exist, which this run created, which are missing and why."""
+
+    present: tuple[str, ...] = ()
+    created: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetReport:
+    """API use by this connector in this process, and what the CRM last said about its limits."""
+
+    calls: int = 0
+    calls_by_kind: Mapping[str, int] = field(default_factory=dict)
+    rate_limited: int = 0  # 429s (or equivalents) the CRM served us
+    waited_seconds: float = 0.0  # time spent waiting on the shared budget before calls
+    remaining: int | None = None  # the CRM's own count, from its headers, when it sends one
+    limit: int | None = None
+    daily_used: int | None = None
+    daily_limit: int | None = None
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A CRM (or an export of one) seen through the operations territory-sync needs."""
+
+    name: str
+
+    def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:
+        """Every live company, or those modified at or after `since` (minus the look-back)."""
+        ...
+
+    def iter_archived_company_ids(self) -> Iterator[str]:
+        """Ids of companies deleted/archived in the CRM (absent from `iter_companies`)."""
+        ...
+
+    def iter_owners(self) -> Iterator[Owner]:
+        """Every owner/user, deactivated ones included (`active=False`)."""
+        ...
+
+    def iter_owner_activity(
+        self, account_ids: Iterable[str] | None = None
+    ) -> Iterator[tuple[str, str, datetime]]:
+        """(account id, owner id, latest touch) per pair; our own notes never count."""
+        ...
+
+    def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        """Current owner per account (None: no owner); unknown accounts are left out."""
+        ...
+
+    def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        """Apply owner changes in batches; one result per write, in input order."""
+        ...
+
+    def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
+        """Marker -> note id for each of `markers` already on one of `account_ids`."""
+        ...
+
+    def post_notes(self, notes: Sequence[Note]) -> list[WriteResult]:
+        """Create notes owned by the integration; one result per note, in input order."""
+        ...
+
+    def ensure_fields(self, *, create: bool = True) -> FieldCheck:
+        """Check (and where allowed create) the territory fields."""
+        ...
+
+    def budget(self) -> BudgetReport:
+        """API calls made and the CRM's latest limit figures."""
+        ...

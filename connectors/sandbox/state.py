@@ -1,0 +1,72 @@
+"""One running sandbox: its org, its gate, its credentials and settings, shared by every API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from connectors.sandbox.gate import Gate
+from connectors.sandbox.org import Org
+
+SALESFORCE_API_VERSION = "59.0"
+
+
+@dataclass(slots=True)
+class Sandbox:
+    """What handlers need: the org, the gate, credentials, and webhook settings."""
+
+    org: Org
+    gate: Gate
+    hubspot_token: str
+    salesforce_session_id: str
+    portal_id: int = 62515
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    hubspot_url: str = ""
+    salesforce_url: str = ""
+    # Scopes the HubSpot token has; the control API can take one away to test a missing scope.
+    scopes: set[str] = field(
+        default_factory=lambda: {
+            "crm.objects.companies.read",
+            "crm.objects.companies.write",
+            "crm.objects.owners.read",
+            "crm.schemas.companies.read",
+            "crm.schemas.companies.write",
+            "crm.objects.notes.write",
+            "crm.objects.notes.read",
+        }
+    )
+    # HubSpot company properties that exist (custom ones are added by properties create).
+    custom_properties: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Salesforce custom fields present on Account (the admin deploys them from docs/salesforce/).
+    salesforce_custom_fields: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hubspot_authorized(self, header: str | None) -> bool:
+        return _bearer_matches(header, self.hubspot_token)
+
+    def salesforce_authorized(self, header: str | None) -> bool:
+        return _bearer_matches(header, self.salesforce_session_id)
+
+    def expire_salesforce_session(self) -> str:
+        """Invalidate the current session id (clients holding it get INVALID_SESSION_ID)."""
+        with self.lock:
+            self.salesforce_session_id = new_secret("00D")
+            return self.salesforce_session_id
+
+
+def new_secret(prefix: str) -> str:
+    return f"{prefix}{secrets.token_urlsafe(24)}"
+
+
+def _bearer_matches(header: str | None, expected: str) -> bool:
+    if not header:
+        return False
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() not in {"bearer", "oauth"}:
+        return False
+    digest = hashlib.sha256
+    return hmac.compare_digest(digest(value.strip().encode()).digest(), digest(expected.encode()).digest())
