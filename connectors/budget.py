@@ -1,0 +1,202 @@
+"""The API budget: checked *before* every CRM call, shared by all workers.
+
+A budget holds moving-window limits per kind of call (for HubSpot: all requests, 190 per 10 s,
+and searches, 5 per second; kept a little under the CRM's own so several workers never trip
+it). `acquire(kind)` blocks until the call fits every limit that applies, so a burst of work
+queues here instead of earning 429s. When the CRM still answers 429, `pause(seconds)` makes
+every worker sharing the budget hold off.
+
+With a Redis URL the windows live in Redis (the `limits` library's moving-window strategy, one
+key per limit), so every worker process counts against the same window; without one they live
+in this process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from connectors.base import BudgetReport
+from connectors.errors import BudgetExhausted
+
+ALL_CALLS: Final = "request"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most `calls` in any `seconds`."""
+
+    calls: int
+    seconds: int
+
+    def item(self) -> RateLimitItemPerSecond:
+        return RateLimitItemPerSecond(self.calls, self.seconds)
+
+
+@dataclass(slots=True)
+class _Counters:
+    calls: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    waited: float = 0.0
+    rate_limited: int = 0
+    remaining: int | None = None
+    limit: int | None = None
+    daily_used: int | None = None
+    daily_limit: int | None = None
+
+
+class RateBudget:
+    """Moving-window limits per call kind, enforced before each call.
+
+    `windows` maps a kind to its window; every call also counts against `ALL_CALLS` when that
+    kind is present. `max_daily_share` stops the run (BudgetExhausted) once the CRM reports
+    that more than that share of its daily allowance is used.
+    """
+
+    def __init__(
+        self,
+        windows: Mapping[str, Window],
+        *,
+        storage_uri: str | None = None,
+        namespace: str = "territory",
+        max_daily_share: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.windows = dict(windows)
+        self.namespace = namespace
+        self.max_daily_share = max_daily_share
+        self._storage: Storage = (
+            storage_from_string(storage_uri) if storage_uri else MemoryStorage()
+        )
+        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._counters = _Counters()
+        self._paused_until = 0.0  # local copy; the shared one lives in the storage
+
+    # ---- before a call ----------------------------------------------------------------------
+
+    def acquire(self, kind: str = ALL_CALLS) -> float:
+        """Block until a call of `kind` fits every window that applies; return seconds waited."""
+        kinds = [k for k in dict.fromkeys((ALL_CALLS, kind)) if k in self.windows]
+        waited = 0.0
+        while True:
+            pause = self._pause_left()
+            if pause > 0:
+                self._sleep(pause)
+                waited += pause
+                continue
+            wait = self._try_hit(kinds)
+            if wait <= 0:
+                break
+            self._sleep(wait)
+            waited += wait
+        with self._lock:
+            self._counters.calls += 1
+            self._counters.by_kind[kind] = self._counters.by_kind.get(kind, 0) + 1
+            self._counters.waited += waited
+        return waited
+
+    def _try_hit(self, kinds: list[str]) -> float:
+        """Take a slot in every window or none; the wait until one frees when refused."""
+        items = [(k, self.windows[k].item()) for k in kinds]
+        for name, item in items:
+            if not self._limiter.test(item, self.namespace, name):
+                stats = self._limiter.get_window_stats(item, self.namespace, name)
+                return max(0.005, stats.reset_time - time.time())
+        for name, item in items:
+            if not self._limiter.hit(item, self.namespace, name):
+                # Another worker took the slot between test and hit: look again shortly.
+                return 0.005
+        return 0.0
+
+    # ---- after a call -----------------------------------------------------------------------
+
+    def pause(self, seconds: float) -> None:
+        """The CRM refused (429): every worker sharing this budget holds off for `seconds`."""
+        until = time.time() + max(0.0, seconds)
+        with self._lock:
+            self._counters.rate_limited += 1
+            self._paused_until = max(self._paused_until, until)
+        self._share_pause(seconds)
+
+    def _share_pause(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        # A window of one call lasting `seconds`: while it is full, everyone is paused.
+        item = RateLimitItemPerSecond(1, max(1, round(seconds)))
+        self._limiter.hit(item, self.namespace, "pause")
+
+    def _pause_left(self) -> float:
+        left = self._paused_until - time.time()
+        if left > 0:
+            return left
+        item = RateLimitItemPerSecond(1, 1)
+        stats = self._limiter.get_window_stats(item, self.namespace, "pause")
+        if stats.remaining == 0:
+            return max(0.0, stats.reset_time - time.time())
+        return 0.0
+
+    def observe(
+        self,
+        *,
+        remaining: int | None = None,
+        limit: int | None = None,
+        daily_used: int | None = None,
+        daily_limit: int | None = None,
+    ) -> None:
+        """Record what the CRM's headers said; stop the run past `max_daily_share` of the day."""
+        with self._lock:
+            c = self._counters
+            if remaining is not None:
+                c.remaining = remaining
+            if limit is not None:
+                c.limit = limit
+            if daily_used is not None:
+                c.daily_used = daily_used
+            if daily_limit is not None:
+                c.daily_limit = daily_limit
+            used, allowed = c.daily_used, c.daily_limit
+        if used is not None and allowed and used > self.max_daily_share * allowed:
+            raise BudgetExhausted(
+                f"the CRM reports {used:,} of {allowed:,} daily API calls used, above this run's "
+                f"share of {self.max_daily_share:.0%}; stopping cleanly (raise "
+                "TERRITORY_MAX_DAILY_API_SHARE to allow more)",
+                code="DAILY_SHARE",
+            )
+
+    def report(self) -> BudgetReport:
+        with self._lock:
+            c = self._counters
+            return BudgetReport(
+                calls=c.calls,
+                calls_by_kind=dict(sorted(c.by_kind.items())),
+                rate_limited=c.rate_limited,
+                waited_seconds=round(c.waited, 6),
+                remaining=c.remaining,
+                limit=c.limit,
+                daily_used=c.daily_used,
+                daily_limit=c.daily_limit,
+            )
+
+
+def hubspot_windows(
+    per_window: int = 190, window_seconds: int = 10, searches_per_second: int = 5, *, margin: float = 0.95
+) -> dict[str, Window]:
+    """HubSpot's limits, kept `margin` under the CRM's so concurrent workers never trip them."""
+    return {
+        ALL_CALLS: Window(max(1, int(per_window * margin)), window_seconds),
+        "search": Window(max(1, int(searches_per_second * margin) or 1), 1),
+    }
+
+
+def salesforce_windows(per_second: int = 25) -> dict[str, Window]:
+    """Salesforce has no short window (its allowance is daily); a gentle pace per second."""
+    return {ALL_CALLS: Window(per_second, 1)}
