@@ -24,7 +24,7 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from connectors.base import BudgetReport
-from connectors.errors import BudgetExhausted
+from connectors.errors import BudgetExhaustedError
 
 ALL_CALLS: Final = "request"
 
@@ -56,7 +56,7 @@ class RateBudget:
     """Moving-window limits per call kind, enforced before each call.
 
     `windows` maps a kind to its window; every call also counts against `ALL_CALLS` when that
-    kind is present. `max_daily_share` stops the run (BudgetExhausted) once the CRM reports
+    kind is present. `max_daily_share` stops the run (BudgetExhaustedError) once the CRM reports
     that more than that share of its daily allowance is used.
     """
 
@@ -72,9 +72,10 @@ class RateBudget:
         self.windows = dict(windows)
         self.namespace = namespace
         self.max_daily_share = max_daily_share
-        self._storage: Storage = (
-            storage_from_string(storage_uri) if storage_uri else MemoryStorage()
-        )
+        storage = storage_from_string(storage_uri) if storage_uri else MemoryStorage()
+        if not isinstance(storage, Storage):
+            raise TypeError(f"{storage_uri!r}: an asynchronous storage cannot hold this budget")
+        self._storage = storage
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -165,7 +166,7 @@ class RateBudget:
                 c.daily_limit = daily_limit
             used, allowed = c.daily_used, c.daily_limit
         if used is not None and allowed and used > self.max_daily_share * allowed:
-            raise BudgetExhausted(
+            raise BudgetExhaustedError(
                 f"the CRM reports {used:,} of {allowed:,} daily API calls used, above this run's "
                 f"share of {self.max_daily_share:.0%}; stopping cleanly (raise "
                 "TERRITORY_MAX_DAILY_API_SHARE to allow more)",
@@ -188,7 +189,11 @@ class RateBudget:
 
 
 def hubspot_windows(
-    per_window: int = 190, window_seconds: int = 10, searches_per_second: int = 5, *, margin: float = 0.95
+    per_window: int = 190,
+    window_seconds: int = 10,
+    searches_per_second: int = 5,
+    *,
+    margin: float = 0.95,
 ) -> dict[str, Window]:
     """HubSpot's limits, kept `margin` under the CRM's so concurrent workers never trip them."""
     return {

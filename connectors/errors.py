@@ -3,12 +3,11 @@
 Every connector maps its transport's failures through `error_for_status`, so a 429 from HubSpot
 and a 429 from Salesforce mean the same thing to the worker:
 
-| Class              | Caller's move                                   | Statuses                       |
-|--------------------|-------------------------------------------------|--------------------------------|
-| `RateLimited`      | wait `wait_seconds`, then try again             | 429                            |
-| `Transient`        | retry with backoff, within bounds               | 408, 425, 500, 502, 503, 504   |
-| `Conflict`         | re-read, compare, never overwrite blindly       | 409, 412                       |
-| `Terminal`         | stop this run and tell a person                 | everything else (400, 401, …)  |
+- `RateLimitedError` (429): wait `wait_seconds`, then try again.
+- `TransientError` (408, 425, 500, 502, 503, 504, dropped connections): retry with backoff,
+  within bounds.
+- `ConflictError` (409, 412): re-read and compare; never overwrite blindly.
+- `TerminalError` (everything else: 400, 401, 403, 404, …): stop this run and tell a person.
 
 Messages never carry tokens or session ids: connectors build them from statuses, error codes and
 record ids only.
@@ -24,9 +23,7 @@ class ConnectorError(Exception):
 
     retryable: bool = False
 
-    def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -41,13 +38,13 @@ class ConnectorError(Exception):
         return " ".join(parts)
 
 
-class Transient(ConnectorError):
+class TransientError(ConnectorError):
     """Worth retrying after a backoff: a timeout, a dropped connection, a 5xx."""
 
     retryable = True
 
 
-class RateLimited(Transient):
+class RateLimitedError(TransientError):
     """The CRM (or our own budget) refused for now; retry after `wait_seconds`."""
 
     def __init__(
@@ -64,29 +61,29 @@ class RateLimited(Transient):
         self.policy = policy
 
 
-class Terminal(ConnectorError):
+class TerminalError(ConnectorError):
     """Retrying cannot help: bad credentials, a missing scope or field, an exhausted allowance."""
 
 
-class Conflict(ConnectorError):
+class ConflictError(ConnectorError):
     """The record is not in the state the write assumed; re-read before deciding."""
 
 
-class BudgetExhausted(Terminal):
+class BudgetExhaustedError(TerminalError):
     """The run has used the share of the CRM's allowance it may use; stop cleanly."""
 
 
 # The one table. Anything not listed is terminal.
 _BY_STATUS: Final[dict[int, type[ConnectorError]]] = {
-    408: Transient,
-    409: Conflict,
-    412: Conflict,
-    425: Transient,
-    429: RateLimited,
-    500: Transient,
-    502: Transient,
-    503: Transient,
-    504: Transient,
+    408: TransientError,
+    409: ConflictError,
+    412: ConflictError,
+    425: TransientError,
+    429: RateLimitedError,
+    500: TransientError,
+    502: TransientError,
+    503: TransientError,
+    504: TransientError,
 }
 
 # Statuses the HTTP layer may retry by itself (urllib3 Retry / requests adapters).
@@ -104,10 +101,10 @@ def error_for_status(
     policy: str | None = None,
 ) -> ConnectorError:
     """Return the typed error for an HTTP `status` (see the table in this module's docstring)."""
-    kind = _BY_STATUS.get(status, Terminal)
-    if kind is RateLimited:
+    kind = _BY_STATUS.get(status, TerminalError)
+    if kind is RateLimitedError:
         wait = DEFAULT_RATE_LIMIT_WAIT if wait_seconds is None else wait_seconds
-        return RateLimited(message, wait_seconds=wait, status=status, code=code, policy=policy)
+        return RateLimitedError(message, wait_seconds=wait, status=status, code=code, policy=policy)
     return kind(message, status=status, code=code)
 
 

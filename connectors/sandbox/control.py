@@ -1,20 +1,21 @@
 """The control API under `control_url`: stats, reset, faults, and the hand edits tests need.
 
-| Method and path                          | Does                                                     |
-|------------------------------------------|----------------------------------------------------------|
-| `GET  /stats`                            | requests per endpoint, 429s served, owner writes per     |
-|                                          | record (by CSV id), notes per marker, faults served      |
-| `POST /reset`                            | zero the stats and the rate windows, clear the faults    |
-| `POST /faults`  `{"spec": "...", "seed": 0}` | replace the fault rules (see `--faults`)             |
-| `POST /limits`  `{"limit_per_window": …}`| change limits at run time (any field of `Limits`)        |
-| `GET  /ids`                              | CSV id -> HubSpot and Salesforce ids                     |
-| `POST /companies` `{"values": {…}, "owner_id": "…"}` | create a company; sends a signed HubSpot webhook |
-| `POST /companies/{id}/owner` `{"owner_id": "…"}`     | change an owner by hand (not counted as a write) |
-| `POST /companies/{id}/archive`           | archive (delete) a company                               |
-| `POST /companies/{id}/values` `{"values": {…}}`      | edit canonical values, bumping the modified date |
-| `POST /owners/{id}/deactivate`           | deactivate a user (archived owner in HubSpot)            |
-| `POST /salesforce/expire-session`        | invalidate the Salesforce session id; returns the new one|
-| `POST /scopes/{scope}/revoke`            | take a scope away from the HubSpot token                 |
+- `GET /stats`: requests per endpoint, 429s served, owner writes per record (by CSV id),
+  notes per marker, faults served.
+- `POST /reset`: zero the stats and the rate windows, clear the faults.
+- `POST /faults` `{"spec": "...", "seed": 0}`: replace the fault rules (see `--faults`).
+- `POST /limits` `{"limit_per_window": ...}`: change limits at run time (fields of `Limits`).
+- `GET /ids`: CSV id -> HubSpot and Salesforce ids, for companies and owners.
+- `POST /companies` `{"values": {...}, "owner_id": "..."}`: create a company; sends a signed
+  HubSpot v3 webhook to the configured URL.
+- `POST /companies/{id}/owner` `{"owner_id": "..."}`: change an owner by hand (not counted in
+  `owner_writes`).
+- `POST /companies/{id}/archive`: archive (delete) a company.
+- `POST /companies/{id}/values` `{"values": {...}}`: edit canonical values; bumps the modified
+  date.
+- `POST /owners/{id}/deactivate`: deactivate a user (an archived owner in HubSpot).
+- `POST /salesforce/expire-session`: invalidate the Salesforce session id; returns the new one.
+- `POST /scopes/{scope}/revoke`: take a scope away from the HubSpot token.
 
 Ids in paths are CSV ids (the keys `GET /ids` maps).
 """
@@ -40,7 +41,7 @@ from connectors.sandbox.org import Company
 from connectors.sandbox.state import Sandbox
 
 
-def routes(sandbox: Sandbox) -> list[Route]:
+def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per route
     """The control API's routes (mounted under the control URL's path)."""
     org, gate = sandbox.org, sandbox.gate
 

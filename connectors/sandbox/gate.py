@@ -138,7 +138,7 @@ class Gate:
         self.org = org
         self.limits = limits
         self.faults = faults
-        self._random = random.Random(seed)
+        self._random = random.Random(seed)  # noqa: S311 - seeded faults, not secrets
         self._lock = threading.Lock()
         self._window = _Window()
         self._search = _Window()
@@ -151,7 +151,7 @@ class Gate:
         with self._lock:
             self.faults = faults
             if seed is not None:
-                self._random = random.Random(seed)
+                self._random = random.Random(seed)  # noqa: S311 - seeded faults, not secrets
 
     def reset(self) -> None:
         with self._lock:
@@ -176,7 +176,9 @@ class Gate:
 
     # ---- the gate ---------------------------------------------------------------------------
 
-    def endpoint(self, name: str, *, api: Api, kind: Kind = "read") -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    def endpoint(
+        self, name: str, *, api: Api, kind: Kind = "read"
+    ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
         """Wrap a (synchronous) handler with counting, limits and faults."""
 
         def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -281,7 +283,12 @@ class Gate:
                 with self.org.lock:
                     self.org.stats.rate_limited += 1
                 return JSONResponse(
-                    [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+                    [
+                        {
+                            "message": "TotalRequests Limit exceeded.",
+                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                        }
+                    ],
                     status_code=403,
                     headers=headers,
                 )
@@ -292,7 +299,10 @@ class Gate:
 def _fault_response(api: Api, status: int, headers: dict[str, str]) -> Response:
     if api == "salesforce":
         body: object = [
-            {"message": "An unexpected error occurred. Please try again.", "errorCode": "UNKNOWN_EXCEPTION"}
+            {
+                "message": "An unexpected error occurred. Please try again.",
+                "errorCode": "UNKNOWN_EXCEPTION",
+            }
         ]
         if status == 503:
             body = [{"message": "Server unavailable.", "errorCode": "SERVER_UNAVAILABLE"}]

@@ -341,7 +341,9 @@ def load_org(directory: Path, *, search_lag: float = 0.0) -> Org:
     owners_path, companies_path = directory / "owners.csv", directory / "companies.csv"
     for required in (owners_path, companies_path):
         if not required.is_file():
-            raise OrgLoadError(f"{required}: missing (the sandbox serves a canonical CSV directory)")
+            raise OrgLoadError(
+                f"{required}: missing (the sandbox serves a canonical CSV directory)"
+            )
     _load_users(org, owners_path)
     _load_companies(org, companies_path)
     activities_path = directory / "activities.csv"
@@ -351,8 +353,7 @@ def load_org(directory: Path, *, search_lag: float = 0.0) -> Org:
 
 
 def _load_users(org: Org, path: Path) -> None:
-    number = 0
-    for line, row in _rows(path):
+    for number, (line, row) in enumerate(_rows(path)):
         key = row.get("id", "")
         if not key:
             raise OrgLoadError(f"{path}:{line}: column 'id' is empty")
@@ -379,7 +380,6 @@ def _load_users(org: Org, path: Path) -> None:
         org.users[key] = user
         org.users_by_hubspot[hs_id] = user
         org.users_by_salesforce[sf_id] = user
-        number += 1
     # The integration user (owner of our notes): the first active person, deterministically.
     org.integration_user_key = next(
         (u.key for u in org.users.values() if u.active and u.kind == "PERSON"), None
@@ -413,7 +413,7 @@ def _load_companies(org: Org, path: Path) -> None:
             search_lag=0.0,
         )
         company.searchable_at = LOADED_AT
-        org._add_company(company)  # noqa: SLF001 - the loader is part of the store
+        org._add_company(company)
     org.signals = signals
 
 

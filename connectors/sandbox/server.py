@@ -142,7 +142,10 @@ class RunningSandbox:
             uvicorn.Server(uvicorn.Config(http_app, **quiet)),  # type: ignore[arg-type]
             uvicorn.Server(
                 uvicorn.Config(
-                    https_app, ssl_certfile=str(chain), ssl_keyfile=str(key), **quiet  # type: ignore[arg-type]
+                    https_app,
+                    ssl_certfile=str(chain),
+                    ssl_keyfile=str(key),
+                    **quiet,  # type: ignore[arg-type]
                 )
             ),
         ]
@@ -156,8 +159,7 @@ class RunningSandbox:
         )
 
     def start(self) -> RunningSandbox:
-        for server in self._servers:
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # uvicorn only captures signals on the main thread; this one is not.
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._serve()), name="territory-sandbox", daemon=True
         )

@@ -69,4 +69,6 @@ def _bearer_matches(header: str | None, expected: str) -> bool:
     if scheme.lower() not in {"bearer", "oauth"}:
         return False
     digest = hashlib.sha256
-    return hmac.compare_digest(digest(value.strip().encode()).digest(), digest(expected.encode()).digest())
+    return hmac.compare_digest(
+        digest(value.strip().encode()).digest(), digest(expected.encode()).digest()
+    )

@@ -36,9 +36,7 @@ def ci_limits(**overrides: object) -> Limits:
 
 
 @pytest.fixture
-def sandbox_factory(
-    sample_org: Path, tmp_path: Path
-) -> Iterator[Callable[..., RunningSandbox]]:
+def sandbox_factory(sample_org: Path, tmp_path: Path) -> Iterator[Callable[..., RunningSandbox]]:
     """Start sandboxes with any `SandboxConfig` settings; all are stopped after the test."""
     started: list[RunningSandbox] = []
 
