@@ -153,4 +153,4 @@ def main() -> NoReturn:
 
 
 # Commands that live in their own modules register themselves on `app` when imported.
-from worker import plan_commands  # noqa: E402, F401  (registration import, must follow `app`)
+from worker import plan_commands, sandbox_commands  # noqa: E402, F401  (registration, after `app`)

@@ -182,9 +182,13 @@ class RunningSandbox:
 
     def serve_forever(self) -> None:
         """Foreground: returns when interrupted (Ctrl-C / SIGTERM)."""
-        asyncio.run(self._serve())
-        for sock in (self._http_sock, self._https_sock):
-            sock.close()
+        try:
+            asyncio.run(self._serve())
+        finally:
+            for sock in (self._http_sock, self._https_sock):
+                sock.close()
+            if self._temp is not None:
+                self._temp.cleanup()
 
     def __enter__(self) -> RunningSandbox:
         return self.start()

@@ -1,0 +1,126 @@
+"""`territory sandbox serve`: the local CRM the demo, the tests and the benchmarks talk to."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from worker.cli import app, err
+from worker.console import fail
+
+EXIT_INVALID = 2
+
+sandbox_app = typer.Typer(
+    help="A local CRM speaking the HubSpot and Salesforce API subsets territory-sync uses "
+    "(for tests and demos; it is not a CRM: see docs/sandbox.md).",
+    no_args_is_help=True,
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command()
+def serve(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", help="A canonical CSV directory to serve (`territory sample` output)."
+        ),
+    ],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="HTTP port for HubSpot and the control API (0: a free port).")
+    ] = 0,
+    salesforce_port: Annotated[
+        int, typer.Option(help="HTTPS port for Salesforce (0: a free port).")
+    ] = 0,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(help="Where company creations are POSTed as signed HubSpot v3 webhooks."),
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(help="Client secret the webhooks are signed with (needs --webhook-url)."),
+    ] = None,
+    limit_per_window: Annotated[
+        int, typer.Option(min=1, help="HubSpot requests allowed per rolling window.")
+    ] = 190,
+    window_seconds: Annotated[
+        float, typer.Option(min=0.01, help="Length of HubSpot's rolling window.")
+    ] = 10.0,
+    search_per_second: Annotated[
+        int, typer.Option(min=1, help="HubSpot search requests allowed per second.")
+    ] = 5,
+    search_cap: Annotated[
+        int, typer.Option(min=1, help="Results one HubSpot search can page through.")
+    ] = 10_000,
+    salesforce_daily_limit: Annotated[
+        int, typer.Option(min=1, help="Salesforce API calls allowed per day.")
+    ] = 100_000,
+    search_lag: Annotated[
+        float, typer.Option(min=0, help="Seconds before HubSpot search sees an edit.")
+    ] = 0.0,
+    faults: Annotated[
+        str,
+        typer.Option(
+            help="Injected faults, e.g. 'hubspot.*:429=0.2,latency_ms=5;"
+            "salesforce.collections:partial=0.1' (see docs/sandbox.md).",
+        ),
+    ] = "",
+    seed: Annotated[int, typer.Option(help="Seed of the fault generator.")] = 0,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the CA and certificate (default: a temp dir)."),
+    ] = None,
+) -> None:
+    """Serve an org over HubSpot's API (HTTP) and Salesforce's (HTTPS) until interrupted.
+
+    The first line on stdout is one JSON object with hubspot_url, hubspot_token,
+    salesforce_url, salesforce_session_id, ca_cert and control_url.
+    """
+    from connectors.sandbox.gate import FaultSpecError, Limits
+    from connectors.sandbox.org import OrgLoadError
+    from connectors.sandbox.server import RunningSandbox, SandboxConfig
+
+    if webhook_secret and not webhook_url:
+        fail(err, "--webhook-secret needs --webhook-url", EXIT_INVALID)
+    if not data.is_dir():
+        fail(err, f"--data {data}: not a directory", EXIT_INVALID)
+    config = SandboxConfig(
+        data=data,
+        host=host,
+        port=port,
+        salesforce_port=salesforce_port,
+        limits=Limits(
+            limit_per_window=limit_per_window,
+            window_seconds=window_seconds,
+            search_per_second=search_per_second,
+            search_cap=search_cap,
+            salesforce_daily_limit=salesforce_daily_limit,
+        ),
+        faults=faults,
+        seed=seed,
+        search_lag=search_lag,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        tls_dir=tls_dir,
+    )
+    try:
+        running = RunningSandbox(config)
+    except (OrgLoadError, FaultSpecError) as exc:
+        fail(err, str(exc), EXIT_INVALID)
+    except OSError as exc:
+        fail(err, f"cannot listen on {host}: {exc.strerror}", EXIT_INVALID)
+    sys.stdout.write(json.dumps(running.info.to_json()) + "\n")
+    sys.stdout.flush()
+    companies = len(running.sandbox.org.companies)
+    err.print(
+        f"sandbox: {companies:,} companies, {len(running.sandbox.org.users):,} owners; "
+        f"HubSpot {running.info.hubspot_url}, Salesforce {running.info.salesforce_url}; "
+        "Ctrl-C stops it",
+        highlight=False,
+    )
+    running.serve_forever()

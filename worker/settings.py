@@ -1,0 +1,126 @@
+"""Settings from the environment: the one place that reads `TERRITORY_*` variables.
+
+Connectors take typed config and never read the environment; this module builds that config,
+so `--source hubspot` and `--source salesforce` run against the sandbox or a real CRM the same
+way. Every secret is a `SecretStr` (never printed), and may come from a file: a variable
+`TERRITORY_X_FILE=/run/secrets/x` is read before `TERRITORY_X` (Docker and Kubernetes mount
+secrets as files). Every setting is listed in docs/settings.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PREFIX: Final = "TERRITORY_"
+HUBSPOT_API: Final = "https://api.hubapi.com"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable, never its value."""
+
+
+class Settings(BaseSettings):
+    """Everything territory-sync reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
+
+    # HubSpot (private app token)
+    hubspot_token: SecretStr | None = Field(None, description="HubSpot private app token")
+    hubspot_base_url: AnyHttpUrl = Field(
+        AnyHttpUrl(HUBSPOT_API), description="HubSpot API base URL (the sandbox's hubspot_url)"
+    )
+    # Salesforce: a session (instance URL + session id) or the login settings
+    salesforce_instance_url: AnyHttpUrl | None = Field(
+        None, description="Salesforce instance URL, e.g. https://acme.my.salesforce.com"
+    )
+    salesforce_session_id: SecretStr | None = Field(
+        None, description="a Salesforce session id (never refreshed: a 401 needs a new one)"
+    )
+    salesforce_username: str | None = Field(None, description="login: user name")
+    salesforce_password: SecretStr | None = Field(None, description="login: password")
+    salesforce_security_token: SecretStr | None = Field(None, description="login: security token")
+    salesforce_domain: str = Field("login", description="login: 'login', or 'test' for sandboxes")
+    salesforce_ca_bundle: Path | None = Field(
+        None, description="CA bundle to verify Salesforce's TLS with (the sandbox's ca_cert)"
+    )
+    # Shared by both CRMs
+    redis_url: SecretStr | None = Field(
+        None, description="Redis URL shared by all workers (rate budget); none: in-process"
+    )
+    max_daily_api_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="stop a run once the CRM reports this share of its daily allowance used",
+    )
+    look_back_seconds: int = Field(
+        600, ge=0, description="incremental sync re-reads this far before the stored cursor"
+    )
+
+    @property
+    def hubspot_host(self) -> str:
+        """The base URL as the HubSpot client wants it (no trailing slash)."""
+        return str(self.hubspot_base_url).rstrip("/")
+
+    @field_validator("salesforce_ca_bundle")
+    @classmethod
+    def _bundle_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value}: no such file")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments, then TERRITORY_<NAME>_FILE secrets, then plain variables.
+        return (init_settings, _SecretFiles(settings_cls), env_settings)
+
+
+def _is_secret(annotation: object) -> bool:
+    return annotation is SecretStr or SecretStr in getattr(annotation, "__args__", ())
+
+
+class _SecretFiles(PydanticBaseSettingsSource):
+    """Secret settings read from the file that `TERRITORY_<NAME>_FILE` names."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        variable = f"{PREFIX}{field_name.upper()}_FILE"
+        path = os.environ.get(variable)
+        if not path or not _is_secret(field.annotation):
+            return None, field_name, False
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except OSError as exc:
+            raise SettingsError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, info in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(info, name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, or raise SettingsError naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{PREFIX}{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise SettingsError(problems) from None
