@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.files import write_sample
+from connectors.files.sample import write_sample
 from connectors.sandbox.gate import Limits
 from connectors.sandbox.server import RunningSandbox, SandboxConfig
 
@@ -65,3 +65,12 @@ def control(sandbox: RunningSandbox, method: str, path: str, **json: object) -> 
     reply = requests.request(method, sandbox.info.control_url + path, json=json or None, timeout=10)
     reply.raise_for_status()
     return reply.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A private redis-server for this test (skipped when the binary is missing)."""
+    from tests.support.redis_server import redis_server  # noqa: PLC0415
+
+    with redis_server(tmp_path) as url:
+        yield url

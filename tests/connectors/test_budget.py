@@ -1,0 +1,82 @@
+"""The rate budget: windows enforced before calls, in memory and shared through Redis."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+
+from connectors.budget import ALL_CALLS, RateBudget, Window, hubspot_windows
+from connectors.errors import BudgetExhaustedError
+
+
+def test_calls_beyond_a_window_wait_for_it() -> None:
+    budget = RateBudget({ALL_CALLS: Window(5, 1)})
+    started = time.monotonic()
+    for _ in range(10):
+        budget.acquire()
+    elapsed = time.monotonic() - started
+    # 5 go at once, the next 5 once the first second has passed.
+    assert 0.9 <= elapsed < 2.5
+    report = budget.report()
+    assert report.calls == 10
+    assert report.waited_seconds > 0.5
+
+
+def test_a_search_counts_against_both_its_own_window_and_all_calls() -> None:
+    budget = RateBudget({ALL_CALLS: Window(100, 1), "search": Window(2, 1)})
+    started = time.monotonic()
+    for _ in range(3):
+        budget.acquire("search")
+    assert time.monotonic() - started >= 0.9
+    assert budget.report().calls_by_kind == {"search": 3}
+
+
+def test_pause_holds_every_call() -> None:
+    budget = RateBudget({ALL_CALLS: Window(100, 1)})
+    budget.pause(0.3)
+    started = time.monotonic()
+    budget.acquire()
+    assert time.monotonic() - started >= 0.25
+    assert budget.report().rate_limited == 1
+
+
+def test_daily_share_stops_the_run_with_a_clear_message() -> None:
+    budget = RateBudget({ALL_CALLS: Window(100, 1)}, max_daily_share=0.5)
+    budget.observe(daily_used=400, daily_limit=1000)
+    with pytest.raises(BudgetExhaustedError, match=r"501 of 1,000 daily API calls used, above this run's share of 50%"):
+        budget.observe(daily_used=501, daily_limit=1000)
+
+
+def test_hubspot_windows_stay_under_the_crm_limits() -> None:
+    windows = hubspot_windows(190, 10, 5)
+    assert windows[ALL_CALLS].calls < 190
+    assert windows["search"].calls < 5
+
+
+def _worker(url: str, calls: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    budget = RateBudget({ALL_CALLS: Window(10, 1)}, storage_uri=url, namespace="shared-test")
+    stamps = []
+    for _ in range(calls):
+        budget.acquire()
+        stamps.append(time.time())
+    out.put(stamps)
+
+
+def test_processes_sharing_redis_share_one_window(redis_url: str) -> None:
+    """Three processes, 10 calls each, one 10-per-second window: never more than 10 in any
+    second, so 30 calls take at least two seconds."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_worker, args=(redis_url, 10, queue)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    stamps = sorted(s for _ in workers for s in queue.get(timeout=60))
+    for worker in workers:
+        worker.join(timeout=30)
+    assert len(stamps) == 30
+    assert stamps[-1] - stamps[0] >= 1.9
+    for i, start in enumerate(stamps):
+        in_window = sum(1 for s in stamps[i:] if s < start + 1.0 - 0.02)
+        assert in_window <= 10, f"{in_window} calls within one second starting at call {i}"

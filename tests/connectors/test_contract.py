@@ -1,0 +1,166 @@
+"""One contract, every connector: the same org in gives the same domain objects out.
+
+Each case serves the conftest's sample org through one connector (the CSV directory itself,
+HubSpot via the sandbox, Salesforce via the sandbox) and maps its ids back to the CSV ids, so
+the assertions compare against what the CSV source reads from the same files. Times compare at
+day precision (Salesforce's LastActivityDate is a date).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Connector, Note, OwnerWrite, note_marker
+from connectors.files.connector import CsvConnector
+from connectors.files.csv_source import load_csv_directory
+from connectors.snapshot import pull_snapshot
+from rules.domain import Account, Snapshot
+from rules.loader import load_rules
+from rules.schema import RuleFile
+
+CONNECTORS = ("csv",)
+
+
+@dataclass(slots=True)
+class Case:
+    """A connector over the sample org, with its ids mapped to and from the CSV's."""
+
+    connector: Connector
+    company_id: dict[str, str]  # CSV id -> connector id
+    owner_id: dict[str, str]
+
+    def back(self) -> tuple[dict[str, str], dict[str, str]]:
+        return (
+            {v: k for k, v in self.company_id.items()},
+            {v: k for k, v in self.owner_id.items()},
+        )
+
+
+def _rule(org: Path) -> RuleFile:
+    path = org / "rules.yaml"
+    return load_rules(path.read_text(encoding="utf-8"), str(path)).rule
+
+
+def _csv_case(org: Path, tmp_path: Path, _: pytest.FixtureRequest) -> Case:
+    copy = tmp_path / "org"
+    shutil.copytree(org, copy)
+    reference = load_csv_directory(copy, _rule(copy)).snapshot
+    return Case(
+        connector=CsvConnector(copy, _rule(copy)),
+        company_id={a.id: a.id for a in reference.accounts},
+        owner_id={o.id: o.id for o in reference.owners},
+    )
+
+
+BUILDERS: dict[str, Callable[..., Case]] = {"csv": _csv_case}
+
+
+@pytest.fixture(params=CONNECTORS)
+def case(request: pytest.FixtureRequest, sample_org: Path, tmp_path: Path) -> Case:
+    return BUILDERS[request.param](sample_org, tmp_path, request)
+
+
+@pytest.fixture(scope="module")
+def reference(sample_org: Path) -> Snapshot:
+    return load_csv_directory(sample_org, _rule(sample_org)).snapshot
+
+
+def _canonical(account: Account, companies: dict[str, str], owners: dict[str, str]) -> Account:
+    """`account` with CSV ids and its activity time at day precision."""
+    at = account.last_activity_at
+    return replace(
+        account,
+        id=companies[account.id],
+        owner_id=owners.get(account.owner_id, account.owner_id) if account.owner_id else None,
+        parent_id=companies.get(account.parent_id, account.parent_id)
+        if account.parent_id
+        else None,
+        last_activity_at=None
+        if at is None
+        else datetime.combine(at.date(), datetime.min.time(), UTC),
+        extra=None,
+    )
+
+
+def test_companies_are_the_csv_sources_companies(case: Case, reference: Snapshot) -> None:
+    companies, owners = case.back()
+    pulled = pull_snapshot(case.connector)
+    got = sorted(
+        (_canonical(a, companies, owners) for a in pulled.snapshot.accounts), key=lambda a: a.id
+    )
+    identity = {a.id: a.id for a in reference.accounts}
+    expected = sorted((_canonical(a, identity, {}) for a in reference.accounts), key=lambda a: a.id)
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine == theirs
+
+
+def test_owners_include_deactivated_ones(case: Case, reference: Snapshot) -> None:
+    _, owners = case.back()
+    got = {
+        owners[o.id]: (o.email, o.active) for o in case.connector.iter_owners() if o.id in owners
+    }
+    expected = {o.id: (o.email, o.active) for o in reference.owners}
+    assert got == expected
+    assert any(not active for _, active in got.values())
+
+
+def test_writes_read_back_and_fail_per_record(case: Case, reference: Snapshot) -> None:
+    active = [o for o in reference.owners if o.active]
+    targets = [a for a in reference.accounts if a.owner_id != active[0].id][:3]
+    to = case.owner_id[active[0].id]
+    writes = [
+        OwnerWrite(case.company_id[targets[0].id], to),
+        OwnerWrite(case.company_id[targets[1].id], "000000000000000"),  # no such owner
+        OwnerWrite(case.company_id[targets[2].id], to),
+    ]
+    results = case.connector.write_owners(writes)
+    assert [r.account_id for r in results] == [w.account_id for w in writes]
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error is not None
+    current = case.connector.read_owners([w.account_id for w in writes])
+    assert current[writes[0].account_id] == to
+    assert current[writes[2].account_id] == to
+    assert current[writes[1].account_id] == _owner_or_none(case, targets[1])
+
+
+def _owner_or_none(case: Case, account: Account) -> str | None:
+    return case.owner_id[account.owner_id] if account.owner_id else None
+
+
+def test_notes_are_found_again_by_marker(case: Case, reference: Snapshot) -> None:
+    account = case.company_id[reference.accounts[0].id]
+    change_id = "0123456789abcdef01234567"
+    note = Note(
+        account_id=account,
+        change_id=change_id,
+        body=f"Owner changed by territory-sync. {note_marker(change_id)}",
+        timestamp=datetime(2027, 1, 4, 9, 0, tzinfo=UTC),
+    )
+    assert case.connector.find_notes([account], [note.marker]) == {}
+    [posted] = case.connector.post_notes([note])
+    assert posted.ok, posted.error
+    found = case.connector.find_notes([account], [note.marker, note_marker("f" * 24)])
+    assert list(found) == [note.marker]
+
+
+def test_fields_are_there_or_named(case: Case) -> None:
+    check = case.connector.ensure_fields()
+    assert check.ok, check.detail
+
+
+def test_owner_activity_matches_the_csv_at_day_precision(case: Case, reference: Snapshot) -> None:
+    companies, owners = case.back()
+    got = {
+        (companies[a], owners[o]): at.date()
+        for a, o, at in case.connector.iter_owner_activity()
+        if a in companies and o in owners
+    }
+    expected = {key: at.date() for key, at in reference.owner_activity.items()}
+    assert got == expected
