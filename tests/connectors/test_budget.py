@@ -45,7 +45,10 @@ def test_pause_holds_every_call() -> None:
 def test_daily_share_stops_the_run_with_a_clear_message() -> None:
     budget = RateBudget({ALL_CALLS: Window(100, 1)}, max_daily_share=0.5)
     budget.observe(daily_used=400, daily_limit=1000)
-    with pytest.raises(BudgetExhaustedError, match=r"501 of 1,000 daily API calls used, above this run's share of 50%"):
+    with pytest.raises(
+        BudgetExhaustedError,
+        match=r"501 of 1,000 daily API calls used, above this run's share of 50%",
+    ):
         budget.observe(daily_used=501, daily_limit=1000)
 
 
