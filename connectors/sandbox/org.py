@@ -219,7 +219,7 @@ class Org:
             self._next_note += 1
             note = NoteRecord(
                 hubspot_id=str(_HUBSPOT_NOTE_BASE + number),
-                salesforce_id=salesforce_ids(NOTE_PREFIX, np.array([number], dtype=np.int64))[0],
+                salesforce_id=_salesforce_ids(NOTE_PREFIX, number, 1)[0],
                 body=body,
                 title=title,
                 timestamp=timestamp,
@@ -300,11 +300,13 @@ def _new_company(
     last_activity_at: str,
     stamp: datetime,
     search_lag: float,
+    derived_salesforce_id: str | None = None,
 ) -> Company:
+    """A company numbered `number`; `derived_salesforce_id` saves deriving it one at a time."""
     if _SF_ID.match(key) and key.startswith(ACCOUNT_PREFIX):
         salesforce_id, hubspot_id = key, str(_HUBSPOT_COMPANY_BASE + number)
     else:
-        salesforce_id = salesforce_ids(ACCOUNT_PREFIX, np.array([number], dtype=np.int64))[0]
+        salesforce_id = derived_salesforce_id or _salesforce_ids(ACCOUNT_PREFIX, number, 1)[0]
         hubspot_id = key if key.isdigit() else str(_HUBSPOT_COMPANY_BASE + number)
     return Company(
         key=key,
@@ -318,6 +320,10 @@ def _new_company(
         updated_at=stamp,
         searchable_at=stamp + timedelta(seconds=search_lag),
     )
+
+
+def _salesforce_ids(prefix: str, start: int, count: int) -> list[str]:
+    return salesforce_ids(prefix, np.arange(start, start + count, dtype=np.int64))
 
 
 class OrgLoadError(ValueError):
@@ -353,7 +359,9 @@ def load_org(directory: Path, *, search_lag: float = 0.0) -> Org:
 
 
 def _load_users(org: Org, path: Path) -> None:
-    for number, (line, row) in enumerate(_rows(path)):
+    rows = list(_rows(path))
+    derived = _salesforce_ids(USER_PREFIX, 0, len(rows))
+    for number, (line, row) in enumerate(rows):
         key = row.get("id", "")
         if not key:
             raise OrgLoadError(f"{path}:{line}: column 'id' is empty")
@@ -362,7 +370,7 @@ def _load_users(org: Org, path: Path) -> None:
         if _SF_ID.match(key) and key.startswith(USER_PREFIX):
             sf_id, hs_id = key, str(_HUBSPOT_OWNER_BASE + number)
         else:
-            sf_id = salesforce_ids(USER_PREFIX, np.array([number], dtype=np.int64))[0]
+            sf_id = derived[number]
             hs_id = key if key.isdigit() else str(_HUBSPOT_OWNER_BASE + number)
         email = row.get("email", "").lower()
         user = User(
@@ -387,10 +395,12 @@ def _load_users(org: Org, path: Path) -> None:
 
 
 def _load_companies(org: Org, path: Path) -> None:
-    signals: list[str] = []
-    for number, (line, row) in enumerate(_rows(path)):
-        if number == 0:
-            signals = [c[len(SIGNAL_PREFIX) :] for c in row if c.startswith(SIGNAL_PREFIX)]
+    rows = list(_rows(path))
+    signals = [
+        c[len(SIGNAL_PREFIX) :] for c in (rows[0][1] if rows else {}) if c.startswith(SIGNAL_PREFIX)
+    ]
+    derived = _salesforce_ids(ACCOUNT_PREFIX, 0, len(rows))
+    for number, (line, row) in enumerate(rows):
         key = row.get("id", "")
         if not key:
             raise OrgLoadError(f"{path}:{line}: column 'id' is empty")
@@ -411,24 +421,24 @@ def _load_companies(org: Org, path: Path) -> None:
             last_activity_at=row.get("last_activity_at", ""),
             stamp=LOADED_AT,
             search_lag=0.0,
+            derived_salesforce_id=derived[number],
         )
-        company.searchable_at = LOADED_AT
         org._add_company(company)
     org.signals = signals
 
 
 def _load_activities(org: Org, path: Path) -> None:
-    for number, (line, row) in enumerate(_rows(path)):
+    rows = list(_rows(path))
+    tasks = _salesforce_ids(TASK_PREFIX, 0, len(rows))
+    events = _salesforce_ids(EVENT_PREFIX, 0, len(rows))
+    for number, (line, row) in enumerate(rows):
         account = row.get("account_id", "")
         if account not in org.companies:
             continue  # exports span more companies than the company file; so does the sandbox
         kind = (row.get("type") or "task").lower()
         record = ActivityRecord(
             hubspot_id=str(_HUBSPOT_ACTIVITY_BASE + number),
-            salesforce_id=salesforce_ids(
-                EVENT_PREFIX if kind == "meeting" else TASK_PREFIX,
-                np.array([number], dtype=np.int64),
-            )[0],
+            salesforce_id=events[number] if kind == "meeting" else tasks[number],
             kind=kind if kind in ACTIVITY_KINDS else "task",
             account_key=account,
             owner_key=row.get("owner_id") or None,
