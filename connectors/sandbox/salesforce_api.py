@@ -1,11 +1,628 @@
-"""The salesforce API subset the sandbox serves (being written)."""
+"""The Salesforce REST subset the sandbox serves over HTTPS, under /services/data/vXX.X/.
+
+- `GET query?q=` and `queryAll?q=` (deleted records too): the SOQL of `soql.py`, pages of 2,000
+  (`Sforce-Query-Options: batchSize=` may ask for 200..2,000) continued through
+  `nextRecordsUrl` (`GET query/01g…-2000`); records carry `attributes: {type, url}`.
+- `GET sobjects/{type}/describe`: the object's fields; territory custom fields only while
+  deployed (`Sandbox.salesforce_custom_fields`).
+- `GET` / `PATCH sobjects/Account/{id}`: one record, with an `ETag`; `If-Match` on PATCH (412
+  `PRECONDITION_FAILED` when the record changed) and `If-None-Match` on GET (304).
+- `PATCH composite/sobjects`: up to 200 Account updates, `allOrNone`, one SaveResult per record
+  in input order; a bad or inactive `OwnerId` fails that record alone. The gate's `partial`
+  fault fails single records with `UNABLE_TO_LOCK_ROW`.
+- `POST sobjects/ContentNote` (Title, base64 Content) and `POST sobjects/ContentDocumentLink`.
+- `GET limits`: `DailyApiRequests` {Max, Remaining}.
+
+Every endpoint answers 401 `INVALID_SESSION_ID` to a wrong or expired session id; the gate
+adds `Sforce-Limit-Info` and refuses with 403 `REQUEST_LIMIT_EXCEEDED` past the daily allowance.
+Errors are Salesforce's shape: a JSON list of `{message, errorCode[, fields]}`.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import binascii
+import hashlib
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
 
+import anyio.from_thread
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from connectors.records import parse_instant
+from connectors.salesforce.fields import TERRITORY_CUSTOM_FIELDS, CustomField
+from connectors.sandbox import soql
+from connectors.sandbox.gate import Kind
+from connectors.sandbox.org import Company
+from connectors.sandbox.salesforce_objects import (
+    WRITABLE_ACCOUNT_FIELDS,
+    SalesforceView,
+    SObject,
+    json_record,
+    json_value,
+)
 from connectors.sandbox.state import Sandbox
+
+PREFIX: Final = "/services/data/v{version}"
+BATCH_SIZE: Final = 2000
+MIN_BATCH_SIZE: Final = 200
+COLLECTION_LIMIT: Final = 200
+OPEN_CURSORS: Final = 64  # Salesforce keeps a handful of open query locators per user, too
+_VERSION: Final = re.compile(r"\d{2}\.\d")
+_ID: Final = re.compile(r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?")
+_BATCH_OPTION: Final = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
+_CUSTOM: Final = {f.name: f for f in TERRITORY_CUSTOM_FIELDS}
+
+Handler = Callable[[Request], Response]
+Error = dict[str, object]
 
 
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
-    return []
+    """The Salesforce API's routes; the territory fields start out deployed."""
+    sandbox.salesforce_custom_fields.update(_CUSTOM)
+    return _SalesforceApi(sandbox).routes()
+
+
+def error_body(code: str, message: str, fields: list[str] | None = None) -> Error:
+    body: Error = {"message": message, "errorCode": code}
+    if fields is not None:
+        body["fields"] = fields
+    return body
+
+
+def _reply(
+    payload: object, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(payload), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+def _error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:
+    return _reply([error_body(code, message, fields)], status)
+
+
+def _save_error(code: str, message: str, fields: list[str] | None = None) -> Error:
+    """A per-record error of a SaveResult (`statusCode`, not `errorCode`)."""
+    return {"statusCode": code, "message": message, "fields": fields or []}
+
+
+class _BadBodyError(ValueError):
+    """The request body is not the JSON the endpoint takes."""
+
+
+def _json_body(request: Request) -> Any:
+    # Handlers run in a worker thread; the body is read on the event loop.
+    raw = anyio.from_thread.run(request.body)
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise _BadBodyError("the request body is not valid JSON") from None
+
+
+def etag(company: Company) -> str:
+    """An opaque, strong ETag that changes with every write to the record."""
+    digest = hashlib.sha256(f"{company.salesforce_id}:{company.version}".encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+@dataclass(slots=True)
+class _Cursor:
+    sobject: str
+    records: list[dict[str, object]]
+    path: str  # "query" or "queryAll", as the first page was asked
+
+
+class _Cursors:
+    """Open query locators: the rest of a result set, served page by page."""
+
+    def __init__(self) -> None:
+        self._open: OrderedDict[str, _Cursor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def open(self, cursor: _Cursor) -> str:
+        locator = "01g" + secrets.token_hex(8)[:15]
+        with self._lock:
+            self._open[locator] = cursor
+            while len(self._open) > OPEN_CURSORS:
+                self._open.popitem(last=False)
+        return locator
+
+    def get(self, locator: str) -> _Cursor | None:
+        with self._lock:
+            cursor = self._open.get(locator)
+            if cursor is not None:
+                self._open.move_to_end(locator)
+            return cursor
+
+
+@dataclass(slots=True)
+class _AccountUpdate:
+    """What one update record asks for, once checked: an owner and/or territory fields."""
+
+    company: Company | None = None
+    owner_key: str | None = None
+    territory: dict[str, str] = field(default_factory=dict)
+    errors: list[Error] = field(default_factory=list)
+
+
+class _SalesforceApi:
+    """The handlers, sharing the sandbox, its Salesforce view and the open query locators."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.org = sandbox.org
+        self.view = SalesforceView(sandbox.org, sandbox.salesforce_custom_fields)
+        self.cursors = _Cursors()
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            *self._route("/query", "GET", "salesforce.query", self.query),
+            *self._route("/queryAll", "GET", "salesforce.query", self.query_all),
+            *self._route("/query/{locator}", "GET", "salesforce.query_more", self.query_more),
+            *self._route("/queryAll/{locator}", "GET", "salesforce.query_more", self.query_more),
+            *self._route("/limits", "GET", "salesforce.limits", self.limits),
+            *self._route(
+                "/sobjects/{sobject}/describe", "GET", "salesforce.describe", self.describe
+            ),
+            *self._route("/sobjects/{sobject}", "POST", "salesforce.create", self.create, "create"),
+            *self._route("/sobjects/Account/{id}", "GET", "salesforce.sobject.get", self.get),
+            *self._route(
+                "/sobjects/Account/{id}", "PATCH", "salesforce.sobject.patch", self.patch, "write"
+            ),
+            *self._route(
+                "/composite/sobjects", "PATCH", "salesforce.collections", self.collections, "write"
+            ),
+        ]
+
+    def _route(
+        self, path: str, method: str, name: str, handler: Handler, kind: Kind = "read"
+    ) -> list[Route]:
+        gated = self.sandbox.gate.endpoint(name, api="salesforce", kind=kind)(
+            self._guarded(handler)
+        )
+        # simple_salesforce asks for some resources with a trailing slash (`query/`, `limits/`).
+        return [Route(PREFIX + p, gated, methods=[method]) for p in (path, path + "/")]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        def guarded(request: Request) -> Response:
+            if not self.sandbox.salesforce_authorized(request.headers.get("authorization")):
+                return _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            if not _VERSION.fullmatch(request.path_params["version"]):
+                return _error(404, "NOT_FOUND", "The requested resource does not exist")
+            try:
+                return handler(request)
+            except soql.SoqlError as error:
+                return _error(400, error.code, error.message)
+            except _BadBodyError as error:
+                return _error(400, "JSON_PARSER_ERROR", str(error))
+
+        guarded.__name__ = handler.__name__
+        return guarded
+
+    # ---- query --------------------------------------------------------------------------------
+
+    def query(self, request: Request) -> Response:
+        return self._first_page(request, include_deleted=False)
+
+    def query_all(self, request: Request) -> Response:
+        return self._first_page(request, include_deleted=True)
+
+    def _first_page(self, request: Request, *, include_deleted: bool) -> Response:
+        text = request.query_params.get("q", "")
+        if not text.strip():
+            return _error(400, "MALFORMED_QUERY", "a query needs the q parameter")
+        version = request.path_params["version"]
+        sobject, records = self._run(text, include_deleted, version)
+        path = "queryAll" if include_deleted else "query"
+        return self._page(_Cursor(sobject, records, path), 0, _batch_size(request), version)
+
+    def query_more(self, request: Request) -> Response:
+        locator, _, offset = request.path_params["locator"].rpartition("-")
+        cursor = self.cursors.get(locator)
+        if cursor is None or not offset.isdigit():
+            return _error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        version = request.path_params["version"]
+        return self._page(cursor, int(offset), _batch_size(request), version, locator)
+
+    def _page(
+        self, cursor: _Cursor, offset: int, size: int, version: str, locator: str | None = None
+    ) -> Response:
+        end = offset + size
+        page: dict[str, object] = {
+            "totalSize": len(cursor.records),
+            "done": end >= len(cursor.records),
+            "records": cursor.records[offset:end],
+        }
+        if not page["done"]:
+            locator = locator or self.cursors.open(cursor)
+            page["nextRecordsUrl"] = f"/services/data/v{version}/{cursor.path}/{locator}-{end}"
+        return _reply(page)
+
+    def _run(
+        self, text: str, include_deleted: bool, version: str
+    ) -> tuple[str, list[dict[str, object]]]:
+        parsed = soql.parse(text)
+        sobject = self.view.objects().get(parsed.sobject.lower())
+        if sobject is None:
+            raise soql.SoqlError(
+                "INVALID_TYPE",
+                f"sObject type '{parsed.sobject}' is not supported. If you are attempting to use "
+                "a custom object, be sure to append the '__c' after the entity name.",
+            )
+        bound = soql.bind(parsed, sobject.schema)
+        with self.org.lock:
+            candidates = [
+                row
+                for row in _candidates(sobject, bound)
+                if include_deleted or not row.get("IsDeleted")
+            ]
+            rows = soql.run(bound, candidates, sobject.schema)
+        return sobject.name, [json_record(r, bound.fields, sobject.name, version) for r in rows]
+
+    # ---- describe and limits ------------------------------------------------------------------
+
+    def describe(self, request: Request) -> Response:
+        sobject = self.view.objects().get(request.path_params["sobject"].lower())
+        if sobject is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        fields = [
+            {
+                "name": name,
+                "label": _CUSTOM[name].label if name in _CUSTOM else name,
+                "type": field_type,
+                "custom": name.endswith("__c"),
+                "updateable": sobject.name == "Account"
+                and (name in WRITABLE_ACCOUNT_FIELDS or name in _CUSTOM),
+                "nillable": name != "Id",
+                "filterable": True,
+                "length": (_CUSTOM[name].length or 0) if name in _CUSTOM else 0,
+            }
+            for name, field_type in sobject.schema.items()
+        ]
+        return _reply(
+            {
+                "name": sobject.name,
+                "label": sobject.name,
+                "custom": False,
+                "queryable": True,
+                "updateable": sobject.name == "Account",
+                "fields": fields,
+            }
+        )
+
+    def limits(self, _: Request) -> Response:
+        gate = self.sandbox.gate
+        allowance = gate.limits.salesforce_daily_limit
+        used = gate.salesforce_daily
+        return _reply(
+            {"DailyApiRequests": {"Max": allowance, "Remaining": max(0, allowance - used)}}
+        )
+
+    # ---- one Account ------------------------------------------------------------------------
+
+    def get(self, request: Request) -> Response:
+        company = self._live_account(request.path_params["id"])
+        if company is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        with self.org.lock:
+            row, tag = self.view.account_row(company), etag(company)
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers={"ETag": tag})
+        wanted = request.query_params.get("fields")
+        names = [n.strip() for n in wanted.split(",")] if wanted else list(row)
+        version = request.path_params["version"]
+        return _reply(json_record(row, names, "Account", version), headers={"ETag": tag})
+
+    def patch(self, request: Request) -> Response:
+        body = _json_body(request)
+        if not isinstance(body, dict):
+            raise _BadBodyError("expected a JSON object of field values")
+        with self.org.lock:
+            company = self._live_account(request.path_params["id"])
+            if company is None:
+                return _error(404, "NOT_FOUND", "The requested resource does not exist")
+            expected = request.headers.get("if-match")
+            if expected is not None and expected != etag(company):
+                return _error(
+                    412,
+                    "PRECONDITION_FAILED",
+                    "The requested operation has been denied because the If-Match header "
+                    "does not match the record's current ETag.",
+                )
+            update = self._check_update(company, body)
+            if update.errors:
+                return _reply([_rest_error(e) for e in update.errors], 400)
+            self._apply(update)
+        return Response(status_code=204)
+
+    def _live_account(self, record_id: str) -> Company | None:
+        company = self.org.by_salesforce.get(record_id)
+        return None if company is None or company.archived else company
+
+    # ---- sObject Collections ----------------------------------------------------------------
+
+    def collections(self, request: Request) -> Response:
+        body = _json_body(request)
+        records = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(records, list):
+            raise _BadBodyError('expected {"allOrNone": false, "records": [...]}')
+        if len(records) > COLLECTION_LIMIT:
+            return _error(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into "
+                "this call",
+            )
+        gate = self.sandbox.gate
+        failure_rate = gate.partial_rate("salesforce.collections")
+        with self.org.lock:
+            updates = [self._collection_update(r) for r in records]
+            for update in updates:
+                if not update.errors and gate.chance(failure_rate):
+                    update.errors.append(_lock_error(update))
+            rolled_back = bool(body.get("allOrNone")) and any(u.errors for u in updates)
+            results = [self._save_result(u, rolled_back=rolled_back) for u in updates]
+        return _reply(results)
+
+    def _collection_update(self, record: object) -> _AccountUpdate:
+        if not isinstance(record, dict):
+            return _AccountUpdate(errors=[_save_error("JSON_PARSER_ERROR", "expected an object")])
+        kind = (record.get("attributes") or {}).get("type")
+        if kind != "Account":
+            return _AccountUpdate(
+                errors=[
+                    _save_error(
+                        "INVALID_TYPE", f"the sandbox updates Account records, not {kind!r}"
+                    )
+                ]
+            )
+        record_id = record.get("id") or record.get("Id")
+        if not record_id:
+            return _AccountUpdate(
+                errors=[_save_error("MISSING_ARGUMENT", "Id not specified in an update call")]
+            )
+        company = self.org.by_salesforce.get(str(record_id))
+        if company is None or company.archived:
+            code = "ENTITY_IS_DELETED" if company else "INVALID_CROSS_REFERENCE_KEY"
+            return _AccountUpdate(errors=[_save_error(code, f"no live Account {record_id}")])
+        return self._check_update(company, record)
+
+    def _save_result(self, update: _AccountUpdate, *, rolled_back: bool) -> dict[str, object]:
+        if update.errors:
+            return {"success": False, "errors": update.errors}
+        if rolled_back:
+            message = (
+                "Record rolled back because not all records were valid and the request was "
+                "using AllOrNone header"
+            )
+            return {
+                "success": False,
+                "errors": [_save_error("ALL_OR_NONE_OPERATION_ROLLED_BACK", message)],
+            }
+        self._apply(update)
+        assert update.company is not None
+        return {"id": update.company.salesforce_id, "success": True, "errors": []}
+
+    # ---- checking and applying an update ----------------------------------------------------
+
+    def _check_update(self, company: Company, record: Mapping[str, object]) -> _AccountUpdate:
+        update = _AccountUpdate(company=company, owner_key=company.owner_key)
+        schema = self.view.account_schema()
+        for name, value in record.items():
+            if name in {"attributes", "id", "Id"}:
+                continue
+            if name == "OwnerId":
+                self._check_owner(value, update)
+            elif name in _CUSTOM and name in schema:
+                _check_custom(_CUSTOM[name], value, update)
+            elif name in schema:
+                update.errors.append(
+                    _save_error(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        f"Unable to create/update fields: {name}. Please check the security "
+                        "settings of this field and verify that it is read/write for your "
+                        "profile or permission set.",
+                        [name],
+                    )
+                )
+            else:
+                update.errors.append(
+                    _save_error(
+                        "INVALID_FIELD",
+                        f"No such column '{name}' on sobject of type Account",
+                        [name],
+                    )
+                )
+        return update
+
+    def _check_owner(self, value: object, update: _AccountUpdate) -> None:
+        if not isinstance(value, str) or not _ID.fullmatch(value):
+            update.errors.append(
+                _save_error(
+                    "MALFORMED_ID", f"Owner ID: id value of incorrect type: {value}", ["OwnerId"]
+                )
+            )
+            return
+        user = self.org.users_by_salesforce.get(value)
+        if user is None:
+            update.errors.append(
+                _save_error(
+                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OwnerId"]
+                )
+            )
+        elif not user.active:
+            update.errors.append(
+                _save_error(
+                    "INACTIVE_OWNER_OR_USER",
+                    f"operation performed with inactive user [{value}] as owner of account",
+                )
+            )
+        else:
+            update.owner_key = user.key
+
+    def _apply(self, update: _AccountUpdate) -> None:
+        company = update.company
+        assert company is not None
+        company.territory.update(update.territory)
+        # set_owner counts the write and bumps SystemModstamp and the ETag, as any update does.
+        self.org.set_owner(company, update.owner_key)
+
+    # ---- ContentNote and ContentDocumentLink ------------------------------------------------
+
+    def create(self, request: Request) -> Response:
+        body = _json_body(request)
+        if not isinstance(body, dict):
+            raise _BadBodyError("expected a JSON object of field values")
+        sobject = request.path_params["sobject"]
+        creators = {"ContentNote": self._create_note, "ContentDocumentLink": self._create_link}
+        creator = creators.get(sobject)
+        if creator is None:
+            return _error(
+                400, "NOT_SUPPORTED", f"the sandbox creates {' and '.join(creators)} records only"
+            )
+        return creator(body)
+
+    def _create_note(self, body: dict[str, Any]) -> Response:
+        title = body.get("Title")
+        if not isinstance(title, str) or not title.strip():
+            return _error(
+                400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Title]", ["Title"]
+            )
+        try:
+            content = base64.b64decode(str(body.get("Content") or ""), validate=True).decode(
+                "utf-8"
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            return _error(
+                400,
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                "Content: value not of required type: base64",
+                ["Content"],
+            )
+        note = self.org.add_note(
+            body=content,
+            title=title,
+            timestamp=datetime.now(UTC).isoformat(),
+            owner_key=self.org.integration_user_key,
+            account_keys=[],
+        )
+        return _reply({"id": note.salesforce_id, "success": True, "errors": []}, 201)
+
+    def _create_link(self, body: dict[str, Any]) -> Response:
+        note = self.org.notes_by_salesforce.get(str(body.get("ContentDocumentId")))
+        company = self._live_account(str(body.get("LinkedEntityId")))
+        if note is None or company is None:
+            missing = "ContentDocumentId" if note is None else "LinkedEntityId"
+            return _error(
+                400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [missing]
+            )
+        if body.get("ShareType", "V") not in {"V", "C", "I"}:
+            return _error(
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "ShareType: bad value",
+                ["ShareType"],
+            )
+        with self.org.lock:
+            if company.key in note.link_ids:
+                return _error(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"Document with ID: {note.salesforce_id} is already linked with the entity "
+                    f"with ID: {company.salesforce_id}",
+                )
+            link_id = self.org.link_note(note, company)
+        return _reply({"id": link_id, "success": True, "errors": []}, 201)
+
+
+def _candidates(sobject: SObject, query: soql.Query) -> Any:
+    """Rows worth filtering: those an id lookup finds when the filter pins one, else all."""
+    pinned = [soql.pinned_values(query.where, name) for name in sobject.required_filter]
+    if sobject.required_filter and all(values is None for values in pinned):
+        raise soql.SoqlError(
+            "MALFORMED_QUERY",
+            f"Implementation restriction: {sobject.name} requires a filter by a single Id on "
+            f"{' or '.join(sorted(sobject.required_filter))} using the equals operator or "
+            "multiple Id's using the IN operator.",
+        )
+    for name, lookup in sobject.lookups.items():
+        values = soql.pinned_values(query.where, name)
+        if values is not None:
+            return [row for value in dict.fromkeys(values) for row in lookup(value)]
+    return sobject.rows()
+
+
+def _batch_size(request: Request) -> int:
+    option = _BATCH_OPTION.search(request.headers.get("sforce-query-options", ""))
+    if option is None:
+        return BATCH_SIZE
+    return min(BATCH_SIZE, max(MIN_BATCH_SIZE, int(option.group(1))))
+
+
+def _rest_error(error: Error) -> Error:
+    """A SaveResult error as a single-record call reports it (`errorCode`, not `statusCode`)."""
+    return {
+        "message": error["message"],
+        "errorCode": error["statusCode"],
+        "fields": error["fields"],
+    }
+
+
+def _lock_error(update: _AccountUpdate) -> Error:
+    record_id = update.company.salesforce_id if update.company else ""
+    return _save_error(
+        "UNABLE_TO_LOCK_ROW",
+        f"unable to obtain exclusive access to this record or 1 records: {record_id}",
+    )
+
+
+def _check_custom(custom: CustomField, value: object, update: _AccountUpdate) -> None:
+    stored = _stored_text(custom, value)
+    if stored is None:
+        update.errors.append(
+            _save_error(
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                f"{custom.label}: value not of required type: {value}",
+                [custom.name],
+            )
+        )
+    elif custom.length is not None and len(stored) > custom.length:
+        update.errors.append(
+            _save_error(
+                "STRING_TOO_LONG",
+                f"{custom.label}: data value too large: {stored} (max length={custom.length})",
+                [custom.name],
+            )
+        )
+    else:
+        update.territory[custom.name] = stored
+
+
+def _stored_text(custom: CustomField, value: object) -> str | None:
+    """The org's text for a custom field value; None when the value has the wrong type."""
+    if value is None:
+        return "false" if custom.type == "boolean" else ""
+    if custom.type == "boolean":
+        text = str(value).lower()
+        return text if isinstance(value, bool) or text in {"true", "false"} else None
+    if not isinstance(value, str):
+        return None
+    if custom.type == "string":
+        return value
+    try:
+        instant = parse_instant(value)
+    except ValueError:
+        return None
+    if instant is None:
+        return ""
+    return instant.date().isoformat() if custom.type == "date" else str(json_value(instant))

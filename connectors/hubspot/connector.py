@@ -1,0 +1,88 @@
+"""`HubSpotConnector`: the `connectors.base.Connector` protocol over HubSpot's CRM API.
+
+Endpoints and mapping live in the modules beside this one; budget, retries and errors live once
+in `transport`. Accounts are built by `connectors.records.AccountBuilder`, so a HubSpot portal
+and a CSV export of it give the same accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+
+from connectors.base import BudgetReport, FieldCheck, Note, OwnerWrite, WriteResult
+from connectors.budget import RateBudget, hubspot_windows
+from connectors.hubspot.activity import ActivityReader, sorted_touches
+from connectors.hubspot.companies import CompanyReader
+from connectors.hubspot.config import HubSpotConfig
+from connectors.hubspot.fields import FieldManager
+from connectors.hubspot.notes import NoteStore
+from connectors.hubspot.owners import iter_owners
+from connectors.hubspot.transport import HubSpotTransport
+from connectors.hubspot.writes import OwnerWriter
+from connectors.records import AccountBuilder
+from rules.domain import Account, Owner
+from rules.schema import RuleFile
+
+
+class HubSpotConnector:
+    """HubSpot through the official client, within a rate budget shared by every worker.
+
+    `budget` defaults to an in-process one at HubSpot's Pro limits; workers pass one backed by
+    Redis so that they all count against the same window.
+    """
+
+    name = "hubspot"
+
+    def __init__(
+        self,
+        config: HubSpotConfig,
+        *,
+        rule: RuleFile | None = None,
+        budget: RateBudget | None = None,
+    ) -> None:
+        self.config = config
+        self._budget = budget if budget is not None else RateBudget(hubspot_windows())
+        self.transport = HubSpotTransport(config, self._budget)
+        self.builder = AccountBuilder("hubspot", rule)
+        self._companies = CompanyReader(self.transport, self.builder)
+        self._activity = ActivityReader(self.transport)
+        self._writer = OwnerWriter(self.transport)
+        self._notes = NoteStore(self.transport)
+        self._fields = FieldManager(self.transport, config.property_group)
+
+    def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:
+        """Every live company, or those modified from `since` minus the look-back until now."""
+        if since is None:
+            return self._companies.all()
+        start = since - self.config.look_back
+        return self._companies.modified_between(start, datetime.now(UTC))
+
+    def iter_archived_company_ids(self) -> Iterator[str]:
+        return self._companies.archived_ids()
+
+    def iter_owners(self) -> Iterator[Owner]:
+        return iter_owners(self.transport)
+
+    def iter_owner_activity(
+        self, account_ids: Iterable[str] | None = None
+    ) -> Iterator[tuple[str, str, datetime]]:
+        return iter(sorted_touches(self._activity.touches(account_ids)))
+
+    def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        return self._companies.owners_of(account_ids)
+
+    def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        return self._writer.write(writes)
+
+    def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
+        return self._notes.find(account_ids, markers)
+
+    def post_notes(self, notes: Sequence[Note]) -> list[WriteResult]:
+        return self._notes.post(notes)
+
+    def ensure_fields(self, *, create: bool = True) -> FieldCheck:
+        return self._fields.ensure(create=create)
+
+    def budget(self) -> BudgetReport:
+        return self._budget.report()

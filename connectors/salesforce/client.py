@@ -1,0 +1,260 @@
+"""One authenticated simple_salesforce client behind the budget, the retry policy and the
+error table: every Salesforce call the connector makes goes through `SalesforceClient.call`.
+
+Per attempt: refuse at once if the run was stopped (allowance exhausted), take a slot from the
+rate budget, call, then feed `Sforce-Limit-Info` (read from every response by a session hook,
+errors included, with or without `; api-bursts=`) to the budget. A failure is mapped through
+`failures.error_from_exception`, then:
+
+- `INVALID_SESSION_ID`: log in again once (login settings) and repeat the call; with a bare
+  session id, a TerminalError that says a new session id is needed;
+- REQUEST_LIMIT_EXCEEDED or the run's daily share used: BudgetExhaustedError, and every later
+  call is refused without a request (the allowance is never hammered);
+- transient errors: retried with backoff within `RetryPolicy` (attempts and total seconds),
+  only for idempotent calls; a create is never repeated blindly.
+
+simple_salesforce's own re-login is not used: it would re-send without the budget seeing it,
+and its `api_usage` is only set on successful calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
+from simple_salesforce.login import SalesforceLogin
+
+from connectors.budget import RateBudget
+from connectors.errors import BudgetExhaustedError, ConnectorError, RateLimitedError, TerminalError
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.failures import INVALID_SESSION_ID, error_from_exception
+
+T = TypeVar("T")
+Request = Callable[[Salesforce], T]
+
+_API_USAGE: Final = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries of transient failures: at most `attempts` tries and `max_seconds`."""
+
+    attempts: int = 4
+    max_seconds: float = 60.0
+    first_wait: float = 0.5
+    max_wait: float = 10.0
+
+    def wait_before_retry(
+        self, attempt: int, error: ConnectorError, elapsed: float
+    ) -> float | None:
+        """Seconds to wait before trying again after `attempt` tries; None: give up."""
+        if not error.retryable or attempt >= self.attempts:
+            return None
+        if isinstance(error, RateLimitedError):
+            wait = error.wait_seconds
+        else:
+            wait = min(self.max_wait, self.first_wait * 2 ** (attempt - 1))
+        return None if elapsed + wait > self.max_seconds else wait
+
+
+def parse_limit_info(header: str) -> tuple[int, int] | None:
+    """(used, allowed) from `Sforce-Limit-Info: api-usage=25/5000[; api-bursts=…]`."""
+    match = _API_USAGE.search(header)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+class _TrustedCaAdapter(HTTPAdapter):
+    """Verifies one host's TLS with a given CA bundle, whatever the environment says.
+
+    requests lets `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` override `Session.verify`, so a
+    session's own setting is not enough to trust the sandbox's throwaway CA.
+    """
+
+    def __init__(self, ca_bundle: str) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        del verify  # the environment's bundle, or the session's: this host trusts one CA
+        return super().send(request, stream, timeout, self.ca_bundle, cert, proxies)
+
+
+class SalesforceClient:
+    """Calls Salesforce for one connector; not shared between threads."""
+
+    def __init__(
+        self,
+        config: SalesforceConfig,
+        *,
+        budget: RateBudget,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.budget = budget
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self.session.hooks["response"].append(self._remember)
+        self._sleep = sleep
+        self._sf: Salesforce | None = None
+        self._headers: Mapping[str, str] = {}
+        self._stopped: BudgetExhaustedError | None = None
+
+    # ---- calls ------------------------------------------------------------------------------
+
+    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """Every record of `soql`, page by page through `nextRecordsUrl`."""
+        timeout = self.config.timeout_seconds
+        page = self.call(
+            "query", lambda sf: sf.query(soql, include_deleted=include_deleted, timeout=timeout)
+        )
+        yield from page["records"]
+        while not page["done"]:
+            page = self.call("query_more", _next_page(page["nextRecordsUrl"], timeout))
+            yield from page["records"]
+
+    def rest(
+        self,
+        kind: str,
+        path: str,
+        *,
+        method: str = "GET",
+        body: object = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """One REST call under /services/data/vXX.X/; the decoded JSON (None for 204)."""
+        data = None if body is None else json.dumps(body)
+        return self.call(
+            kind,
+            lambda sf: sf.restful(
+                path,
+                method=method,
+                data=data,
+                headers=dict(headers or {}),
+                timeout=self.config.timeout_seconds,
+            ),
+            idempotent=idempotent,
+        )
+
+    def last_header(self, name: str) -> str | None:
+        """A header of the latest response (e.g. the ETag of the record just read)."""
+        return self._headers.get(name)
+
+    def call(self, kind: str, request: Request[T], *, idempotent: bool = True) -> T:
+        """Run `request` under the budget, retrying and re-authenticating as the docstring says."""
+        started, attempt, renewed = time.monotonic(), 0, False
+        while True:
+            if self._stopped is not None:
+                raise self._stopped
+            self.budget.acquire(kind)
+            attempt += 1
+            try:
+                result = request(self._client())
+            except (SalesforceError, requests.RequestException) as exc:
+                error = error_from_exception(exc, self._headers)
+                self._observe_limits()
+            else:
+                self._observe_limits()
+                return result
+            if error.code == INVALID_SESSION_ID and not renewed:
+                self._log_in_again()
+                renewed = True
+                continue
+            if isinstance(error, BudgetExhaustedError):
+                self._stopped = error
+                raise error
+            wait = self.retry.wait_before_retry(attempt, error, time.monotonic() - started)
+            if wait is None or not idempotent:
+                raise error
+            if isinstance(error, RateLimitedError):
+                self.budget.pause(wait)  # every worker sharing the budget holds off, this one too
+            else:
+                self._sleep(wait)
+
+    # ---- limits -------------------------------------------------------------------------------
+
+    def _remember(self, response: requests.Response, *_: object, **__: object) -> None:
+        self._headers = response.headers
+
+    def _observe_limits(self) -> None:
+        usage = parse_limit_info(self._headers.get("Sforce-Limit-Info", ""))
+        if usage is None:
+            return
+        try:
+            self.budget.observe(daily_used=usage[0], daily_limit=usage[1])
+        except BudgetExhaustedError as error:
+            # The call that crossed the line succeeded; the next one is refused.
+            self._stopped = error
+
+    # ---- authentication -----------------------------------------------------------------------
+
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            config = self.config
+            if config.instance_url is not None and config.session_id is not None:
+                self._sf = self._connect(config.instance_url, config.session_id.get_secret_value())
+            else:
+                self._log_in_again()
+        assert self._sf is not None
+        return self._sf
+
+    def _connect(self, instance_url: str, session_id: str) -> Salesforce:
+        if self.config.ca_bundle is not None:
+            self.session.mount(
+                instance_url.rstrip("/") + "/", _TrustedCaAdapter(str(self.config.ca_bundle))
+            )
+        return Salesforce(
+            instance_url=instance_url,
+            session_id=session_id,
+            session=self.session,
+            version=self.config.api_version,
+            object_pairs_hook=dict,
+        )
+
+    def _log_in_again(self) -> None:
+        login = self.config.login
+        if login is None:
+            raise TerminalError(
+                "Salesforce rejected the session id (expired or revoked) and this connector has "
+                "no login settings to get a new one: supply a fresh session id, or login "
+                "settings so it can log in again",
+                status=401,
+                code=INVALID_SESSION_ID,
+            )
+        try:
+            session_id, instance = SalesforceLogin(
+                session=self.session, sf_version=self.config.api_version, **login.login_arguments()
+            )
+        except SalesforceAuthenticationFailed as exc:
+            raise TerminalError(
+                f"Salesforce login failed for the configured user: {exc.auth_message[:200]}",
+                status=401,
+                code=str(exc.code) if exc.code else "LOGIN_FAILED",
+            ) from None
+        except requests.RequestException as exc:
+            raise TerminalError(
+                f"Salesforce login could not be reached: {type(exc).__name__}", code="LOGIN_FAILED"
+            ) from None
+        self._sf = self._connect(f"https://{instance}", session_id)
+
+
+def _next_page(url: str, timeout: float) -> Request[Any]:
+    return lambda sf: sf.query_more(url, identifier_is_url=True, timeout=timeout)

@@ -1,0 +1,244 @@
+"""Salesforce behind the connector protocol, through simple_salesforce.
+
+Reads are SOQL: Accounts by `SystemModstamp` with an `Id` tie-break (incremental reads start a
+look-back before the cursor, so an edit committed late is not missed), deleted Accounts through
+queryAll, Users with `IsActive` (inactive users keep owning records), and Tasks and Events by
+`AccountId` for per-owner activity. Writes go through sObject Collections, 200 records per
+call with `allOrNone: false`, answered per record in input order. Collections have no
+per-record precondition: compare-before-write (read the owners with `read_owners`, then write)
+has the same race as HubSpot's batch update; `read_owner_version` and `write_owner_if_unchanged`
+use the single-record ETag / If-Match for the reconciler.
+
+The custom territory fields are checked with describe, never created: an admin deploys them
+from docs/salesforce/.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import requests
+
+from connectors.base import (
+    BudgetReport,
+    FieldCheck,
+    Note,
+    OwnerWrite,
+    WriteResult,
+    carries_marker,
+)
+from connectors.budget import RateBudget, salesforce_windows
+from connectors.errors import ConnectorError, TerminalError
+from connectors.records import AccountBuilder, parse_instant
+from connectors.salesforce import notes
+from connectors.salesforce.client import RetryPolicy, SalesforceClient
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.failures import record_error
+from connectors.salesforce.fields import METADATA_HINT, TERRITORY_CUSTOM_FIELDS, write_values
+from connectors.salesforce.queries import batches, datetime_literal, id_list, select
+from rules.domain import Account, Owner
+from rules.schema import RuleFile
+
+RECORDS_PER_WRITE: Final = 200  # sObject Collections' limit per call
+USER_FIELDS: Final = ("Id", "Email", "FirstName", "LastName", "IsActive", "ManagerId")
+# Per activity object: extra filter, and the fields that date a touch, most precise first.
+ACTIVITY_SOURCES: Final = (
+    ("Task", "IsClosed = true", ("CompletedDateTime", "ActivityDate")),
+    ("Event", "", ("ActivityDateTime", "ActivityDate")),
+)
+
+
+class SalesforceConnector:
+    """One org, read and written for one rule file."""
+
+    name = "salesforce"
+
+    def __init__(
+        self,
+        config: SalesforceConfig,
+        *,
+        rule: RuleFile | None = None,
+        budget: RateBudget | None = None,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.builder = AccountBuilder("salesforce", rule)
+        self.client = SalesforceClient(
+            config,
+            budget=budget
+            or RateBudget(salesforce_windows(), max_daily_share=config.max_daily_share),
+            session=session,
+            retry=retry,
+            sleep=sleep,
+        )
+        # User id -> manager's user id, filled by iter_owners (for manager alerts).
+        self.managers: dict[str, str] = {}
+
+    # ---- reads ------------------------------------------------------------------------------
+
+    def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:
+        where = []
+        if since is not None:
+            where.append(f"SystemModstamp >= {datetime_literal(since - self.config.look_back)}")
+        fields = ["Id", *self.builder.properties()]
+        soql = select("Account", fields, where, order_by="SystemModstamp, Id")
+        for record in self.client.query(soql):
+            yield self.builder.build(record["Id"], record, record.get("OwnerId"))
+
+    def iter_archived_company_ids(self) -> Iterator[str]:
+        soql = select("Account", ["Id"], ["IsDeleted = true"], order_by="Id")
+        for record in self.client.query(soql, include_deleted=True):
+            yield record["Id"]
+
+    def iter_owners(self) -> Iterator[Owner]:
+        for record in self.client.query(select("User", USER_FIELDS, order_by="Id")):
+            if record.get("ManagerId"):
+                self.managers[record["Id"]] = record["ManagerId"]
+            yield Owner(
+                id=record["Id"],
+                email=(record.get("Email") or "").lower(),
+                first_name=record.get("FirstName") or "",
+                last_name=record.get("LastName") or "",
+                active=bool(record.get("IsActive")),
+            )
+
+    def iter_owner_activity(
+        self, account_ids: Iterable[str] | None = None
+    ) -> Iterator[tuple[str, str, datetime]]:
+        """Latest Task/Event per (account, owner); activity carrying our marker is skipped."""
+        groups = [None] if account_ids is None else list(batches(dict.fromkeys(account_ids)))
+        latest: dict[tuple[str, str], datetime] = {}
+        for sobject, condition, dated_by in ACTIVITY_SOURCES:
+            for group in groups:
+                where = [f"AccountId IN {id_list(group)}" if group else "AccountId != NULL"]
+                where += [condition] if condition else []
+                fields = ["AccountId", "OwnerId", "Subject", *dated_by]
+                for record in self.client.query(select(sobject, fields, where)):
+                    _fold_touch(latest, record, dated_by)
+        for (account_id, owner_id), at in sorted(latest.items()):
+            yield account_id, owner_id, at
+
+    def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        owners: dict[str, str | None] = {}
+        for batch in batches(dict.fromkeys(account_ids)):
+            soql = select("Account", ["Id", "OwnerId"], [f"Id IN {id_list(batch)}"])
+            owners.update((r["Id"], r.get("OwnerId")) for r in self.client.query(soql))
+        return owners
+
+    def read_owner_version(self, account_id: str) -> tuple[str | None, str | None]:
+        """(owner, ETag) of one Account, for a conditional write by the reconciler."""
+        record = self.client.rest("read", f"sobjects/Account/{account_id}?fields=Id,OwnerId")
+        return record.get("OwnerId"), self.client.last_header("ETag")
+
+    # ---- writes -----------------------------------------------------------------------------
+
+    def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for start in range(0, len(writes), RECORDS_PER_WRITE):
+            results.extend(self._write_chunk(writes[start : start + RECORDS_PER_WRITE]))
+        return results
+
+    def _write_chunk(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        results: list[WriteResult | None] = [None] * len(writes)
+        records: list[dict[str, object]] = []
+        sent: list[int] = []  # positions in `writes` of `records`
+        for position, write in enumerate(writes):
+            try:
+                records.append(_update_record(write))
+                sent.append(position)
+            except TerminalError as error:
+                results[position] = WriteResult(write.account_id, ok=False, error=error)
+        if records:
+            body = {"allOrNone": False, "records": records}
+            saves = self.client.rest("write", "composite/sobjects", method="PATCH", body=body)
+            if not isinstance(saves, list) or len(saves) != len(records):
+                raise TerminalError(
+                    f"Salesforce answered {len(saves) if isinstance(saves, list) else 'no'} "
+                    f"results for {len(records)} records; treating the whole batch as unknown",
+                    code="UNEXPECTED_REPLY",
+                )
+            for position, save in zip(sent, saves, strict=True):
+                results[position] = _write_result(writes[position].account_id, save)
+        return [r for r in results if r is not None]
+
+    def write_owner_if_unchanged(self, write: OwnerWrite, etag: str) -> WriteResult:
+        """Write one Account only if it still has `etag`; a ConflictError result when not."""
+        record = {k: v for k, v in _update_record(write).items() if k not in {"attributes", "id"}}
+        try:
+            self.client.rest(
+                "write",
+                f"sobjects/Account/{write.account_id}",
+                method="PATCH",
+                body=record,
+                headers={"If-Match": etag},
+            )
+        except ConnectorError as error:
+            if error.status not in {400, 404, 409, 412}:
+                raise
+            return WriteResult(write.account_id, ok=False, error=error)
+        return WriteResult(write.account_id, ok=True)
+
+    def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
+        return notes.find_notes(self.client, account_ids, markers)
+
+    def post_notes(self, notes_to_post: Sequence[Note]) -> list[WriteResult]:
+        return notes.post_notes(self.client, notes_to_post)
+
+    # ---- fields and budget ------------------------------------------------------------------
+
+    def ensure_fields(self, *, create: bool = True) -> FieldCheck:
+        """Check with describe that the territory fields and the fields the rule reads exist.
+
+        `create` is ignored: Salesforce fields come from a metadata deployment by an admin.
+        """
+        del create
+        described = self.client.rest("describe", "sobjects/Account/describe")
+        names = {f["name"] for f in described.get("fields", [])}
+        territory = [f.name for f in TERRITORY_CUSTOM_FIELDS]
+        wanted = [*territory, *self.builder.properties()]
+        missing = tuple(dict.fromkeys(n for n in wanted if n not in names))
+        present = tuple(n for n in territory if n in names)
+        detail = (
+            f"Account lacks {', '.join(missing)}; {METADATA_HINT}"
+            if missing
+            else "the territory fields and every field the rule reads exist on Account"
+        )
+        return FieldCheck(present=present, missing=missing, detail=detail)
+
+    def budget(self) -> BudgetReport:
+        return self.client.budget.report()
+
+
+def _update_record(write: OwnerWrite) -> dict[str, object]:
+    """The sObject Collections record for one write (TerminalError for a bad territory field)."""
+    return {
+        "attributes": {"type": "Account"},
+        "id": write.account_id,
+        "OwnerId": write.owner_id,
+        **write_values(write.fields),
+    }
+
+
+def _write_result(account_id: str, save: Any) -> WriteResult:
+    if isinstance(save, dict) and save.get("success"):
+        return WriteResult(account_id, ok=True)
+    errors = save.get("errors") if isinstance(save, dict) else None
+    return WriteResult(account_id, ok=False, error=record_error(errors))
+
+
+def _fold_touch(
+    latest: dict[tuple[str, str], datetime], record: dict[str, Any], dated_by: Sequence[str]
+) -> None:
+    if carries_marker(record.get("Subject")) or not record.get("OwnerId"):
+        return
+    at = next((parse_instant(record.get(f)) for f in dated_by if record.get(f)), None)
+    if at is None:
+        return
+    key = (record["AccountId"], record["OwnerId"])
+    if key not in latest or at > latest[key]:
+        latest[key] = at.astimezone(UTC)

@@ -1,0 +1,428 @@
+"""The connector against Salesforce's documented response shapes, replayed with `responses`.
+
+No sandbox here: each test states the exact payload Salesforce sends (as the REST API docs show
+it) and pins what the connector makes of it: paging, per-record results, limits, sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import requests
+import responses
+from pydantic import SecretStr
+from responses import matchers
+
+from connectors.base import Note, OwnerWrite
+from connectors.budget import RateBudget, salesforce_windows
+from connectors.errors import (
+    BudgetExhaustedError,
+    RateLimitedError,
+    TerminalError,
+    TransientError,
+)
+from connectors.salesforce import RetryPolicy, SalesforceConfig, SalesforceConnector
+from connectors.salesforce.client import parse_limit_info
+from tests.connectors.salesforce_support import LOGIN_SETTINGS
+
+INSTANCE = "https://acme.my.salesforce.com"
+API = f"{INSTANCE}/services/data/v59.0"
+SESSION = "00D5g000004Xyz!AQcAQH0dMHZfz972Szmpkb58urFRkgeBGsxL"
+
+
+class PauseRecordingBudget(RateBudget):
+    """The Salesforce budget, except that a pause is recorded instead of waited out."""
+
+    def __init__(self) -> None:
+        super().__init__(salesforce_windows(), max_daily_share=0.5)
+        self.pauses: list[float] = []
+
+    def pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+
+
+def make_connector(**config: object) -> tuple[SalesforceConnector, list[float]]:
+    """A connector on a bare session id; the list collects the waits it would have slept."""
+    waits: list[float] = []
+    settings: dict[str, object] = {"instance_url": INSTANCE, "session_id": SecretStr(SESSION)}
+    settings.update(config)
+    connector = SalesforceConnector(
+        SalesforceConfig(**settings),  # type: ignore[arg-type]
+        budget=PauseRecordingBudget(),
+        session=requests.Session(),
+        retry=RetryPolicy(attempts=3, first_wait=0.25),
+        sleep=waits.append,
+    )
+    return connector, waits
+
+
+@pytest.fixture
+def api() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+def account(
+    record_id: str, owner: str, stamp: str = "2026-01-05T09:00:00.000+0000"
+) -> dict[str, object]:
+    return {
+        "attributes": {
+            "type": "Account",
+            "url": f"/services/data/v59.0/sobjects/Account/{record_id}",
+        },
+        "Id": record_id,
+        "Name": f"Account {record_id[-4:]}",
+        "OwnerId": owner,
+        "Website": "https://www.example.com/about",
+        "NumberOfEmployees": 120,
+        "AnnualRevenue": 2.5e7,
+        "BillingCountry": "United States",
+        "LastActivityDate": "2026-10-02",
+        "SystemModstamp": stamp,
+    }
+
+
+def test_query_pages_follow_next_records_url_and_feed_the_budget(
+    api: responses.RequestsMock,
+) -> None:
+    locator = "/services/data/v59.0/query/01gD0000002HU6KIAW-2000"
+    api.get(
+        f"{API}/query/",
+        json={
+            "totalSize": 3,
+            "done": False,
+            "nextRecordsUrl": locator,
+            "records": [
+                account("001D000000IRFmaIAH", "005D0000001KyEIIA0"),
+                account("001D000000IomazIAB", "005D0000001KyEIIA0"),
+            ],
+        },
+        headers={"Sforce-Limit-Info": "api-usage=18/5000"},
+    )
+    api.get(
+        f"{INSTANCE}{locator}",
+        json={
+            "totalSize": 3,
+            "done": True,
+            "records": [account("001D000000IRt53IAD", "005D0000001KyEJIA0")],
+        },
+        headers={"Sforce-Limit-Info": "api-usage=19/5000"},
+    )
+    connector, _ = make_connector()
+    accounts = list(connector.iter_companies())
+    assert [a.id for a in accounts] == [
+        "001D000000IRFmaIAH",
+        "001D000000IomazIAB",
+        "001D000000IRt53IAD",
+    ]
+    assert (accounts[0].domain, accounts[0].country, accounts[0].employees) == (
+        "example.com",
+        "US",
+        120,
+    )
+    assert accounts[0].last_activity_at == datetime(2026, 10, 2, tzinfo=UTC)
+    report = connector.budget()
+    assert (report.calls, report.daily_used, report.daily_limit) == (2, 19, 5000)
+    query = api.calls[0].request.url or ""
+    assert "ORDER+BY+SystemModstamp%2C+Id" in query
+
+
+def test_incremental_query_starts_a_look_back_before_the_cursor(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(
+        f"{API}/query/",
+        json={"totalSize": 0, "done": True, "records": []},
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "q": "SELECT Id, AnnualRevenue, BillingCountry, Industry, LastActivityDate, "
+                    "Name, NumberOfEmployees, OwnerId, ParentId, Type, Website FROM Account "
+                    "WHERE SystemModstamp >= 2026-03-01T09:50:00Z ORDER BY SystemModstamp, Id"
+                }
+            )
+        ],
+    )
+    connector, _ = make_connector()
+    assert list(connector.iter_companies(since=datetime(2026, 3, 1, 10, 0, tzinfo=UTC))) == []
+
+
+def test_collection_results_map_to_writes_in_input_order(api: responses.RequestsMock) -> None:
+    api.patch(
+        f"{API}/composite/sobjects",
+        json=[
+            {"id": "001RM000003oLrHYAU", "success": True, "errors": []},
+            {
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "MALFORMED_ID",
+                        "message": "malformed id 001RM000003oLrB000",
+                        "fields": [],
+                    }
+                ],
+            },
+            {
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "UNABLE_TO_LOCK_ROW",
+                        "message": "unable to obtain exclusive access to this record",
+                        "fields": [],
+                    }
+                ],
+            },
+        ],
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "allOrNone": False,
+                    "records": [
+                        {
+                            "attributes": {"type": "Account"},
+                            "id": "001RM000003oLrHYAU",
+                            "OwnerId": "005RM000001aBcDYAU",
+                            "Territory__c": "West",
+                        },
+                        {
+                            "attributes": {"type": "Account"},
+                            "id": "001RM000003oLrB000",
+                            "OwnerId": "005RM000001aBcDYAU",
+                        },
+                        {
+                            "attributes": {"type": "Account"},
+                            "id": "001RM000003oLrIYAU",
+                            "OwnerId": "005RM000001aBcDYAU",
+                        },
+                    ],
+                }
+            )
+        ],
+    )
+    connector, _ = make_connector()
+    owner = "005RM000001aBcDYAU"
+    results = connector.write_owners(
+        [
+            OwnerWrite("001RM000003oLrHYAU", owner, {"territory": "West"}),
+            OwnerWrite("001RM000003oLrB000", owner),
+            OwnerWrite("001RM000003oLrIYAU", owner),
+        ]
+    )
+    assert [(r.account_id, r.ok) for r in results] == [
+        ("001RM000003oLrHYAU", True),
+        ("001RM000003oLrB000", False),
+        ("001RM000003oLrIYAU", False),
+    ]
+    assert isinstance(results[1].error, TerminalError)
+    assert results[1].error.code == "MALFORMED_ID"
+    assert isinstance(results[2].error, TransientError)
+
+
+def test_a_reply_with_the_wrong_number_of_results_is_not_guessed_at(
+    api: responses.RequestsMock,
+) -> None:
+    api.patch(
+        f"{API}/composite/sobjects",
+        json=[{"id": "001RM000003oLrHYAU", "success": True, "errors": []}],
+    )
+    connector, _ = make_connector()
+    writes = [
+        OwnerWrite("001RM000003oLrHYAU", "005RM000001aBcDYAU"),
+        OwnerWrite("001RM000003oLrIYAU", "005RM000001aBcDYAU"),
+    ]
+    with pytest.raises(TerminalError, match="1 results for 2 records"):
+        connector.write_owners(writes)
+
+
+def test_request_limit_exceeded_is_terminal_and_never_retried(api: responses.RequestsMock) -> None:
+    api.get(
+        f"{API}/query/",
+        status=403,
+        json=[{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+        headers={"Sforce-Limit-Info": "api-usage=5001/5000"},
+    )
+    connector, waits = make_connector()
+    with pytest.raises(BudgetExhaustedError) as stopped:
+        list(connector.iter_owners())
+    assert (stopped.value.code, stopped.value.status) == ("REQUEST_LIMIT_EXCEEDED", 403)
+    with pytest.raises(BudgetExhaustedError):
+        connector.read_owners(["001D000000IRFmaIAH"])
+    assert len(api.calls) == 1
+    assert waits == []
+
+
+def test_invalid_session_id_on_a_bare_session_says_what_to_do(api: responses.RequestsMock) -> None:
+    api.get(
+        f"{API}/sobjects/Account/describe",
+        status=401,
+        json=[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+    )
+    connector, _ = make_connector()
+    with pytest.raises(TerminalError) as expired:
+        connector.ensure_fields()
+    assert expired.value.code == "INVALID_SESSION_ID"
+    assert "login settings" in str(expired.value)
+    assert SESSION not in str(expired.value)
+    assert api.calls[0].request.headers["Authorization"] == f"Bearer {SESSION}"
+
+
+def test_login_settings_alone_log_in_through_soap_first(api: responses.RequestsMock) -> None:
+    api.post(
+        "https://login.salesforce.com/services/Soap/u/59.0",
+        body=(
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
+            '"http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com">'
+            "<soapenv:Body><loginResponse><result>"
+            "<serverUrl>https://acme.my.salesforce.com/services/Soap/u/59.0/00D5g000004Xyz</serverUrl>"
+            f"<sessionId>{SESSION}</sessionId></result></loginResponse></soapenv:Body></soapenv:Envelope>"
+        ),
+    )
+    api.get(f"{API}/query/", json={"totalSize": 0, "done": True, "records": []})
+    connector, _ = make_connector(instance_url=None, session_id=None, login=LOGIN_SETTINGS)
+    assert list(connector.iter_owners()) == []
+    soap = api.calls[0].request.body
+    assert isinstance(soap, bytes | str)
+    assert "password-not-loggedtoken-not-logged" in (
+        soap.decode() if isinstance(soap, bytes) else soap
+    )
+    assert api.calls[1].request.headers["Authorization"] == f"Bearer {SESSION}"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("api-usage=18/5000", (18, 5000)),
+        ("api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)", (25, 5000)),
+        ("api-usage=4100/5000; api-bursts=3/100", (4100, 5000)),
+        ("per-app-api-usage=17/250(appName=x)", None),
+        ("", None),
+    ],
+)
+def test_sforce_limit_info_is_read_with_or_without_extras(
+    header: str, expected: tuple[int, int] | None
+) -> None:
+    assert parse_limit_info(header) == expected
+
+
+def test_api_bursts_header_above_the_daily_share_stops_the_next_call(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(
+        f"{API}/query/",
+        json={"totalSize": 0, "done": True, "records": []},
+        headers={"Sforce-Limit-Info": "api-usage=4100/5000; api-bursts=3/100"},
+    )
+    connector, _ = make_connector()
+    assert list(connector.iter_owners()) == []  # the call that crossed the share still answers
+    with pytest.raises(BudgetExhaustedError) as stopped:
+        list(connector.iter_owners())
+    assert stopped.value.code == "DAILY_SHARE"
+    assert len(api.calls) == 1
+
+
+def test_server_errors_and_dropped_connections_are_retried_with_backoff(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(
+        f"{API}/query/",
+        status=503,
+        json=[{"message": "Server unavailable.", "errorCode": "SERVER_UNAVAILABLE"}],
+    )
+    api.get(f"{API}/query/", body=requests.ConnectionError("connection reset"))
+    api.get(f"{API}/query/", json={"totalSize": 0, "done": True, "records": []})
+    connector, waits = make_connector()
+    assert list(connector.iter_owners()) == []
+    assert waits == [0.25, 0.5]
+    assert connector.budget().calls == 3
+
+
+def test_a_429_pauses_the_shared_budget_for_as_long_as_retry_after_says(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(
+        f"{API}/limits",
+        status=429,
+        json=[{"message": "slow down", "errorCode": "REQUEST_LIMIT"}],
+        headers={"Retry-After": "2"},
+    )
+    api.get(f"{API}/limits", json={"DailyApiRequests": {"Max": 5000, "Remaining": 4990}})
+    connector, waits = make_connector()
+    assert connector.client.rest("limits", "limits")["DailyApiRequests"]["Max"] == 5000
+    assert isinstance(connector.client.budget, PauseRecordingBudget)
+    assert connector.client.budget.pauses == [2.0]
+    assert waits == []  # the budget does the waiting, for every worker sharing it
+
+
+def test_retries_stop_at_the_attempt_bound(api: responses.RequestsMock) -> None:
+    for _ in range(3):
+        api.get(
+            f"{API}/query/",
+            status=500,
+            json=[{"message": "An unexpected error occurred.", "errorCode": "UNKNOWN_EXCEPTION"}],
+        )
+    connector, waits = make_connector()
+    with pytest.raises(TransientError) as failed:
+        list(connector.iter_owners())
+    assert (failed.value.status, failed.value.code) == (500, "UNKNOWN_EXCEPTION")
+    assert len(waits) == 2
+
+
+def test_a_note_is_a_content_note_then_a_link_and_a_duplicate_link_counts_as_done(
+    api: responses.RequestsMock,
+) -> None:
+    api.post(
+        f"{API}/sobjects/ContentNote",
+        status=201,
+        json={"id": "0695g00000AbCdEAAV", "success": True, "errors": []},
+    )
+    api.post(
+        f"{API}/sobjects/ContentDocumentLink",
+        status=400,
+        json=[
+            {
+                "message": "Document with ID: 0695g00000AbCdEAAV is already linked with the "
+                "entity with ID: 001D000000IRFmaIAH",
+                "errorCode": "DUPLICATE_VALUE",
+                "fields": [],
+            }
+        ],
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "ContentDocumentId": "0695g00000AbCdEAAV",
+                    "LinkedEntityId": "001D000000IRFmaIAH",
+                    "ShareType": "V",
+                }
+            )
+        ],
+    )
+    connector, _ = make_connector()
+    note = Note(
+        "001D000000IRFmaIAH",
+        "c0ffee00c0ffee00",
+        "Owner: A -> B\nrule r7 & <row 3>",
+        datetime(2027, 1, 4, tzinfo=UTC),
+    )
+    [result] = connector.post_notes([note])
+    assert (result.ok, result.record_id) == (True, "0695g00000AbCdEAAV")
+    created = api.calls[0].request.body
+    assert created is not None
+    assert b'"Title": "Territory change territory-sync:c0ffee00c0ffee00"' in (
+        created if isinstance(created, bytes) else created.encode()
+    )
+
+
+def test_rate_limited_error_keeps_its_wait(api: responses.RequestsMock) -> None:
+    api.get(
+        f"{API}/limits",
+        status=429,
+        json=[{"message": "slow down", "errorCode": "REQUEST_LIMIT"}],
+        headers={"Retry-After": "90"},
+    )
+    connector, waits = make_connector()
+    with pytest.raises(RateLimitedError) as limited:
+        connector.client.rest("limits", "limits")
+    assert limited.value.wait_seconds == 90.0
+    assert waits == []  # 90 s is past the policy's 60 s bound: give up instead of sleeping
