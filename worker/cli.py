@@ -31,8 +31,9 @@ SourceOption = Annotated[
     typer.Option(
         "--source",
         help="Where the org comes from: csv:DIR reads DIR/companies.csv, DIR/owners.csv and "
-        "optional DIR/activities.csv (see docs/csv-format.md).",
-        metavar="csv:DIR",
+        "optional DIR/activities.csv (see docs/csv-format.md); hubspot or salesforce reads the "
+        "CRM that the TERRITORY_* settings point at (see docs/settings.md).",
+        metavar="csv:DIR|hubspot|salesforce",
     ),
 ]
 StrictOption = Annotated[

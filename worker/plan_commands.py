@@ -57,8 +57,9 @@ RequiredSourceOption = Annotated[
     str,
     typer.Option(
         "--source",
-        help="Where the org comes from: csv:DIR (see docs/csv-format.md).",
-        metavar="csv:DIR",
+        help="Where the org comes from: csv:DIR (see docs/csv-format.md), or hubspot or "
+        "salesforce through the TERRITORY_* settings (see docs/settings.md).",
+        metavar="csv:DIR|hubspot|salesforce",
         show_default=False,
     ),
 ]
@@ -247,7 +248,11 @@ def explain(
     ] = None,
     source: Annotated[
         str | None,
-        typer.Option("--source", help="With --rules: the org, csv:DIR.", metavar="csv:DIR"),
+        typer.Option(
+            "--source",
+            help="With --rules: the org, csv:DIR, hubspot or salesforce.",
+            metavar="csv:DIR|hubspot|salesforce",
+        ),
     ] = None,
     as_of: AsOfOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
@@ -281,7 +286,11 @@ def explain(
         )
         document = plan_document_for(loaded, snapshot, day)
     else:
-        fail(err, "give either --plan FILE, or --rules FILE with --source csv:DIR", EXIT_INVALID)
+        fail(
+            err,
+            "give either --plan FILE, or --rules FILE with --source csv:DIR|hubspot|salesforce",
+            EXIT_INVALID,
+        )
     try:
         explanation = explain_account(document, account_id)
     except (KeyError, TypeError, ValueError) as exc:

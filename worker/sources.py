@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
+from connectors.errors import ConnectorError
 from connectors.files import CsvLoad, CsvLoadError, load_csv_directory
+from connectors.files.issues import RowIssue
+from connectors.snapshot import pull_snapshot
 from rules.data_checks import check_rule_against_data
 from rules.domain import Snapshot
 from rules.errors import RuleError
 from rules.loader import LoadedRules, load_rules
+from rules.values import UnmappedCount
 from worker.console import fail, progress_bar
+from worker.crm import CRM_KINDS, CrmKind, CrmSettingsError, open_connector
+from worker.settings import SettingsError, load_settings
 
 EXIT_INVALID = 2
 # Row issues printed before the rest are only counted.
@@ -53,33 +59,45 @@ class LoadedSource:
     """A snapshot plus what loading it found: bad rows, unmapped values, rule warnings."""
 
     snapshot: Snapshot
-    csv: CsvLoad
     loaded_rules: LoadedRules
+    origin: str  # "CSV", "HubSpot", "Salesforce"
+    issues: list[RowIssue] = field(default_factory=list)
+    issue_total: int = 0
+    skipped: int = 0
+    unmapped: dict[str, UnmappedCount] = field(default_factory=dict)
+
+    @classmethod
+    def from_csv(cls, csv: CsvLoad, loaded: LoadedRules) -> LoadedSource:
+        return cls(
+            snapshot=csv.snapshot,
+            loaded_rules=loaded,
+            origin="CSV",
+            issues=csv.issues,
+            issue_total=sum(csv.issue_counts.values()),
+            skipped=sum(csv.skipped.values()),
+            unmapped=csv.unmapped,
+        )
 
     def report(self, console: Console) -> int:
         """Print row issues and rule warnings; return how many warnings there were."""
-        for issue in self.csv.issues[:SHOWN_ROW_ISSUES]:
+        for issue in self.issues[:SHOWN_ROW_ISSUES]:
             console.print(str(issue), highlight=False, soft_wrap=True, markup=False)
-        hidden = sum(self.csv.issue_counts.values()) - min(len(self.csv.issues), SHOWN_ROW_ISSUES)
+        hidden = self.issue_total - min(len(self.issues), SHOWN_ROW_ISSUES)
         if hidden > 0:
             console.print(f"… and {hidden:,} more row issue(s)", highlight=False)
         warnings = check_rule_against_data(
-            self.loaded_rules.rule, self.snapshot, self.loaded_rules.locate, self.csv.unmapped
+            self.loaded_rules.rule, self.snapshot, self.loaded_rules.locate, self.unmapped
         )
         for warning in warnings:
             console.print(str(warning), highlight=False, soft_wrap=True, markup=False)
-        return (
-            len(warnings)
-            + sum(1 for i in self.csv.issues if i.severity == "warning")
-            + sum(self.csv.skipped.values())
-        )
+        return len(warnings) + sum(1 for i in self.issues if i.severity == "warning") + self.skipped
 
     def summary_line(self) -> str:
         accounts = len(self.snapshot.accounts)
         owners = len(self.snapshot.owners)
-        skipped = sum(self.csv.skipped.values())
         return (
-            f"source: {accounts:,} companies, {owners:,} owners loaded; {skipped:,} row(s) skipped"
+            f"source: {accounts:,} companies, {owners:,} owners loaded from {self.origin}; "
+            f"{self.skipped:,} row(s) skipped"
         )
 
 
@@ -92,10 +110,12 @@ def load_source(
     timezone: str | None,
     console: Console,
 ) -> LoadedSource:
-    """Load the org that `spec` names (csv:DIR) for `loaded`'s rule file."""
+    """Load the org that `spec` names (csv:DIR, hubspot or salesforce) for `loaded`'s rules."""
+    if spec in CRM_KINDS:
+        return _load_crm(spec, loaded, strict=strict, console=console)  # type: ignore[arg-type]
     kind, _, target = spec.partition(":")
     if kind != "csv" or not target:
-        raise SourceError(f"--source: expected csv:DIR, got {spec!r}")
+        raise SourceError(f"--source: expected csv:DIR, hubspot or salesforce, got {spec!r}")
     directory = Path(target)
     if not directory.is_dir():
         raise SourceError(f"--source {spec}: {directory} is not a directory")
@@ -111,4 +131,44 @@ def load_source(
             )
     except CsvLoadError as exc:
         raise SourceError(str(exc)) from None
-    return LoadedSource(snapshot=csv.snapshot, csv=csv, loaded_rules=loaded)
+    return LoadedSource.from_csv(csv, loaded)
+
+
+_ORIGIN = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+
+
+def _load_crm(
+    kind: CrmKind, loaded: LoadedRules, *, strict: bool, console: Console
+) -> LoadedSource:
+    """Pull the org through a CRM connector configured from TERRITORY_* settings."""
+    try:
+        connector = open_connector(kind, load_settings(), loaded.rule)
+    except (SettingsError, CrmSettingsError, ValueError) as exc:
+        raise SourceError(f"--source {kind}: {exc}") from None
+    try:
+        with progress_bar(console, f"Reading {_ORIGIN[kind]}", total=None) as advance:
+            pulled = pull_snapshot(connector, progress=advance)
+    except ConnectorError as exc:
+        raise SourceError(f"--source {kind}: {exc}") from None
+    errors = sum(1 for i in pulled.issues if i.severity == "error")
+    if strict and errors:
+        raise SourceError(
+            f"--source {kind}: {errors} record error(s) and strict mode is on; nothing was "
+            "planned (without --strict these records are skipped)"
+        )
+    builder = getattr(connector, "builder", None)
+    unmapped = dict(builder.mapper.counts) if builder is not None else {}
+    budget = connector.budget()
+    console.print(
+        f"{_ORIGIN[kind]}: {budget.calls:,} API call(s), {budget.rate_limited:,} rate-limited",
+        highlight=False,
+    )
+    return LoadedSource(
+        snapshot=pulled.snapshot,
+        loaded_rules=loaded,
+        origin=_ORIGIN[kind],
+        issues=pulled.issues,
+        issue_total=len(pulled.issues),
+        skipped=pulled.skipped,
+        unmapped=unmapped,
+    )

@@ -1,13 +1,16 @@
 """Reading companies: the full list, the incremental search, the archived pass, current owners.
 
 The full sync walks `GET /crm/v3/objects/companies` (100 a page, only the properties the rule
-needs). The incremental sync searches `hs_lastmodifieddate` between the cursor minus the
-look-back and the run start, sorted by `hs_object_id`. Every search page asks for ids above the
-last one seen instead of following the `after` offset: an offset would shift under a record that
-is edited mid-run (it leaves the window, and the record after it would be skipped for good), and
-asking afresh each page never meets the 10,000-result cap, which is what restarting at the cap
-would do, only for every page. Archived companies never appear in either; they have their own
-pass (archiving does not bump the modified date).
+needs) to the last cursor. The incremental sync searches `hs_lastmodifieddate` between the
+cursor minus the look-back and the run start, sorted by `hs_object_id`, 200 a page, until a page
+has no `paging.next` (a short page is not the end).
+
+Each search page asks afresh for ids above the last one seen, rather than following the
+`after` offset and restarting with `hs_object_id > last` only at the 10,000-result cap: an
+offset shifts when a record edited mid-run leaves the window, and the record that slides into
+its place would be skipped for good. Asking afresh never reaches the cap and costs no extra
+call. Archived companies appear in neither listing; they have their own pass (archiving does
+not bump the modified date).
 """
 
 from __future__ import annotations

@@ -95,5 +95,8 @@ def rate_limit_wait(policy: object, headers: Mapping[str, str] | None) -> float:
 
 
 def is_no_associations(entry: Json) -> bool:
-    """A v4 association batch's way of saying "none": not an error for a reader."""
-    return entry.get("subCategory") == "crm.associations.NO_ASSOCIATIONS_FOUND"
+    """A v4 association batch's way of saying "none" for one record (its subCategory is
+    `crm.associations.NO_ASSOCIATIONS_FOUND`; a record that does not exist has none either)."""
+    return entry.get("category") == "OBJECT_NOT_FOUND" or str(
+        entry.get("subCategory") or ""
+    ).endswith("NO_ASSOCIATIONS_FOUND")

@@ -44,6 +44,7 @@ from connectors.hubspot.errors import Json, call_error, json_object
 
 ACTIVITY_OBJECTS: Final = ("calls", "emails", "meetings", "tasks")
 SEARCH: Final = "search"
+DAILY: Final = "DAILY"  # the 429 policy of a spent daily allowance
 
 
 class Replay(Enum):
@@ -207,11 +208,13 @@ class HubSpotTransport:
             )
             raw = response.data  # reading the body can fail too: the connection may drop mid-way
         except self.apis.failures as exc:
-            headers: Mapping[str, str] = exc.headers or {}  # type: ignore[attr-defined]
+            refused: Any = exc  # an ApiException: status, body (text) and headers
+            headers: Mapping[str, str] = refused.headers or {}
             self._observe(headers)
-            body = json_object(exc.body)  # type: ignore[attr-defined]
-            error = call_error(operation, exc.status, body, headers)  # type: ignore[attr-defined]
-            if isinstance(error, RateLimitedError):
+            error = call_error(operation, refused.status, json_object(refused.body), headers)
+            if isinstance(error, RateLimitedError) and error.policy != DAILY:
+                # Every worker sharing the budget holds off for the window. A spent daily
+                # allowance is not waited out here: the call fails and the run stops.
                 self.budget.pause(error.wait_seconds)
             return _Failure(error, parse_retry_after(headers.get("Retry-After")))
         except urllib3.exceptions.HTTPError as exc:
@@ -229,7 +232,7 @@ class HubSpotTransport:
         """Seconds to wait before sending again, or None when the failure is final."""
         error = failure.error
         if isinstance(error, RateLimitedError):
-            if error.policy == "DAILY":
+            if error.policy == DAILY:
                 return None
         elif not (replay.dropped if error.status is None else replay.server_errors):
             return None

@@ -20,6 +20,7 @@ and its `api_usage` is only set on successful calls.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +38,7 @@ from connectors.errors import BudgetExhaustedError, ConnectorError, RateLimitedE
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import INVALID_SESSION_ID, error_from_exception
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Request = Callable[[Salesforce], T]
 
@@ -163,23 +165,30 @@ class SalesforceClient:
         started, attempt, renewed = time.monotonic(), 0, False
         while True:
             if self._stopped is not None:
-                raise self._stopped
+                stopped = self._stopped
+                raise BudgetExhaustedError(
+                    stopped.message, status=stopped.status, code=stopped.code
+                )
             self.budget.acquire(kind)
             attempt += 1
             try:
                 result = request(self._client())
             except (SalesforceError, requests.RequestException) as exc:
-                error = error_from_exception(exc, self._headers)
-                self._observe_limits()
+                error: ConnectorError | None = error_from_exception(exc, self._headers)
             else:
-                self._observe_limits()
+                error = None
+            # Outside the except block: an error raised here must not carry the failed call's
+            # exception, whose traceback holds the response (and its connection) alive.
+            self._observe_limits()
+            if error is None:
                 return result
             if error.code == INVALID_SESSION_ID and not renewed:
+                log.info("Salesforce session expired or revoked; logging in again")
                 self._log_in_again()
                 renewed = True
                 continue
             if isinstance(error, BudgetExhaustedError):
-                self._stopped = error
+                self._stop(error)
                 raise error
             wait = self.retry.wait_before_retry(attempt, error, time.monotonic() - started)
             if wait is None or not idempotent:
@@ -202,7 +211,12 @@ class SalesforceClient:
             self.budget.observe(daily_used=usage[0], daily_limit=usage[1])
         except BudgetExhaustedError as error:
             # The call that crossed the line succeeded; the next one is refused.
-            self._stopped = error
+            self._stop(error)
+
+    def _stop(self, error: BudgetExhaustedError) -> None:
+        if self._stopped is None:
+            log.warning("Salesforce calls stop for this run: %s", error)
+        self._stopped = error
 
     # ---- authentication -----------------------------------------------------------------------
 

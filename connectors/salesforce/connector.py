@@ -38,7 +38,13 @@ from connectors.salesforce.client import RetryPolicy, SalesforceClient
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import record_error
 from connectors.salesforce.fields import METADATA_HINT, TERRITORY_CUSTOM_FIELDS, write_values
-from connectors.salesforce.queries import batches, datetime_literal, id_list, select
+from connectors.salesforce.queries import (
+    batches,
+    datetime_literal,
+    id_list,
+    record_id,
+    select,
+)
 from rules.domain import Account, Owner
 from rules.schema import RuleFile
 
@@ -132,7 +138,8 @@ class SalesforceConnector:
 
     def read_owner_version(self, account_id: str) -> tuple[str | None, str | None]:
         """(owner, ETag) of one Account, for a conditional write by the reconciler."""
-        record = self.client.rest("read", f"sobjects/Account/{account_id}?fields=Id,OwnerId")
+        path = f"sobjects/Account/{record_id(account_id)}?fields=Id,OwnerId"
+        record = self.client.rest("read", path)
         return record.get("OwnerId"), self.client.last_header("ETag")
 
     # ---- writes -----------------------------------------------------------------------------
@@ -172,7 +179,7 @@ class SalesforceConnector:
         try:
             self.client.rest(
                 "write",
-                f"sobjects/Account/{write.account_id}",
+                f"sobjects/Account/{record_id(write.account_id)}",
                 method="PATCH",
                 body=record,
                 headers={"If-Match": etag},

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date
 from typing import Final, Literal
 
 from connectors.base import TERRITORY_FIELDS
 from connectors.errors import TerminalError
+from connectors.records import parse_instant
 
 CustomFieldType = Literal["string", "date", "datetime", "boolean"]
 _TRUE: Final = frozenset({"true", "1", "yes"})
@@ -41,7 +42,8 @@ class CustomField:
         if self.type == "date":
             return date.fromisoformat(text[:10]).isoformat()
         if self.type == "datetime":
-            return datetime.fromisoformat(text).isoformat()
+            instant = parse_instant(text)  # a naive time is UTC, as everywhere in the connector
+            return instant.astimezone(UTC).isoformat() if instant else None
         return text
 
 

@@ -6,11 +6,15 @@ a quote in it can neither break a query nor change its meaning.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
+from connectors.errors import TerminalError
+
 T = TypeVar("T")
+_RECORD_ID: Final = re.compile(r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?")
 
 # Ids per `IN (...)` list: 200 ids keep a query URL near 5 kB, far below Salesforce's 16 kB.
 IDS_PER_QUERY: Final = 200
@@ -19,6 +23,13 @@ IDS_PER_QUERY: Final = 200
 def quote(value: str) -> str:
     """A SOQL string literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def record_id(value: str) -> str:
+    """`value`, checked to be a 15- or 18-character id before it goes into a resource path."""
+    if not _RECORD_ID.fullmatch(value):
+        raise TerminalError(f"{value!r} is not a Salesforce record id", code="MALFORMED_ID")
+    return value
 
 
 def id_list(ids: Iterable[str]) -> str:

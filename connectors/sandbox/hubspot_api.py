@@ -96,6 +96,7 @@ ASSOCIATION_TYPES: Final = {
     ("tasks", "companies"): 192,
 }
 ALWAYS_RETURNED: Final = ("createdate", "hs_lastmodifieddate", "hs_object_id")
+ENGAGEMENT_ALWAYS_RETURNED: Final = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
 DEFAULT_COMPANY_PROPERTIES: Final = ("createdate", "domain", "hs_lastmodifieddate", "name")
 READ: Final = "read"
 SEARCH: Final = "search"
@@ -286,6 +287,34 @@ def batch_response(results: list[Json], errors: list[Json], *, ok_status: int = 
     return JSONResponse(body, status_code=207)
 
 
+def record_json(
+    record_id: str,
+    names: Iterable[str],
+    value_of: Callable[[str], str | None],
+    *,
+    created: datetime,
+    updated: datetime,
+    archived: bool = False,
+) -> Json:
+    """One CRM object as v3 answers it: the named properties it has (unknown names are
+    ignored, as HubSpot does), empty ones as null or "" by id parity."""
+    properties: dict[str, str | None] = {}
+    for name in dict.fromkeys(names):
+        value = value_of(name)
+        if value is not None:
+            properties[name] = value or empty_value(record_id)
+    body: Json = {
+        "id": record_id,
+        "properties": properties,
+        "createdAt": iso(created),
+        "updatedAt": iso(updated),
+        "archived": archived,
+    }
+    if archived:
+        body["archivedAt"] = iso(updated)
+    return body
+
+
 def batch_read_response(
     ids: list[str], found: Mapping[str, T], render: Callable[[T], Json], kind: str
 ) -> Response:
@@ -422,6 +451,9 @@ class HubSpotApi:
         self.org = sandbox.org
         self.groups: dict[str, str] = dict(_BUILTIN_GROUPS)
         self._ids: list[int] = []
+        self._builtin = builtin_properties(self.org.signals)
+        self._activities: dict[str, list[ActivityRecord]] = {}
+        self._activities_seen = -1
         # Properties HubSpot derives from the record rather than storing as typed.
         self._derived: dict[str, Callable[[Company], str]] = {
             "hs_object_id": lambda c: c.hubspot_id,
@@ -492,7 +524,7 @@ class HubSpotApi:
         return [c for c in found if c.archived == archived]
 
     def catalogue(self) -> dict[str, Json]:
-        return {**builtin_properties(self.org.signals), **self.sandbox.custom_properties}
+        return {**self._builtin, **self.sandbox.custom_properties}
 
     # ---- company values ---------------------------------------------------------------------
 
@@ -526,21 +558,14 @@ class HubSpotApi:
 
     def company_json(self, company: Company, names: Iterable[str] | None) -> Json:
         wanted = DEFAULT_COMPANY_PROPERTIES if names is None else names
-        properties: dict[str, str | None] = {}
-        for name in dict.fromkeys((*wanted, *ALWAYS_RETURNED)):
-            value = self.company_value(company, name)
-            if value is not None:  # unknown properties are ignored, as HubSpot does
-                properties[name] = value or empty_value(company.hubspot_id)
-        body: Json = {
-            "id": company.hubspot_id,
-            "properties": properties,
-            "createdAt": iso(company.created_at),
-            "updatedAt": iso(company.updated_at),
-            "archived": company.archived,
-        }
-        if company.archived:
-            body["archivedAt"] = iso(company.updated_at)
-        return body
+        return record_json(
+            company.hubspot_id,
+            (*wanted, *ALWAYS_RETURNED),
+            lambda name: self.company_value(company, name),
+            created=company.created_at,
+            updated=company.updated_at,
+            archived=company.archived,
+        )
 
     def live_company(self, record_id: str) -> Company | None:
         company = self.org.by_hubspot.get(record_id)
@@ -795,30 +820,22 @@ class HubSpotApi:
         )
 
     def note_json(self, note: NoteRecord, names: Iterable[str] | None, trace: str = "") -> Json:
-        stamp = iso(note.created_at)
         owner = self.org.users.get(note.owner_key or "")
-        moment = parse_moment(note.timestamp)
         values = {
             "hs_object_id": note.hubspot_id,
             "hs_note_body": note.body,
-            "hs_timestamp": iso(moment) if moment else note.timestamp,
+            "hs_timestamp": _moment_text(note.timestamp),
             "hubspot_owner_id": owner.hubspot_id if owner else "",
-            "hs_createdate": stamp,
-            "hs_lastmodifieddate": stamp,
+            "hs_createdate": iso(note.created_at),
+            "hs_lastmodifieddate": iso(note.created_at),
         }
-        wanted = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id", *(names or ()))
-        properties = {
-            n: values[n] or empty_value(note.hubspot_id)
-            for n in dict.fromkeys(wanted)
-            if n in values
-        }
-        body: Json = {
-            "id": note.hubspot_id,
-            "properties": properties,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "archived": False,
-        }
+        body = record_json(
+            note.hubspot_id,
+            (*ENGAGEMENT_ALWAYS_RETURNED, *(names or ())),
+            values.get,
+            created=note.created_at,
+            updated=note.created_at,
+        )
         if trace:
             body["objectWriteTraceId"] = trace
         return body
@@ -831,36 +848,32 @@ class HubSpotApi:
     # ---- activities -------------------------------------------------------------------------
 
     def activities(self, objects: str) -> list[ActivityRecord]:
-        kind = ACTIVITY_OBJECTS[objects]
-        return sorted(
-            (a for a in self.org.activities if a.kind == kind), key=lambda a: int(a.hubspot_id)
-        )
+        """Activities of one type in id order (cached until activities are added)."""
+        if self._activities_seen != len(self.org.activities):
+            self._activities = {name: [] for name in ACTIVITY_OBJECTS}
+            objects_of = {kind: name for name, kind in ACTIVITY_OBJECTS.items()}
+            for record in sorted(self.org.activities, key=lambda a: int(a.hubspot_id)):
+                self._activities[objects_of[record.kind]].append(record)
+            self._activities_seen = len(self.org.activities)
+        return self._activities[objects]
 
     def activity_json(self, objects: str, record: ActivityRecord, names: Iterable[str]) -> Json:
-        moment = parse_moment(record.occurred_at)
         owner = self.org.users.get(record.owner_key or "")
         values = {
             "hs_object_id": record.hubspot_id,
-            "hs_timestamp": iso(moment) if moment else record.occurred_at,
+            "hs_timestamp": _moment_text(record.occurred_at),
             "hubspot_owner_id": owner.hubspot_id if owner else "",
             ACTIVITY_BODY[objects]: "",
             "hs_createdate": iso(LOADED_AT),
             "hs_lastmodifieddate": iso(LOADED_AT),
         }
-        wanted = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id", *names)
-        properties = {
-            n: values[n] or empty_value(record.hubspot_id)
-            for n in dict.fromkeys(wanted)
-            if n in values
-        }
-        stamp = iso(LOADED_AT)
-        return {
-            "id": record.hubspot_id,
-            "properties": properties,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "archived": False,
-        }
+        return record_json(
+            record.hubspot_id,
+            (*ENGAGEMENT_ALWAYS_RETURNED, *names),
+            values.get,
+            created=LOADED_AT,
+            updated=LOADED_AT,
+        )
 
     def list_activities(self, objects: str, request: Request, _: Json) -> Response:
         params = request.query_params
@@ -1199,6 +1212,12 @@ def _activity_value(company: Company, render: Callable[[datetime], str]) -> str:
     if moment is None:
         return company.last_activity_at
     return render(moment)
+
+
+def _moment_text(raw: str) -> str:
+    """A stored timestamp in HubSpot's datetime format (left as it is when it does not parse)."""
+    moment = parse_moment(raw)
+    return iso(moment) if moment else raw
 
 
 def _ms_text(moment: datetime) -> str:

@@ -28,7 +28,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -38,8 +38,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.records import parse_instant
-from connectors.salesforce.fields import TERRITORY_CUSTOM_FIELDS, CustomField
 from connectors.sandbox import soql
 from connectors.sandbox.gate import Kind
 from connectors.sandbox.org import Company
@@ -48,7 +46,12 @@ from connectors.sandbox.salesforce_objects import (
     SalesforceView,
     SObject,
     json_record,
-    json_value,
+)
+from connectors.sandbox.salesforce_updates import (
+    CUSTOM_FIELDS,
+    AccountUpdates,
+    lock_error,
+    rest_error,
 )
 from connectors.sandbox.state import Sandbox
 
@@ -58,9 +61,7 @@ MIN_BATCH_SIZE: Final = 200
 COLLECTION_LIMIT: Final = 200
 OPEN_CURSORS: Final = 64  # Salesforce keeps a handful of open query locators per user, too
 _VERSION: Final = re.compile(r"\d{2}\.\d")
-_ID: Final = re.compile(r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?")
 _BATCH_OPTION: Final = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
-_CUSTOM: Final = {f.name: f for f in TERRITORY_CUSTOM_FIELDS}
 
 Handler = Callable[[Request], Response]
 Error = dict[str, object]
@@ -68,11 +69,11 @@ Error = dict[str, object]
 
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
     """The Salesforce API's routes; the territory fields start out deployed."""
-    sandbox.salesforce_custom_fields.update(_CUSTOM)
+    sandbox.salesforce_custom_fields.update(CUSTOM_FIELDS)
     return _SalesforceApi(sandbox).routes()
 
 
-def error_body(code: str, message: str, fields: list[str] | None = None) -> Error:
+def _error_body(code: str, message: str, fields: list[str] | None = None) -> Error:
     body: Error = {"message": message, "errorCode": code}
     if fields is not None:
         body["fields"] = fields
@@ -88,12 +89,7 @@ def _reply(
 
 
 def _error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:
-    return _reply([error_body(code, message, fields)], status)
-
-
-def _save_error(code: str, message: str, fields: list[str] | None = None) -> Error:
-    """A per-record error of a SaveResult (`statusCode`, not `errorCode`)."""
-    return {"statusCode": code, "message": message, "fields": fields or []}
+    return _reply([_error_body(code, message, fields)], status)
 
 
 class _BadBodyError(ValueError):
@@ -117,7 +113,6 @@ def etag(company: Company) -> str:
 
 @dataclass(slots=True)
 class _Cursor:
-    sobject: str
     records: list[dict[str, object]]
     path: str  # "query" or "queryAll", as the first page was asked
 
@@ -145,16 +140,6 @@ class _Cursors:
             return cursor
 
 
-@dataclass(slots=True)
-class _AccountUpdate:
-    """What one update record asks for, once checked: an owner and/or territory fields."""
-
-    company: Company | None = None
-    owner_key: str | None = None
-    territory: dict[str, str] = field(default_factory=dict)
-    errors: list[Error] = field(default_factory=list)
-
-
 class _SalesforceApi:
     """The handlers, sharing the sandbox, its Salesforce view and the open query locators."""
 
@@ -162,6 +147,7 @@ class _SalesforceApi:
         self.sandbox = sandbox
         self.org = sandbox.org
         self.view = SalesforceView(sandbox.org, sandbox.salesforce_custom_fields)
+        self.updates = AccountUpdates(sandbox.org, self.view)
         self.cursors = _Cursors()
 
     def routes(self) -> list[BaseRoute]:
@@ -222,9 +208,9 @@ class _SalesforceApi:
         if not text.strip():
             return _error(400, "MALFORMED_QUERY", "a query needs the q parameter")
         version = request.path_params["version"]
-        sobject, records = self._run(text, include_deleted, version)
+        records = self._run(text, include_deleted, version)
         path = "queryAll" if include_deleted else "query"
-        return self._page(_Cursor(sobject, records, path), 0, _batch_size(request), version)
+        return self._page(_Cursor(records, path), 0, _batch_size(request), version)
 
     def query_more(self, request: Request) -> Response:
         locator, _, offset = request.path_params["locator"].rpartition("-")
@@ -248,9 +234,8 @@ class _SalesforceApi:
             page["nextRecordsUrl"] = f"/services/data/v{version}/{cursor.path}/{locator}-{end}"
         return _reply(page)
 
-    def _run(
-        self, text: str, include_deleted: bool, version: str
-    ) -> tuple[str, list[dict[str, object]]]:
+    def _run(self, text: str, include_deleted: bool, version: str) -> list[dict[str, object]]:
+        """The records of one query, in wire shape (all pages)."""
         parsed = soql.parse(text)
         sobject = self.view.objects().get(parsed.sobject.lower())
         if sobject is None:
@@ -267,7 +252,7 @@ class _SalesforceApi:
                 if include_deleted or not row.get("IsDeleted")
             ]
             rows = soql.run(bound, candidates, sobject.schema)
-        return sobject.name, [json_record(r, bound.fields, sobject.name, version) for r in rows]
+        return [json_record(r, bound.fields, sobject.name, version) for r in rows]
 
     # ---- describe and limits ------------------------------------------------------------------
 
@@ -278,14 +263,14 @@ class _SalesforceApi:
         fields = [
             {
                 "name": name,
-                "label": _CUSTOM[name].label if name in _CUSTOM else name,
+                "label": CUSTOM_FIELDS[name].label if name in CUSTOM_FIELDS else name,
                 "type": field_type,
                 "custom": name.endswith("__c"),
                 "updateable": sobject.name == "Account"
-                and (name in WRITABLE_ACCOUNT_FIELDS or name in _CUSTOM),
+                and (name in WRITABLE_ACCOUNT_FIELDS or name in CUSTOM_FIELDS),
                 "nillable": name != "Id",
                 "filterable": True,
-                "length": (_CUSTOM[name].length or 0) if name in _CUSTOM else 0,
+                "length": (CUSTOM_FIELDS[name].length or 0) if name in CUSTOM_FIELDS else 0,
             }
             for name, field_type in sobject.schema.items()
         ]
@@ -339,10 +324,10 @@ class _SalesforceApi:
                     "The requested operation has been denied because the If-Match header "
                     "does not match the record's current ETag.",
                 )
-            update = self._check_update(company, body)
+            update = self.updates.check(company, body)
             if update.errors:
-                return _reply([_rest_error(e) for e in update.errors], 400)
-            self._apply(update)
+                return _reply([rest_error(e) for e in update.errors], 400)
+            self.updates.apply(update)
         return Response(status_code=204)
 
     def _live_account(self, record_id: str) -> Company | None:
@@ -366,116 +351,13 @@ class _SalesforceApi:
         gate = self.sandbox.gate
         failure_rate = gate.partial_rate("salesforce.collections")
         with self.org.lock:
-            updates = [self._collection_update(r) for r in records]
+            updates = [self.updates.check_record(r) for r in records]
             for update in updates:
                 if not update.errors and gate.chance(failure_rate):
-                    update.errors.append(_lock_error(update))
+                    update.errors.append(lock_error(update))
             rolled_back = bool(body.get("allOrNone")) and any(u.errors for u in updates)
-            results = [self._save_result(u, rolled_back=rolled_back) for u in updates]
+            results = [self.updates.save_result(u, rolled_back=rolled_back) for u in updates]
         return _reply(results)
-
-    def _collection_update(self, record: object) -> _AccountUpdate:
-        if not isinstance(record, dict):
-            return _AccountUpdate(errors=[_save_error("JSON_PARSER_ERROR", "expected an object")])
-        kind = (record.get("attributes") or {}).get("type")
-        if kind != "Account":
-            return _AccountUpdate(
-                errors=[
-                    _save_error(
-                        "INVALID_TYPE", f"the sandbox updates Account records, not {kind!r}"
-                    )
-                ]
-            )
-        record_id = record.get("id") or record.get("Id")
-        if not record_id:
-            return _AccountUpdate(
-                errors=[_save_error("MISSING_ARGUMENT", "Id not specified in an update call")]
-            )
-        company = self.org.by_salesforce.get(str(record_id))
-        if company is None or company.archived:
-            code = "ENTITY_IS_DELETED" if company else "INVALID_CROSS_REFERENCE_KEY"
-            return _AccountUpdate(errors=[_save_error(code, f"no live Account {record_id}")])
-        return self._check_update(company, record)
-
-    def _save_result(self, update: _AccountUpdate, *, rolled_back: bool) -> dict[str, object]:
-        if update.errors:
-            return {"success": False, "errors": update.errors}
-        if rolled_back:
-            message = (
-                "Record rolled back because not all records were valid and the request was "
-                "using AllOrNone header"
-            )
-            return {
-                "success": False,
-                "errors": [_save_error("ALL_OR_NONE_OPERATION_ROLLED_BACK", message)],
-            }
-        self._apply(update)
-        assert update.company is not None
-        return {"id": update.company.salesforce_id, "success": True, "errors": []}
-
-    # ---- checking and applying an update ----------------------------------------------------
-
-    def _check_update(self, company: Company, record: Mapping[str, object]) -> _AccountUpdate:
-        update = _AccountUpdate(company=company, owner_key=company.owner_key)
-        schema = self.view.account_schema()
-        for name, value in record.items():
-            if name in {"attributes", "id", "Id"}:
-                continue
-            if name == "OwnerId":
-                self._check_owner(value, update)
-            elif name in _CUSTOM and name in schema:
-                _check_custom(_CUSTOM[name], value, update)
-            elif name in schema:
-                update.errors.append(
-                    _save_error(
-                        "INVALID_FIELD_FOR_INSERT_UPDATE",
-                        f"Unable to create/update fields: {name}. Please check the security "
-                        "settings of this field and verify that it is read/write for your "
-                        "profile or permission set.",
-                        [name],
-                    )
-                )
-            else:
-                update.errors.append(
-                    _save_error(
-                        "INVALID_FIELD",
-                        f"No such column '{name}' on sobject of type Account",
-                        [name],
-                    )
-                )
-        return update
-
-    def _check_owner(self, value: object, update: _AccountUpdate) -> None:
-        if not isinstance(value, str) or not _ID.fullmatch(value):
-            update.errors.append(
-                _save_error(
-                    "MALFORMED_ID", f"Owner ID: id value of incorrect type: {value}", ["OwnerId"]
-                )
-            )
-            return
-        user = self.org.users_by_salesforce.get(value)
-        if user is None:
-            update.errors.append(
-                _save_error(
-                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OwnerId"]
-                )
-            )
-        elif not user.active:
-            update.errors.append(
-                _save_error(
-                    "INACTIVE_OWNER_OR_USER",
-                    f"operation performed with inactive user [{value}] as owner of account",
-                )
-            )
-        else:
-            update.owner_key = user.key
-
-    def _apply(self, update: _AccountUpdate) -> None:
-        company = update.company
-        assert company is not None
-        company.territory.update(update.territory)
-        # set_owner counts the write and bumps SystemModstamp and the ETag, as any update does.
-        self.org.set_owner(company, update.owner_key)
 
     # ---- ContentNote and ContentDocumentLink ------------------------------------------------
 
@@ -567,62 +449,3 @@ def _batch_size(request: Request) -> int:
     if option is None:
         return BATCH_SIZE
     return min(BATCH_SIZE, max(MIN_BATCH_SIZE, int(option.group(1))))
-
-
-def _rest_error(error: Error) -> Error:
-    """A SaveResult error as a single-record call reports it (`errorCode`, not `statusCode`)."""
-    return {
-        "message": error["message"],
-        "errorCode": error["statusCode"],
-        "fields": error["fields"],
-    }
-
-
-def _lock_error(update: _AccountUpdate) -> Error:
-    record_id = update.company.salesforce_id if update.company else ""
-    return _save_error(
-        "UNABLE_TO_LOCK_ROW",
-        f"unable to obtain exclusive access to this record or 1 records: {record_id}",
-    )
-
-
-def _check_custom(custom: CustomField, value: object, update: _AccountUpdate) -> None:
-    stored = _stored_text(custom, value)
-    if stored is None:
-        update.errors.append(
-            _save_error(
-                "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                f"{custom.label}: value not of required type: {value}",
-                [custom.name],
-            )
-        )
-    elif custom.length is not None and len(stored) > custom.length:
-        update.errors.append(
-            _save_error(
-                "STRING_TOO_LONG",
-                f"{custom.label}: data value too large: {stored} (max length={custom.length})",
-                [custom.name],
-            )
-        )
-    else:
-        update.territory[custom.name] = stored
-
-
-def _stored_text(custom: CustomField, value: object) -> str | None:
-    """The org's text for a custom field value; None when the value has the wrong type."""
-    if value is None:
-        return "false" if custom.type == "boolean" else ""
-    if custom.type == "boolean":
-        text = str(value).lower()
-        return text if isinstance(value, bool) or text in {"true", "false"} else None
-    if not isinstance(value, str):
-        return None
-    if custom.type == "string":
-        return value
-    try:
-        instant = parse_instant(value)
-    except ValueError:
-        return None
-    if instant is None:
-        return ""
-    return instant.date().isoformat() if custom.type == "date" else str(json_value(instant))

@@ -15,16 +15,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from connectors.base import Connector, Note, OwnerWrite, note_marker
 from connectors.files.connector import CsvConnector
 from connectors.files.csv_source import load_csv_directory
+from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy
 from connectors.snapshot import pull_snapshot
 from rules.domain import Account, Snapshot
 from rules.loader import load_rules
 from rules.schema import RuleFile
+from tests.connectors.conftest import control
 
-CONNECTORS = ("csv",)
+CONNECTORS = ("csv", "hubspot")
 
 
 @dataclass(slots=True)
@@ -58,7 +61,22 @@ def _csv_case(org: Path, tmp_path: Path, _: pytest.FixtureRequest) -> Case:
     )
 
 
-BUILDERS: dict[str, Callable[..., Case]] = {"csv": _csv_case}
+def _hubspot_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
+    running = request.getfixturevalue("sandbox")
+    ids = control(running, "GET", "/ids")
+    config = HubSpotConfig(
+        token=SecretStr(running.info.hubspot_token),
+        base_url=running.info.hubspot_url,
+        retry=RetryPolicy(first_wait=0),
+    )
+    return Case(
+        connector=HubSpotConnector(config, rule=_rule(org)),
+        company_id={k: v["hubspot"] for k, v in ids["companies"].items()},
+        owner_id={k: v["hubspot"] for k, v in ids["owners"].items()},
+    )
+
+
+BUILDERS: dict[str, Callable[..., Case]] = {"csv": _csv_case, "hubspot": _hubspot_case}
 
 
 @pytest.fixture(params=CONNECTORS)

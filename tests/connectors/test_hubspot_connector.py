@@ -7,6 +7,7 @@ source's view of the same files is the reference.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -166,11 +167,13 @@ def test_incremental_sync_finds_exactly_the_edited_companies(
 def test_the_look_back_catches_an_edit_the_search_had_not_indexed(
     sandbox_factory: Factory,
 ) -> None:
-    running = sandbox_factory(search_lag=0.4)
+    running = sandbox_factory(search_lag=1.0)
+    started = datetime.now(UTC)
     edit(running, "1000000042", name="Late")
-    cursor = datetime.now(UTC)  # the previous run ended here, before search saw the edit
-    assert list(connect(running).iter_companies(since=cursor - timedelta(minutes=1))) == []
-    time.sleep(0.5)
+    # The previous run ends now: its search cannot see the edit yet.
+    assert list(connect(running).iter_companies(since=started)) == []
+    cursor = datetime.now(UTC)
+    time.sleep(1.05)
     late = connect(running, look_back=timedelta(seconds=30)).iter_companies(since=cursor)
     blind = connect(running, look_back=timedelta(0)).iter_companies(since=cursor)
     assert [a.id for a in late] == ["1000000042"]
@@ -430,6 +433,24 @@ def test_ensure_fields_names_the_missing_scope(sandbox: RunningSandbox) -> None:
     assert check.missing == ("territory", "rule_revision", "effective_date", "assigned_at", "lock")
     assert "crm.schemas.companies.write" in check.detail
     assert connect(sandbox).ensure_fields(create=False).missing == check.missing
+    control(sandbox, "POST", "/scopes/crm.schemas.companies.read/revoke")
+    unreadable = connect(sandbox).ensure_fields()
+    assert unreadable.missing == check.missing
+    assert "crm.schemas.companies.read" in unreadable.detail
+
+
+def test_an_unreachable_hubspot_is_transient(sandbox: RunningSandbox) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    config = HubSpotConfig(
+        token=SecretStr("pat-unused"), base_url=f"http://127.0.0.1:{port}", retry=FAST
+    )
+    with pytest.raises(TransientError) as caught:
+        list(HubSpotConnector(config).iter_owners())
+    assert caught.value.code == "CONNECTION"
+    assert sandbox.info.hubspot_url not in str(caught.value)
 
 
 # ---- notes --------------------------------------------------------------------------------

@@ -113,24 +113,21 @@ def test_paging_follows_cursors_past_short_pages_and_refuses_a_loop() -> None:
     assert list(chunks(range(5), 2)) == [[0, 1], [2, 3], [4]]
 
 
-def daily_429(*_: object, **__: object) -> object:
-    error = ApiException(status=429, reason="Too Many Requests")
-    error.body = orjson.dumps({"policyName": "DAILY", "errorType": "RATE_LIMIT"}).decode()
-    error.headers = {}
-    raise error
-
-
 def test_a_daily_limit_429_is_never_retried() -> None:
-    calls: list[object] = []
+    sent: list[int] = []
 
-    def method(*args: object, **kwargs: object) -> object:
-        calls.append(args)
-        return daily_429()
+    def refuse(*_: object, **__: object) -> object:
+        sent.append(1)
+        error = ApiException(status=429, reason="Too Many Requests")
+        error.body = orjson.dumps({"policyName": "DAILY", "errorType": "RATE_LIMIT"}).decode()
+        error.headers = {}
+        raise error
 
     config = HubSpotConfig(token=SecretStr("pat-test"), retry=RetryPolicy(first_wait=0))
     budget = RateBudget(hubspot_windows(), sleep=lambda _: None)
     transport = HubSpotTransport(config, budget, sleep=lambda _: None)
     with pytest.raises(RateLimitedError) as caught:
-        transport.call("owners.list", method)
+        transport.call("owners.list", refuse)
     assert caught.value.policy == "DAILY"
-    assert len(calls) == 1
+    assert sent == [1]
+    assert budget.acquire() == 0.0  # nobody is made to wait out the day

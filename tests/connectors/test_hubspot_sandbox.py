@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -277,24 +277,24 @@ def test_batch_update_answers_207_per_failed_record(sandbox_factory: Factory) ->
     ],
 )
 def test_one_invalid_input_refuses_the_whole_batch(
-    http: Http, properties: dict[str, str], code: str
+    shared: Http, properties: dict[str, str], code: str
 ) -> None:
     inputs = [
         {"id": "1000000001", "properties": {"hubspot_owner_id": "50000004"}},
         {"id": "1000000002", "properties": properties},
     ]
-    reply = http.post("/crm/v3/objects/companies/batch/update", {"inputs": inputs})
+    reply = shared.post("/crm/v3/objects/companies/batch/update", {"inputs": inputs})
     assert reply.status_code == 400
     body = reply.json()
     assert body["category"] == "VALIDATION_ERROR"
     assert body["message"].startswith("Property values were not valid: ")
     assert orjson.loads(body["message"].split(": ", 1)[1])[0]["error"] == code
-    assert control(http.running, "GET", "/stats")["owner_writes"] == {}
+    assert control(shared.running, "GET", "/stats")["owner_writes"] == {}
 
 
-def test_a_batch_naming_a_company_twice_is_refused(http: Http) -> None:
+def test_a_batch_naming_a_company_twice_is_refused(shared: Http) -> None:
     inputs = [{"id": "1000000001", "properties": {"hubspot_owner_id": "50000004"}}] * 2
-    reply = http.post("/crm/v3/objects/companies/batch/update", {"inputs": inputs})
+    reply = shared.post("/crm/v3/objects/companies/batch/update", {"inputs": inputs})
     assert reply.status_code == 400
     assert "Duplicate IDs" in reply.json()["message"]
 
@@ -438,8 +438,8 @@ def test_properties_are_created_once_in_an_existing_group(http: Http) -> None:
 
 
 def test_the_clients_models_accept_the_sandboxs_answers(shared: Http) -> None:
-    client = HubSpot(access_token=shared.running.info.hubspot_token)
-    client.config["host"] = shared.running.info.hubspot_url
+    info = shared.running.info
+    client = HubSpot(access_token=info.hubspot_token, host=info.hubspot_url)
     crm = client.crm
     page = crm.companies.basic_api.get_page(limit=3, properties=["name"])
     assert len(page.results) == 3
@@ -461,4 +461,3 @@ def test_the_clients_models_accept_the_sandboxs_answers(shared: Http) -> None:
     assert "hubspot_owner_id" in {p.name for p in properties.results}
     calls = crm.objects.calls.basic_api.get_page(limit=1, properties=["hs_timestamp"])
     assert calls.results[0].properties["hs_timestamp"]
-    assert datetime.now(UTC) > LOADED_AT
