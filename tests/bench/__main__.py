@@ -1,6 +1,6 @@
 """`python -m tests.bench` (`make bench`): every benchmark, its figures, PASS/MISS per target.
 
-Options: `--quick` runs a tenth of the sizes; `--only plan|milp` runs one benchmark;
+Options: `--quick` runs a tenth of the sizes; `--only plan|milp|sync` runs one benchmark;
 `--profile N` prints the top N functions of one full plan (the first size) under cProfile;
 `--strict` exits 1 when any target is missed. Wall times depend on what else the machine runs:
 the CPU-time column and the load average printed first tell contention from a slow engine.
@@ -184,11 +184,63 @@ def _milp_section(team: tuple[int, int], args: argparse.Namespace) -> list[Verdi
     ]
 
 
+def _sync_section(accounts: int, window_seconds: float, args: argparse.Namespace) -> list[Verdict]:
+    from tests.bench.sync_bench import measure_hubspot  # noqa: PLC0415
+
+    directory = ensure_org(args.cache, accounts, max(20, accounts // 500), args.seed, "hubspot")
+    print(f"  measuring HubSpot on {accounts:,} companies, window {window_seconds:g} s …")
+    figures = [measure_hubspot(directory, window_seconds=window_seconds)]
+    verdicts: list[Verdict] = []
+    for f in figures:
+        print(
+            f"  {f.crm}: full sync {f.full_calls:,} calls (minimum {f.full_minimum:,}) in "
+            f"{f.full_s:.2f} s; limits off {f.unlimited_s:.2f} s; "
+            f"rate floor {f.rate_floor_s:.2f} s; "
+            f"429s served {f.served_429:,}; incremental: {f.incremental_changed:,} changed, "
+            f"{f.incremental_found:,} found in {f.incremental_calls:,} calls; writes: "
+            f"{f.write_count:,} in {f.write_calls:,} update calls ({f.write_failed:,} failed)"
+        )
+        label = f"{f.crm} {f.companies:,}"
+        verdicts += [
+            Verdict(
+                f"{label}: full-sync calls ≤ 1.02x batch minimum",
+                f"{f.full_calls:,} vs {f.full_minimum:,} ({f.full_calls / f.full_minimum:.3f}x)",
+                f.full_calls <= 1.02 * f.full_minimum,
+            ),
+            Verdict(
+                f"{label}: full-sync wall ≤ 1.10x floor",
+                f"{f.full_s:.2f} s vs floor {f.floor_s:.2f} s ({f.full_s / f.floor_s:.3f}x; "
+                f"{f.served_429:,} 429s served, all handled)",
+                f.full_s <= 1.10 * f.floor_s,
+            ),
+            Verdict(
+                f"{label}: incremental after 1% changed ≤ 2% of full-sync calls",
+                f"{f.incremental_calls:,} vs {f.full_calls:,} "
+                f"({f.incremental_calls / f.full_calls:.2%}); found {f.incremental_found:,} "
+                f"of {f.incremental_changed:,} changed",
+                f.incremental_calls <= 0.02 * f.full_calls
+                and f.incremental_found >= f.incremental_changed,
+            ),
+            Verdict(
+                f"{label}: {f.write_count:,} owner writes ≤ 1.02x batch minimum",
+                f"{f.write_calls:,} vs {f.write_minimum:,} update calls, {f.write_failed} failed",
+                f.write_calls <= 1.02 * f.write_minimum and f.write_failed == 0,
+            ),
+        ]
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks asked for; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--only", choices=("plan", "milp"), help="run one benchmark")
+    parser.add_argument("--only", choices=("plan", "milp", "sync"), help="run one benchmark")
+    parser.add_argument(
+        "--window-seconds",
+        type=float,
+        default=None,
+        help="HubSpot's rolling window in the sync benchmark (default 10 s; --quick: 1 s)",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="generated orgs")
     parser.add_argument("--seed", type=int, default=SEED, help="sample org seed")
     parser.add_argument(
@@ -214,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "milp"):
         print("\n== moves: engine vs exact minimum (HiGHS) and naive re-split, one team")
         verdicts += _milp_section(QUICK_TEAM if args.quick else FULL_TEAM, args)
+    if args.only in (None, "sync"):
+        print("\n== sync: connectors against the sandbox enforcing the CRM limits")
+        window = args.window_seconds or (1.0 if args.quick else 10.0)
+        verdicts += _sync_section(10_000 if args.quick else 100_000, window, args)
     print("\n== targets")
     for v in verdicts:
         print(f"  {'PASS' if v.met else 'MISS'}  {v.target}: {v.figure}")

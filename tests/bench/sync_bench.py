@@ -1,0 +1,185 @@
+"""Connector benchmark: full sync, incremental sync and owner writes against the sandbox.
+
+The sandbox runs in its own process (`territory sandbox serve`) enforcing HubSpot's limits (the
+rolling window may be scaled down with --window-seconds: the ratios are what count). Calls are
+counted by the sandbox itself (`GET /stats`), not by the client.
+
+Figures, per CRM:
+- full sync: calls ÷ the batch minimum (ceil(N/100) list pages for HubSpot, ceil(N/2000) query
+  pages for Salesforce); wall time ÷ the floor, where the floor is the larger of the rate-limit
+  floor (the calls the window lets through, back to back) and the same sync with limits off,
+  measured in the same run; 429s the sandbox served (each handled, or the sync would fail);
+- incremental sync after 1% of companies change: its calls ÷ the full sync's;
+- 10k owner changes: update calls ÷ ceil(N/100) (HubSpot) or ceil(N/200) (Salesforce).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from connectors.base import Connector, OwnerWrite
+from connectors.budget import RateBudget, Window, hubspot_windows
+from rules.loader import load_rules
+from rules.schema import RuleFile
+from tests.bench.sandbox_process import control, sandbox_process
+
+HUBSPOT_PAGE = 100
+HUBSPOT_BATCH = 100
+SALESFORCE_PAGE = 2000
+SALESFORCE_BATCH = 200
+WRITES = 10_000
+
+
+@dataclass(slots=True)
+class SyncFigures:
+    """One CRM's figures (see the module docstring)."""
+
+    crm: str
+    companies: int
+    full_calls: int
+    full_minimum: int
+    full_s: float
+    unlimited_s: float
+    rate_floor_s: float
+    served_429: int
+    incremental_changed: int
+    incremental_found: int
+    incremental_calls: int
+    write_count: int
+    write_calls: int
+    write_minimum: int
+    write_failed: int
+
+    @property
+    def floor_s(self) -> float:
+        return max(self.rate_floor_s, self.unlimited_s)
+
+
+def _requests(info: dict[str, str], prefix: str) -> dict[str, int]:
+    stats = control(info, "GET", "/stats")
+    return {k: v for k, v in stats["requests"].items() if k.startswith(prefix)}
+
+
+def _delta(after: dict[str, int], before: dict[str, int], name: str | None = None) -> int:
+    keys = [name] if name else set(after) | set(before)
+    return sum(after.get(k, 0) - before.get(k, 0) for k in keys)
+
+
+def _hubspot(info: dict[str, str], rule: RuleFile, windows: dict[str, Window]) -> Connector:
+    from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy  # noqa: PLC0415
+
+    config = HubSpotConfig(
+        token=SecretStr(info["hubspot_token"]),
+        base_url=info["hubspot_url"],
+        retry=RetryPolicy(attempts=8, max_seconds=300),
+    )
+    return HubSpotConnector(config, rule=rule, budget=RateBudget(windows))
+
+
+def _sync(connector: Connector, since: datetime | None = None) -> int:
+    """One sync as a worker runs it: the live companies, then the archived pass."""
+    seen = sum(1 for _ in connector.iter_companies(since=since))
+    for _ in connector.iter_archived_company_ids():
+        pass
+    return seen
+
+
+def _timed_count(run: Callable[[], int]) -> tuple[float, int]:
+    started = time.perf_counter()
+    count = run()
+    return time.perf_counter() - started, count
+
+
+def measure_hubspot(data: Path, *, window_seconds: float) -> SyncFigures:
+    """Full, incremental and write figures for HubSpot on the org in `data`."""
+    rule = load_rules((data / "rules.yaml").read_text(encoding="utf-8"), "rules.yaml").rule
+    # A scaled-down window keeps HubSpot's rate (190 per 10 s), so the limit still binds.
+    limit = max(1, round(190 * window_seconds / 10))
+    with (
+        tempfile.TemporaryDirectory() as tls,
+        sandbox_process(
+            data,
+            Path(tls),
+            "--limit-per-window",
+            str(limit),
+            "--window-seconds",
+            str(window_seconds),
+        ) as info,
+    ):
+        # Limits off: the floor the transport itself sets.
+        control(info, "POST", "/limits", enforce=False)
+        unlimited = _hubspot(info, rule, {"request": Window(1_000_000, 1)})
+        unlimited_s, companies = _timed_count(lambda: _sync(unlimited))
+        # Limits on, as HubSpot enforces them; the connector's budget keeps under them.
+        control(info, "POST", "/limits", enforce=True)
+        control(info, "POST", "/reset")
+        windows = hubspot_windows(limit, max(1, round(window_seconds)), 5)
+        connector = _hubspot(info, rule, windows)
+        before = _requests(info, "hubspot.")
+        full_s, seen = _timed_count(lambda: _sync(connector))
+        after = _requests(info, "hubspot.")
+        assert seen == companies, f"limited sync saw {seen:,} of {companies:,} companies"
+        full_calls = _delta(after, before)
+        served_429 = control(info, "GET", "/stats")["rate_limited"]
+        rate_floor = (math.ceil(full_calls / limit) - 1) * window_seconds
+
+        changed, found, incremental_calls = _incremental(info, connector, companies)
+        write_calls, failed = _writes(info, connector)
+    return SyncFigures(
+        crm="hubspot",
+        companies=companies,
+        full_calls=full_calls,
+        full_minimum=math.ceil(companies / HUBSPOT_PAGE),
+        full_s=full_s,
+        unlimited_s=unlimited_s,
+        rate_floor_s=rate_floor,
+        served_429=served_429,
+        incremental_changed=changed,
+        incremental_found=found,
+        incremental_calls=incremental_calls,
+        write_count=WRITES,
+        write_calls=write_calls,
+        write_minimum=math.ceil(WRITES / HUBSPOT_BATCH),
+        write_failed=failed,
+    )
+
+
+def _incremental(
+    info: dict[str, str], connector: Connector, companies: int
+) -> tuple[int, int, int]:
+    """Edit 1% of companies through the control API, then sync incrementally."""
+    ids = control(info, "GET", "/ids")["companies"]
+    keys = sorted(ids)
+    chosen = random.Random(5).sample(keys, max(1, companies // 100))
+    cursor = datetime.now(UTC)
+    time.sleep(0.01)
+    for key in chosen:
+        control(info, "POST", f"/companies/{key}/values", values={"name": f"Renamed {key}"})
+    before = _requests(info, "hubspot.")
+    found = _sync(connector, since=cursor)
+    calls = _delta(_requests(info, "hubspot."), before)
+    return len(chosen), found, calls
+
+
+def _writes(info: dict[str, str], connector: Connector) -> tuple[int, int]:
+    """Move 10k companies to another active owner in batches; count update calls."""
+    ids: dict[str, Any] = control(info, "GET", "/ids")
+    owners = [o for o in connector.iter_owners() if o.active]
+    companies = [v["hubspot"] for _, v in sorted(ids["companies"].items())][:WRITES]
+    writes = [
+        OwnerWrite(account, owners[i % len(owners)].id) for i, account in enumerate(companies)
+    ]
+    before = _requests(info, "hubspot.")
+    results = connector.write_owners(writes)
+    calls = _delta(_requests(info, "hubspot."), before, "hubspot.companies.batch_update")
+    return calls, sum(1 for r in results if not r.ok)
