@@ -58,4 +58,34 @@ def _hubspot(settings: Settings, rule: RuleFile | None) -> Connector:
 
 
 def _salesforce(settings: Settings, rule: RuleFile | None) -> Connector:
-    raise CrmSettingsError("--source salesforce is not wired yet")
+    from connectors.salesforce import (  # noqa: PLC0415
+        SalesforceConfig,
+        SalesforceConnector,
+        SalesforceLoginSettings,
+    )
+
+    has_session = settings.salesforce_instance_url and settings.salesforce_session_id
+    login = None
+    if settings.salesforce_username:
+        login = SalesforceLoginSettings(
+            username=settings.salesforce_username,
+            password=settings.salesforce_password,
+            security_token=settings.salesforce_security_token,
+            domain=settings.salesforce_domain,
+        )
+    if not has_session and login is None:
+        raise CrmSettingsError(
+            "--source salesforce needs TERRITORY_SALESFORCE_INSTANCE_URL and "
+            "TERRITORY_SALESFORCE_SESSION_ID, or TERRITORY_SALESFORCE_USERNAME with _PASSWORD "
+            "and _SECURITY_TOKEN; see docs/settings.md"
+        )
+    instance = settings.salesforce_instance_url
+    config = SalesforceConfig(
+        instance_url=str(instance).rstrip("/") if instance else None,
+        session_id=settings.salesforce_session_id,
+        login=login,
+        ca_bundle=settings.salesforce_ca_bundle,
+        look_back=timedelta(seconds=settings.look_back_seconds),
+        max_daily_share=settings.max_daily_api_share,
+    )
+    return SalesforceConnector(config, rule=rule, budget=_budget(settings, "salesforce"))

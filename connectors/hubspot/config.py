@@ -8,43 +8,9 @@ from typing import Final
 
 from pydantic import SecretStr
 
-from connectors.errors import ConnectorError, RateLimitedError
+from connectors.retry import RetryPolicy
 
 HUBSPOT_API_URL: Final = "https://api.hubapi.com"
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded retries of transient failures: at most `attempts` tries and `max_seconds`.
-
-    A 429 waits as long as HubSpot's window says; other transient failures back off from
-    `first_wait`, doubling up to `max_wait` (tests set it to zero). `connect_retries` is
-    urllib3's own budget for connections that never reached HubSpot (safe for any method:
-    nothing was sent). Which failures may be retried at all depends on the request: see
-    `transport.Replay`.
-    """
-
-    attempts: int = 4
-    max_seconds: float = 60.0
-    first_wait: float = 0.5
-    max_wait: float = 10.0
-    connect_retries: int = 2
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.max_seconds <= 0 or self.connect_retries < 0:
-            raise ValueError(f"retry policy needs attempts >= 1 and a positive time: {self}")
-
-    def wait_before_retry(
-        self, attempt: int, error: ConnectorError, elapsed: float
-    ) -> float | None:
-        """Seconds to wait before trying again after `attempt` tries; None: give up."""
-        if not error.retryable or attempt >= self.attempts:
-            return None
-        if isinstance(error, RateLimitedError):
-            wait = error.wait_seconds
-        else:
-            wait = min(self.max_wait, self.first_wait * 2.0 ** (attempt - 1))
-        return None if elapsed + wait > self.max_seconds else wait
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,9 @@ from connectors.errors import (
     TransientError,
     parse_retry_after,
 )
-from connectors.hubspot.config import HubSpotConfig, RetryPolicy
+from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.errors import Json, call_error, json_object
+from connectors.retry import RetryPolicy
 
 ACTIVITY_OBJECTS: Final = ("calls", "emails", "meetings", "tasks")
 SEARCH: Final = "search"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.salesforce.client import RetryPolicy
+from connectors.retry import RetryPolicy
 from connectors.salesforce.config import SalesforceConfig, SalesforceLoginSettings
 from connectors.salesforce.connector import SalesforceConnector
 

@@ -24,7 +24,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import requests
@@ -35,6 +34,7 @@ from simple_salesforce.login import SalesforceLogin
 
 from connectors.budget import RateBudget
 from connectors.errors import BudgetExhaustedError, ConnectorError, RateLimitedError, TerminalError
+from connectors.retry import RetryPolicy
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import INVALID_SESSION_ID, error_from_exception
 
@@ -43,28 +43,6 @@ T = TypeVar("T")
 Request = Callable[[Salesforce], T]
 
 _API_USAGE: Final = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded retries of transient failures: at most `attempts` tries and `max_seconds`."""
-
-    attempts: int = 4
-    max_seconds: float = 60.0
-    first_wait: float = 0.5
-    max_wait: float = 10.0
-
-    def wait_before_retry(
-        self, attempt: int, error: ConnectorError, elapsed: float
-    ) -> float | None:
-        """Seconds to wait before trying again after `attempt` tries; None: give up."""
-        if not error.retryable or attempt >= self.attempts:
-            return None
-        if isinstance(error, RateLimitedError):
-            wait = error.wait_seconds
-        else:
-            wait = min(self.max_wait, self.first_wait * 2 ** (attempt - 1))
-        return None if elapsed + wait > self.max_seconds else wait
 
 
 def parse_limit_info(header: str) -> tuple[int, int] | None:

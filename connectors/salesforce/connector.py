@@ -33,8 +33,9 @@ from connectors.base import (
 from connectors.budget import RateBudget, salesforce_windows
 from connectors.errors import ConnectorError, TerminalError
 from connectors.records import AccountBuilder, parse_instant
+from connectors.retry import RetryPolicy
 from connectors.salesforce import notes
-from connectors.salesforce.client import RetryPolicy, SalesforceClient
+from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import record_error
 from connectors.salesforce.fields import METADATA_HINT, TERRITORY_CUSTOM_FIELDS, write_values

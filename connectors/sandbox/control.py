@@ -15,6 +15,8 @@
   date.
 - `POST /owners/{id}/deactivate`: deactivate a user (an archived owner in HubSpot).
 - `POST /salesforce/expire-session`: invalidate the Salesforce session id; returns the new one.
+- `POST /salesforce/fields/{name}/remove`: take a territory custom field off Account (as if
+  never deployed); `POST /salesforce/fields/{name}/deploy` puts it back.
 - `POST /scopes/{scope}/revoke`: take a scope away from the HubSpot token.
 
 Ids in paths are CSV ids (the keys `GET /ids` maps).
@@ -136,6 +138,16 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
     def expire_session(_: Request) -> Response:
         return JSONResponse({"salesforce_session_id": sandbox.expire_salesforce_session()})
 
+    def salesforce_field(request: Request) -> Response:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action not in {"remove", "deploy"}:
+            return JSONResponse({"error": f"unknown action {action!r}: remove or deploy"}, 404)
+        if action == "remove":
+            sandbox.salesforce_custom_fields.discard(name)
+        else:
+            sandbox.salesforce_custom_fields.add(name)
+        return JSONResponse({"fields": sorted(sandbox.salesforce_custom_fields)})
+
     def revoke_scope(request: Request) -> Response:
         sandbox.scopes.discard(request.path_params["scope"])
         return JSONResponse({"scopes": sorted(sandbox.scopes)})
@@ -152,6 +164,7 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
         Route("/companies/{id}/values", edit_values, methods=["POST"]),
         Route("/owners/{id}/deactivate", deactivate, methods=["POST"]),
         Route("/salesforce/expire-session", expire_session, methods=["POST"]),
+        Route("/salesforce/fields/{name}/{action:str}", salesforce_field, methods=["POST"]),
         Route("/scopes/{scope}/revoke", revoke_scope, methods=["POST"]),
     ]
 

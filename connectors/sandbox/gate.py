@@ -50,6 +50,8 @@ class Limits:
     search_cap: int = 10_000
     daily_limit: int = 1_000_000  # HubSpot daily calls
     salesforce_daily_limit: int = 100_000
+    # Appended to Sforce-Limit-Info as Salesforce sometimes does, e.g. "; api-bursts=3/100".
+    salesforce_limit_info_extra: str = ""
     enforce: bool = True  # False: count but never refuse (the benchmark's "limits off" run)
 
 
@@ -278,7 +280,10 @@ class Gate:
         limits = self.limits
         with self._lock:
             used = self.salesforce_daily + 1
-            headers["Sforce-Limit-Info"] = f"api-usage={used}/{limits.salesforce_daily_limit}"
+            headers["Sforce-Limit-Info"] = (
+                f"api-usage={used}/{limits.salesforce_daily_limit}"
+                f"{limits.salesforce_limit_info_extra}"
+            )
             if used > limits.salesforce_daily_limit and limits.enforce:
                 with self.org.lock:
                     self.org.stats.rate_limited += 1

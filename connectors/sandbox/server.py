@@ -173,6 +173,9 @@ class RunningSandbox:
     def stop(self) -> None:
         for server in self._servers:
             server.should_exit = True
+            # Do not wait for idle keep-alive connections: a TLS one waits for a close_notify
+            # that a client holding its pooled connection never sends (10 s per test).
+            server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
         for sock in (self._http_sock, self._https_sock):

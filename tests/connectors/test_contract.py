@@ -26,8 +26,9 @@ from rules.domain import Account, Snapshot
 from rules.loader import load_rules
 from rules.schema import RuleFile
 from tests.connectors.conftest import control
+from tests.connectors.salesforce_support import close_sessions, connector_for
 
-CONNECTORS = ("csv", "hubspot")
+CONNECTORS = ("csv", "hubspot", "salesforce")
 
 
 @dataclass(slots=True)
@@ -76,7 +77,22 @@ def _hubspot_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
     )
 
 
-BUILDERS: dict[str, Callable[..., Case]] = {"csv": _csv_case, "hubspot": _hubspot_case}
+def _salesforce_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
+    running = request.getfixturevalue("sandbox")
+    request.addfinalizer(close_sessions)  # before the sandbox stops
+    ids = control(running, "GET", "/ids")
+    return Case(
+        connector=connector_for(running, rule=_rule(org)),
+        company_id={k: v["salesforce"] for k, v in ids["companies"].items()},
+        owner_id={k: v["salesforce"] for k, v in ids["owners"].items()},
+    )
+
+
+BUILDERS: dict[str, Callable[..., Case]] = {
+    "csv": _csv_case,
+    "hubspot": _hubspot_case,
+    "salesforce": _salesforce_case,
+}
 
 
 @pytest.fixture(params=CONNECTORS)

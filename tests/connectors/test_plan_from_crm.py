@@ -71,7 +71,7 @@ def _by_csv_id(
     return rows
 
 
-@pytest.mark.parametrize("crm", ["hubspot"])
+@pytest.mark.parametrize("crm", ["hubspot", "salesforce"])
 def test_crm_plan_equals_csv_plan(
     crm: str, sandbox: RunningSandbox, sample_org: Path, tmp_path: Path
 ) -> None:
