@@ -21,7 +21,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from connectors.sandbox import control, hubspot_api, salesforce_api
+from connectors.sandbox import control, hubspot, salesforce_api
 from connectors.sandbox.gate import Gate, Limits, parse_faults
 from connectors.sandbox.org import load_org
 from connectors.sandbox.state import Sandbox, new_secret
@@ -133,11 +133,17 @@ class RunningSandbox:
         http_app = Starlette(
             routes=[
                 Mount(CONTROL_PATH, routes=control.routes(sandbox)),
-                *hubspot_api.routes(sandbox),
+                *hubspot.routes(sandbox),
             ]
         )
         https_app = Starlette(routes=salesforce_api.routes(sandbox))
-        quiet = {"log_level": "warning", "access_log": False, "lifespan": "off"}
+        quiet = {
+            "log_level": "warning",
+            "access_log": False,
+            "lifespan": "off",
+            # Idle keep-alive (TLS) connections must not hold a shutdown for long.
+            "timeout_graceful_shutdown": 2,
+        }
         self._servers = [
             uvicorn.Server(uvicorn.Config(http_app, **quiet)),  # type: ignore[arg-type]
             uvicorn.Server(

@@ -45,7 +45,11 @@ def sandbox_process(data: Path, tls_dir: Path, *options: str) -> Iterator[dict[s
         yield json.loads(line)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
 
 
 def control(info: dict[str, str], method: str, path: str, **body: Any) -> Any:

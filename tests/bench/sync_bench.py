@@ -28,7 +28,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from connectors.base import Connector, OwnerWrite
-from connectors.budget import RateBudget, Window, hubspot_windows
+from connectors.budget import RateBudget, Window, hubspot_windows, salesforce_windows
+from connectors.retry import RetryPolicy
 from rules.loader import load_rules
 from rules.schema import RuleFile
 from tests.bench.sandbox_process import control, sandbox_process
@@ -46,7 +47,8 @@ class SyncFigures:
 
     crm: str
     companies: int
-    full_calls: int
+    full_calls: int  # the live companies' pages
+    archived_calls: int  # the separate archived pass
     full_minimum: int
     full_s: float
     unlimited_s: float
@@ -76,7 +78,7 @@ def _delta(after: dict[str, int], before: dict[str, int], name: str | None = Non
 
 
 def _hubspot(info: dict[str, str], rule: RuleFile, windows: dict[str, Window]) -> Connector:
-    from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy  # noqa: PLC0415
+    from connectors.hubspot import HubSpotConfig, HubSpotConnector  # noqa: PLC0415
 
     config = HubSpotConfig(
         token=SecretStr(info["hubspot_token"]),
@@ -86,12 +88,50 @@ def _hubspot(info: dict[str, str], rule: RuleFile, windows: dict[str, Window]) -
     return HubSpotConnector(config, rule=rule, budget=RateBudget(windows))
 
 
-def _sync(connector: Connector, since: datetime | None = None) -> int:
-    """One sync as a worker runs it: the live companies, then the archived pass."""
-    seen = sum(1 for _ in connector.iter_companies(since=since))
+def _salesforce(info: dict[str, str], rule: RuleFile, windows: dict[str, Window]) -> Connector:
+    from connectors.salesforce import SalesforceConfig, SalesforceConnector  # noqa: PLC0415
+
+    config = SalesforceConfig(
+        instance_url=info["salesforce_url"],
+        session_id=SecretStr(info["salesforce_session_id"]),
+        ca_bundle=Path(info["ca_cert"]),
+    )
+    return SalesforceConnector(
+        config, rule=rule, budget=RateBudget(windows), retry=RetryPolicy(attempts=8)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Crm:
+    """What differs between the CRMs in this benchmark."""
+
+    name: str
+    connect: Callable[[dict[str, str], RuleFile, dict[str, Window]], Connector]
+    page: int
+    batch: int
+    update_endpoint: str
+
+    def windows(self, limit: int, window_seconds: float) -> dict[str, Window]:
+        if self.name == "hubspot":
+            return hubspot_windows(limit, max(1, round(window_seconds)), 5)
+        return salesforce_windows()
+
+
+CRMS = {
+    "hubspot": Crm(
+        "hubspot", _hubspot, HUBSPOT_PAGE, HUBSPOT_BATCH, "hubspot.companies.batch_update"
+    ),
+    "salesforce": Crm(
+        "salesforce", _salesforce, SALESFORCE_PAGE, SALESFORCE_BATCH, "salesforce.collections"
+    ),
+}
+
+
+def _archived_pass(info: dict[str, str], connector: Connector, prefix: str) -> int:
+    before = _requests(info, prefix)
     for _ in connector.iter_archived_company_ids():
         pass
-    return seen
+    return _delta(_requests(info, prefix), before)
 
 
 def _timed_count(run: Callable[[], int]) -> tuple[float, int]:
@@ -100,8 +140,10 @@ def _timed_count(run: Callable[[], int]) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
-def measure_hubspot(data: Path, *, window_seconds: float) -> SyncFigures:
-    """Full, incremental and write figures for HubSpot on the org in `data`."""
+def measure(crm_name: str, data: Path, *, window_seconds: float) -> SyncFigures:
+    """Full, incremental and write figures for one CRM on the org in `data`."""
+    crm = CRMS[crm_name]
+    prefix = f"{crm.name}."
     rule = load_rules((data / "rules.yaml").read_text(encoding="utf-8"), "rules.yaml").rule
     # A scaled-down window keeps HubSpot's rate (190 per 10 s), so the limit still binds.
     limit = max(1, round(190 * window_seconds / 10))
@@ -118,28 +160,31 @@ def measure_hubspot(data: Path, *, window_seconds: float) -> SyncFigures:
     ):
         # Limits off: the floor the transport itself sets.
         control(info, "POST", "/limits", enforce=False)
-        unlimited = _hubspot(info, rule, {"request": Window(1_000_000, 1)})
-        unlimited_s, companies = _timed_count(lambda: _sync(unlimited))
-        # Limits on, as HubSpot enforces them; the connector's budget keeps under them.
+        unlimited = crm.connect(info, rule, {"request": Window(1_000_000, 1)})
+        unlimited_s, companies = _timed_count(lambda: sum(1 for _ in unlimited.iter_companies()))
+        # Limits on, as the CRM enforces them; the connector's budget keeps under them.
         control(info, "POST", "/limits", enforce=True)
         control(info, "POST", "/reset")
-        windows = hubspot_windows(limit, max(1, round(window_seconds)), 5)
-        connector = _hubspot(info, rule, windows)
-        before = _requests(info, "hubspot.")
-        full_s, seen = _timed_count(lambda: _sync(connector))
-        after = _requests(info, "hubspot.")
+        connector = crm.connect(info, rule, crm.windows(limit, window_seconds))
+        before = _requests(info, prefix)
+        full_s, seen = _timed_count(lambda: sum(1 for _ in connector.iter_companies()))
+        after = _requests(info, prefix)
         assert seen == companies, f"limited sync saw {seen:,} of {companies:,} companies"
         full_calls = _delta(after, before)
+        archived_calls = _archived_pass(info, connector, prefix)
         served_429 = control(info, "GET", "/stats")["rate_limited"]
-        rate_floor = (math.ceil(full_calls / limit) - 1) * window_seconds
-
-        changed, found, incremental_calls = _incremental(info, connector, companies)
-        write_calls, failed = _writes(info, connector)
+        # HubSpot's rolling window lets `limit` calls through per window; Salesforce has none.
+        rate_floor = (
+            (math.ceil(full_calls / limit) - 1) * window_seconds if crm.name == "hubspot" else 0.0
+        )
+        changed, found, incremental_calls = _incremental(info, connector, companies, prefix)
+        write_calls, failed = _writes(info, connector, crm)
     return SyncFigures(
-        crm="hubspot",
+        crm=crm.name,
         companies=companies,
         full_calls=full_calls,
-        full_minimum=math.ceil(companies / HUBSPOT_PAGE),
+        archived_calls=archived_calls,
+        full_minimum=math.ceil(companies / crm.page),
         full_s=full_s,
         unlimited_s=unlimited_s,
         rate_floor_s=rate_floor,
@@ -149,13 +194,13 @@ def measure_hubspot(data: Path, *, window_seconds: float) -> SyncFigures:
         incremental_calls=incremental_calls,
         write_count=WRITES,
         write_calls=write_calls,
-        write_minimum=math.ceil(WRITES / HUBSPOT_BATCH),
+        write_minimum=math.ceil(WRITES / crm.batch),
         write_failed=failed,
     )
 
 
 def _incremental(
-    info: dict[str, str], connector: Connector, companies: int
+    info: dict[str, str], connector: Connector, companies: int, prefix: str
 ) -> tuple[int, int, int]:
     """Edit 1% of companies through the control API, then sync incrementally."""
     ids = control(info, "GET", "/ids")["companies"]
@@ -165,21 +210,21 @@ def _incremental(
     time.sleep(0.01)
     for key in chosen:
         control(info, "POST", f"/companies/{key}/values", values={"name": f"Renamed {key}"})
-    before = _requests(info, "hubspot.")
-    found = _sync(connector, since=cursor)
-    calls = _delta(_requests(info, "hubspot."), before)
+    before = _requests(info, prefix)
+    found = sum(1 for _ in connector.iter_companies(since=cursor))
+    calls = _delta(_requests(info, prefix), before)
     return len(chosen), found, calls
 
 
-def _writes(info: dict[str, str], connector: Connector) -> tuple[int, int]:
+def _writes(info: dict[str, str], connector: Connector, crm: Crm) -> tuple[int, int]:
     """Move 10k companies to another active owner in batches; count update calls."""
     ids: dict[str, Any] = control(info, "GET", "/ids")
     owners = [o for o in connector.iter_owners() if o.active]
-    companies = [v["hubspot"] for _, v in sorted(ids["companies"].items())][:WRITES]
+    companies = [v[crm.name] for _, v in sorted(ids["companies"].items())][:WRITES]
     writes = [
         OwnerWrite(account, owners[i % len(owners)].id) for i, account in enumerate(companies)
     ]
-    before = _requests(info, "hubspot.")
+    before = _requests(info, crm.name + ".")
     results = connector.write_owners(writes)
-    calls = _delta(_requests(info, "hubspot."), before, "hubspot.companies.batch_update")
+    calls = _delta(_requests(info, crm.name + "."), before, crm.update_endpoint)
     return calls, sum(1 for r in results if not r.ok)
