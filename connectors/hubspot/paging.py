@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, TypeVar
 
+from connectors.batching import in_batches
 from connectors.errors import TerminalError
 from connectors.hubspot.errors import Json
 
@@ -42,14 +43,7 @@ def follow_pages(fetch: Callable[[str | None], Json]) -> Iterator[Json]:
 
 def chunks(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
     """`items` in lists of at most `size`, in order."""
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return in_batches(items, size)
 
 
 def results_by_id(body: Json) -> dict[str, Json]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
+from connectors.batching import in_batches
 from connectors.errors import TerminalError
 
 T = TypeVar("T")
@@ -58,11 +59,4 @@ def select(
 
 def batches(items: Iterable[T], size: int = IDS_PER_QUERY) -> Iterator[list[T]]:
     """Consecutive lists of at most `size` items."""
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return in_batches(items, size)

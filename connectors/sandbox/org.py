@@ -112,6 +112,7 @@ class ActivityRecord:
     account_key: str
     owner_key: str | None
     occurred_at: str  # raw ISO text from the CSV
+    body: str = ""  # optional `body` column; a note marker in it makes the activity ours
 
 
 @dataclass(slots=True)
@@ -443,6 +444,7 @@ def _load_activities(org: Org, path: Path) -> None:
             account_key=account,
             owner_key=row.get("owner_id") or None,
             occurred_at=row.get("occurred_at", ""),
+            body=row.get("body", ""),
         )
         if not record.occurred_at:
             raise OrgLoadError(f"{path}:{line}: column 'occurred_at' is empty")

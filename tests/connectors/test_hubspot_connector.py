@@ -7,6 +7,8 @@ source's view of the same files is the reference.
 
 from __future__ import annotations
 
+import csv
+import shutil
 import socket
 import threading
 import time
@@ -521,3 +523,34 @@ def test_a_note_without_its_marker_is_refused_before_sending(sandbox: RunningSan
     [result] = connect(sandbox).post_notes([note])
     assert isinstance(result.error, TerminalError)
     assert requests_to(sandbox, "hubspot.notes.batch_create") == 0
+
+
+# ---- activities ---------------------------------------------------------------------------
+
+
+def test_an_activity_whose_body_carries_our_marker_is_not_a_reps_touch(
+    sample_org: Path, tmp_path: Path, sandbox_factory: Factory, reference: Snapshot
+) -> None:
+    account = reference.accounts[0].id
+    owner = other_active_owner(reference, account)
+    org = tmp_path / "org"
+    shutil.copytree(sample_org, org)
+    path = org / "activities.csv"
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    rows[0].append("body")
+    # A rep's call, then one activity of ours of every type, each later than the call: had
+    # any of them counted, it would be the pair's latest touch.
+    rows.append([account, owner, "call", "2027-06-01T10:00:00Z", "Called about the renewal"])
+    ours = f"Owner changed by territory-sync (rule sample). {note_marker('ab' * 12)}"
+    for day, kind in enumerate(("call", "email", "meeting", "task"), start=2):
+        rows.append([account, owner, kind, f"2027-06-0{day}T10:00:00Z", ours])
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    connector = connect(sandbox_factory(data=org))
+    expected = {**reference.owner_activity, (account, owner): datetime(2027, 6, 1, 10, tzinfo=UTC)}
+    assert list(connector.iter_owner_activity()) == sorted(
+        (a, o, t) for (a, o), t in expected.items()
+    )
+    assert list(connector.iter_owner_activity([account])) == sorted(
+        (a, o, t) for (a, o), t in expected.items() if a == account
+    )

@@ -1,0 +1,100 @@
+"""`/crm/v3/properties/companies`: read the catalogue, create custom properties and groups.
+
+Created properties land in `Sandbox.custom_properties`, so writes and searches (through the
+portal's catalogue) type their values from then on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from connectors.sandbox.hubspot.errors import bad_request, error_response
+from connectors.sandbox.hubspot.portal import Portal
+from connectors.sandbox.hubspot.values import BUILTIN_GROUPS, Json, property_definition
+from connectors.sandbox.hubspot.wire import bool_param
+
+_PROPERTY_NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+# Property type -> the field types HubSpot accepts with it.
+_FIELD_TYPES: Final = {
+    "string": {"text", "textarea", "html", "phonenumber", "file"},
+    "number": {"number", "calculation_equation"},
+    "date": {"date"},
+    "datetime": {"date"},
+    "enumeration": {"select", "radio", "checkbox", "booleancheckbox"},
+    "bool": {"booleancheckbox"},
+}
+
+
+class PropertyHandlers:
+    """Company properties and property groups of one portal."""
+
+    def __init__(self, portal: Portal) -> None:
+        self.portal = portal
+        self.groups: dict[str, str] = dict(BUILTIN_GROUPS)
+
+    def list_properties(self, request: Request, _: Json) -> Response:
+        archived = bool_param(request.query_params, "archived")
+        catalogue = self.portal.catalogue()
+        found = [] if archived else sorted(catalogue.values(), key=lambda p: p["name"])
+        return JSONResponse({"results": found})
+
+    def get_property(self, request: Request, _: Json) -> Response:
+        name = request.path_params["propertyName"]
+        definition = self.portal.catalogue().get(name)
+        if definition is None:
+            return error_response(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
+        return JSONResponse(definition)
+
+    def create_property(self, request: Request, body: Json) -> Response:
+        name, kind = str(body.get("name", "")), str(body.get("type", ""))
+        field_type, group = str(body.get("fieldType", "")), str(body.get("groupName", ""))
+        label = str(body.get("label", ""))
+        if not _PROPERTY_NAME.match(name) or not label:
+            raise bad_request(f"Property name {name!r} or label {label!r} is not valid")
+        if field_type not in _FIELD_TYPES.get(kind, ()):
+            raise bad_request(f"fieldType {field_type!r} is not valid for type {kind!r}")
+        if group not in self.groups:
+            raise bad_request(f"Property group {group!r} does not exist")
+        if name in self.portal.catalogue():
+            return error_response(
+                409, "OBJECT_ALREADY_EXISTS", f"Property named '{name}' already exists."
+            )
+        options = [o for o in body.get("options") or [] if isinstance(o, dict)]
+        definition = property_definition(
+            name,
+            label,
+            kind,
+            field_type,
+            group=group,
+            hubspot_defined=False,
+            options=[{"hidden": False, "displayOrder": -1, **o} for o in options],
+            description=str(body.get("description", "")),
+        )
+        self.portal.sandbox.custom_properties[name] = definition
+        return JSONResponse(definition, status_code=201)
+
+    def list_groups(self, _: Request, __: Json) -> Response:
+        results = [
+            {"name": n, "label": label, "displayOrder": -1, "archived": False}
+            for n, label in sorted(self.groups.items())
+        ]
+        return JSONResponse({"results": results})
+
+    def create_group(self, request: Request, body: Json) -> Response:
+        name, label = str(body.get("name", "")), str(body.get("label", ""))
+        if not _PROPERTY_NAME.match(name) or not label:
+            raise bad_request(f"Property group name {name!r} or label {label!r} is not valid")
+        if name in self.groups:
+            return error_response(
+                409, "OBJECT_ALREADY_EXISTS", f"Property group named '{name}' already exists."
+            )
+        self.groups[name] = label
+        order = int(body.get("displayOrder", -1))
+        return JSONResponse(
+            {"name": name, "label": label, "displayOrder": order, "archived": False},
+            status_code=201,
+        )
