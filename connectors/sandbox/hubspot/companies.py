@@ -31,7 +31,6 @@ from connectors.sandbox.hubspot.wire import (
     input_ids,
     int_param,
     names_param,
-    page_after,
     paging,
     properties_of,
 )
@@ -50,11 +49,16 @@ class CompanyHandlers:
     def list_companies(self, request: Request, _: Json) -> Response:
         params = request.query_params
         limit = int_param(params, "limit", 10, LIST_LIMIT)
-        companies = self.portal.companies_where(archived=bool_param(params, "archived"))
-        keys = [int(c.hubspot_id) for c in companies]
-        window, after = page_after(keys, params.get("after"), limit)
+        cursor = params.get("after")
+        if cursor is not None and not cursor.isdigit():
+            raise bad_request(f"after: {cursor!r} is not a valid paging cursor")
+        companies, after = self.portal.company_page(
+            archived=bool_param(params, "archived"),
+            after=int(cursor) if cursor else None,
+            limit=limit,
+        )
         names = names_param(params, "properties")
-        results = [self.portal.company_json(c, names) for c in companies[window]]
+        results = [self.portal.company_json(c, names) for c in companies]
         return JSONResponse({"results": results, **paging(request, after)})
 
     def get_company(self, request: Request, _: Json) -> Response:

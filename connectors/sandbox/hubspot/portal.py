@@ -4,6 +4,7 @@ and each company's property values, which companies, search and writes all read 
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Final
@@ -49,6 +50,26 @@ class Portal:
         if len(self._ids) != len(self.org.by_hubspot):
             self._ids = sorted(int(i) for i in self.org.by_hubspot)
         return self._ids
+
+    def company_page(
+        self, *, archived: bool, after: int | None, limit: int
+    ) -> tuple[list[Company], str | None]:
+        """Up to `limit` companies from id `after` on, and the next page's cursor.
+
+        Walks the sorted ids from the cursor, so a page costs its own size, not the portal's.
+        """
+        ids = self.company_ids()
+        by_id = self.org.by_hubspot
+        page: list[Company] = []
+        start = bisect.bisect_left(ids, after) if after is not None else 0
+        for position in range(start, len(ids)):
+            company = by_id[str(ids[position])]
+            if company.archived != archived:
+                continue
+            if len(page) == limit:
+                return page, company.hubspot_id
+            page.append(company)
+        return page, None
 
     def companies_where(self, *, archived: bool) -> list[Company]:
         by_id = self.org.by_hubspot
