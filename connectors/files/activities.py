@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from connectors.base import carries_marker
 from connectors.files.cells import DateReader
 from connectors.files.headers import ACTIVITY_FIELDS, simple_columns
 from connectors.files.issues import IssueLog
@@ -31,10 +32,13 @@ def read_activities(
     index = simple_columns(table.headers, ACTIVITY_FIELDS, {})
     require_columns(table, index, ("account_id", "occurred_at"), expected=",".join(ACTIVITY_FIELDS))
     i_account, i_owner, i_when = index["account_id"], index["owner_id"], index["occurred_at"]
+    i_body = index["body"]
     unknown = 0
     instant = dates.instant
     owners_by_id = owners.by_id
     for row_number, row in table.rows():
+        if i_body >= 0 and carries_marker(row[i_body]):
+            continue  # one of our own amendment notes: never a rep's touch
         account_id = row[i_account].strip()
         raw_when = row[i_when].strip()
         if not account_id or not raw_when:

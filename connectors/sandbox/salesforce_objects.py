@@ -271,7 +271,8 @@ class SalesforceView:
             "AccountId": company.salesforce_id,
             "WhatId": company.salesforce_id,
             "OwnerId": owner.salesforce_id if owner else None,
-            "Subject": _SUBJECTS[record.kind],
+            # Our own notes, were they ever logged as activity, would carry their marker here.
+            "Subject": record.body[:255] or _SUBJECTS[record.kind],
             "ActivityDate": at.date() if at else None,
             "CreatedDate": at,
             "SystemModstamp": at,

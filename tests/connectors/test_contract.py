@@ -8,6 +8,7 @@ day precision (Salesforce's LastActivityDate is a date).
 
 from __future__ import annotations
 
+import csv
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -63,7 +64,7 @@ def _csv_case(org: Path, tmp_path: Path, _: pytest.FixtureRequest) -> Case:
 
 
 def _hubspot_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
-    running = request.getfixturevalue("sandbox")
+    running = request.getfixturevalue("sandbox_factory")(data=org)
     ids = control(running, "GET", "/ids")
     config = HubSpotConfig(
         token=SecretStr(running.info.hubspot_token),
@@ -78,7 +79,7 @@ def _hubspot_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
 
 
 def _salesforce_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
-    running = request.getfixturevalue("sandbox")
+    running = request.getfixturevalue("sandbox_factory")(data=org)
     request.addfinalizer(close_sessions)  # before the sandbox stops
     ids = control(running, "GET", "/ids")
     return Case(
@@ -198,3 +199,42 @@ def test_owner_activity_matches_the_csv_at_day_precision(case: Case, reference: 
     }
     expected = {key: at.date() for key, at in reference.owner_activity.items()}
     assert got == expected
+
+
+@pytest.fixture
+def org_with_our_notes(sample_org: Path, tmp_path: Path, reference: Snapshot) -> Path:
+    """The sample org plus activities of every type carrying our note marker, each later
+    than anything else on its account: had any counted, it would be the latest touch."""
+    org = tmp_path / "marked"
+    shutil.copytree(sample_org, org)
+    path = org / "activities.csv"
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    rows[0].append("body")
+    for row in rows[1:]:
+        row.append("")
+    account = reference.accounts[0]
+    owner = next(o.id for o in reference.owners if o.active)
+    ours = f"Owner changed by territory-sync. {note_marker('cd' * 12)}"
+    for day, kind in enumerate(("call", "email", "meeting", "task"), start=1):
+        rows.append([account.id, owner, kind, f"2027-09-0{day}T10:00:00Z", ours])
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return org
+
+
+@pytest.mark.parametrize("kind", CONNECTORS)
+def test_our_own_notes_are_never_activity(
+    kind: str, org_with_our_notes: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    case = BUILDERS[kind](org_with_our_notes, tmp_path, request)
+    marked = load_csv_directory(org_with_our_notes, _rule(org_with_our_notes)).snapshot
+    unmarked = request.getfixturevalue("reference")
+    # The CSV source drops the marked rows too: the marked org reads as the plain one.
+    assert marked.owner_activity == unmarked.owner_activity
+    companies, owners = case.back()
+    got = {
+        (companies[a], owners[o]): at.date()
+        for a, o, at in case.connector.iter_owner_activity()
+        if a in companies and o in owners
+    }
+    assert got == {key: at.date() for key, at in unmarked.owner_activity.items()}

@@ -120,6 +120,8 @@ def write_org(
     (directory / "owners.csv").write_text(csv_text(OWNER_HEADER, owners), encoding="utf-8")
     if activities is not None:
         activity_header = ["account_id", "owner_id", "type", "occurred_at"]
+        if any("body" in a for a in activities):
+            activity_header.append("body")
         text = csv_text(activity_header, activities)
         (directory / "activities.csv").write_text(text, encoding="utf-8")
     return directory
@@ -795,6 +797,31 @@ def test_activities_fold_into_latest_touch_per_owner_and_raise_last_activity(
     issue = only_issue(result)
     assert (issue.file, issue.row, issue.column) == ("activities.csv", 8, "occurred_at")
     assert result.rows_read["activities.csv"] == 7
+
+
+def test_an_activity_carrying_our_note_marker_is_not_a_touch(tmp_path: Path) -> None:
+    rows = [company(id="c1", last_activity_at="2024-01-01")]
+    activities = [
+        {
+            "account_id": "c1",
+            "owner_id": "o1",
+            "type": "call",
+            "occurred_at": "2024-02-01",
+            "body": "Discovery call",
+        },
+        {
+            "account_id": "c1",
+            "owner_id": "o1",
+            "type": "task",
+            "occurred_at": "2024-03-01",
+            "body": "Owner changed. territory-sync:0123456789abcdef01234567",
+        },
+    ]
+
+    result = load(write_org(tmp_path, rows, activities=activities))
+
+    assert result.snapshot.owner_activity == {("c1", "o1"): datetime(2024, 2, 1, tzinfo=UTC)}
+    assert accounts_by_id(result)["c1"].last_activity_at == datetime(2024, 2, 1, tzinfo=UTC)
 
 
 def test_activities_file_is_optional(tmp_path: Path) -> None:
