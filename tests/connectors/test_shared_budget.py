@@ -1,0 +1,63 @@
+"""Worker processes sharing one rate budget through Redis stay under HubSpot's limit together.
+
+Two processes sync the same sandbox at once, each within a budget of 80% of the limit. Sharing
+the budget through a private redis-server, they never earn a 429; each counting alone, they
+send twice what the limit allows and do (the contrast shows the Redis windows are what holds).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+
+from pydantic import SecretStr
+
+from connectors.budget import RateBudget, hubspot_windows
+from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy
+from connectors.sandbox.server import RunningSandbox
+from tests.connectors.conftest import ci_limits, control
+
+LIMIT = 16
+SYNCS = 3
+
+
+def _worker(url: str, token: str, redis_url: str | None, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    budget = RateBudget(
+        hubspot_windows(LIMIT, 1, 20, margin=0.8), storage_uri=redis_url, namespace="shared"
+    )
+    connector = HubSpotConnector(
+        HubSpotConfig(token=SecretStr(token), base_url=url, retry=RetryPolicy(attempts=20)),
+        budget=budget,
+    )
+    seen = [sum(1 for _ in connector.iter_companies()) for _ in range(SYNCS)]
+    out.put((seen, budget.report().rate_limited))
+
+
+def _run_two(running: RunningSandbox, redis_url: str | None) -> list[tuple[list[int], int]]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    args = (running.info.hubspot_url, running.info.hubspot_token, redis_url, queue)
+    workers = [context.Process(target=_worker, args=args) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    return results
+
+
+def test_workers_sharing_redis_never_earn_a_429(
+    sandbox_factory: Callable[..., RunningSandbox], redis_url: str
+) -> None:
+    running = sandbox_factory(limits=ci_limits(limit_per_window=LIMIT))
+    shared = _run_two(running, redis_url)
+    assert [seen for seen, _ in shared] == [[300] * SYNCS] * 2
+    assert control(running, "GET", "/stats")["rate_limited"] == 0
+
+    control(running, "POST", "/reset")
+    alone = _run_two(running, None)
+    assert [seen for seen, _ in alone] == [[300] * SYNCS] * 2
+    served = control(running, "GET", "/stats")["rate_limited"]
+    assert isinstance(served, int)
+    assert served > 0
+    assert sum(limited for _, limited in alone) == served
