@@ -86,6 +86,12 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
     discretionary_date = max(notice, rule.effective_from) if rule.effective_from else notice
     changes: list[Change] = []
     dates: dict[int, date] = {}
+    # Only reps out of office can move a date; most runs have few or none.
+    returns = {
+        owner_id: rep.out_of_office_until
+        for owner_id, rep in inputs.rep_of.items()
+        if rep.out_of_office_until is not None
+    }
     # Parents before children: a hierarchy change takes its parent's date.
     order = sorted(range(len(inputs.accounts)), key=lambda i: (inputs.head[i] >= 0, i))
     for i in order:
@@ -100,7 +106,8 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
             effective = dates.get(inputs.head[i], inputs.as_of)
         else:
             effective = inputs.as_of
-        effective = _after_out_of_office(inputs, effective, account.owner_id, target)
+        if returns:
+            effective = _after_out_of_office(returns, effective, account.owner_id, target)
         dates[i] = effective
         open_change = inputs.open_changes.get(account.id)
         supersedes = None
@@ -131,10 +138,12 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
     return changes
 
 
-def _after_out_of_office(inputs: ChangeInputs, effective: date, *owner_ids: str | None) -> date:
+def _after_out_of_office(
+    returns: Mapping[str, date], effective: date, *owner_ids: str | None
+) -> date:
     """No change for a rep who is out of office takes effect before their return."""
     for owner_id in owner_ids:
-        rep = inputs.rep_of.get(owner_id or "")
-        if rep is not None and rep.out_of_office_until is not None:
-            effective = max(effective, rep.out_of_office_until)
+        back = returns.get(owner_id or "")
+        if back is not None:
+            effective = max(effective, back)
     return effective

@@ -6,7 +6,7 @@ float64 with NaN for missing. Rows are in account-id order, the order every aggr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,19 +28,24 @@ class TextColumn:
     index: dict[str, int]
 
     @classmethod
-    def build(cls, values: Sequence[str | None]) -> TextColumn:
+    def build(cls, values: Iterable[str | None]) -> TextColumn:
         index: dict[str, int] = {}
-        codes = np.empty(len(values), dtype=np.int32)
-        for i, value in enumerate(values):
-            if value is None or value == "":
-                codes[i] = -1
+        seen: dict[str, int] = {}  # raw value -> code: most columns repeat a few values
+        codes: list[int] = []
+        append = codes.append
+        for value in values:
+            if not value:
+                append(-1)
                 continue
-            folded = value.casefold()
-            code = index.get(folded)
+            code = seen.get(value)
             if code is None:
-                code = index[folded] = len(index)
-            codes[i] = code
-        return cls(codes=codes, vocabulary=list(index), index=index)
+                folded = value.casefold()
+                code = index.get(folded)
+                if code is None:
+                    code = index[folded] = len(index)
+                seen[value] = code
+            append(code)
+        return cls(codes=np.array(codes, dtype=np.int32), vocabulary=list(index), index=index)
 
     def code_of(self, value: str) -> int:
         """Code of `value` (case-insensitive), or -2, which matches no row."""
@@ -49,6 +54,32 @@ class TextColumn:
     def value_at(self, row: int) -> str | None:
         code = int(self.codes[row])
         return None if code < 0 else self.vocabulary[code]
+
+
+class LazyColumns(dict[str, TextColumn]):
+    """Text columns built on first use: a million-row column nobody's rule reads (a company's
+    name or domain, say) is never built. `in` and `get` see the columns not built yet."""
+
+    def __init__(self, builders: dict[str, Callable[[], TextColumn]]) -> None:
+        super().__init__()
+        self._builders = builders
+
+    def add(self, name: str, builder: Callable[[], TextColumn]) -> None:
+        self._builders[name] = builder
+
+    def __missing__(self, name: str) -> TextColumn:
+        column = self[name] = self._builders.pop(name)()
+        return column
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in self._builders
+
+    def get(self, name: str, default: TextColumn | None = None) -> TextColumn | None:  # type: ignore[override]
+        return self[name] if name in self else default  # noqa: SIM401 - self.get is this method
+
+
+def _extra_builder(accounts: Sequence[Account], name: str) -> Callable[[], TextColumn]:
+    return lambda: TextColumn.build((a.extra or {}).get(name) for a in accounts)
 
 
 @dataclass(slots=True)
@@ -75,19 +106,21 @@ class AccountColumns:
             if account.annual_revenue is not None:
                 revenue[i] = account.annual_revenue
         countries = [a.country for a in accounts]
-        text = {
-            "name": TextColumn.build([a.name for a in accounts]),
-            "domain": TextColumn.build([a.domain for a in accounts]),
-            "industry": TextColumn.build([a.industry for a in accounts]),
-            "country": TextColumn.build(countries),
-            "lifecycle": TextColumn.build([a.lifecycle for a in accounts]),
-            "region": TextColumn.build(
-                [country_region.get(c.casefold()) if c else None for c in countries]
-            ),
-        }
+        text = LazyColumns(
+            {
+                "name": lambda: TextColumn.build(a.name for a in accounts),
+                "domain": lambda: TextColumn.build(a.domain for a in accounts),
+                "industry": lambda: TextColumn.build(a.industry for a in accounts),
+                "country": lambda: TextColumn.build(countries),
+                "lifecycle": lambda: TextColumn.build(a.lifecycle for a in accounts),
+                "region": lambda: TextColumn.build(
+                    country_region.get(c.casefold()) if c else None for c in countries
+                ),
+            }
+        )
         extra_names = sorted({k for a in accounts if a.extra for k in a.extra})
         for name in extra_names:
-            text[name] = TextColumn.build([(a.extra or {}).get(name) for a in accounts])
+            text.add(name, _extra_builder(accounts, name))
         return cls(
             ids=[a.id for a in accounts],
             text=text,

@@ -443,33 +443,45 @@ def _assignments(
     intents = [INTENTS[t] for t in scores.intent.tolist()]
     tiers = scores.tier.tolist()
     potentials = scores.potential.tolist()
+    accounts = world.accounts
+    whys, owners, outcomes, teams = (
+        decisions.why,
+        decisions.owner,
+        decisions.outcome,
+        decisions.team,
+    )
+    heads, named, candidates = decisions.head, decisions.named, decisions.candidates
+    routing, status, signals = world.routing, world.status, scores.signal
+    kept_reason = _KEPT_REASON
     out: list[Assignment] = []
-    for i, account in enumerate(world.accounts):
-        why = decisions.why[i]
+    append = out.append
+    # Positional arguments, in Assignment's field order: a million keyword calls cost seconds.
+    for i, account in enumerate(accounts):
+        why = whys[i]
         fit_row = fit_rows[i]
-        routing = world.routing[i]
-        head = decisions.head[i]
-        out.append(
+        row = routing[i]
+        head = heads[i]
+        append(
             Assignment(
-                account=account,
-                owner_id=decisions.owner[i],
-                outcome=decisions.outcome[i],
-                routing_row=None if why in ("named", "pinned") else rows[routing].id,
-                team=decisions.team[i],
-                fit_band=fit_bands[i],
-                intent=intents[i],
-                tier=tiers[i],
-                potential=potentials[i],
-                reason=reasons.get(account.id) or _KEPT_REASON.get(why, "continuity"),
-                why=why,
-                status=world.status[i],
-                fit_row=fit_row if fit_row >= 0 else None,
-                fit_line=fit_lines[fit_row] if fit_row >= 0 else None,
-                signal=scores.signal[i],
-                routing_line=row_lines[routing],
-                parent=world.accounts[head].id if head >= 0 else None,
-                named=decisions.named.get(i),
-                candidates=decisions.candidates.get(i),
+                account,
+                owners[i],
+                outcomes[i],
+                None if why in ("named", "pinned") else rows[row].id,
+                teams[i],
+                fit_bands[i],
+                intents[i],
+                tiers[i],
+                potentials[i],
+                reasons.get(account.id) or kept_reason.get(why, "continuity"),
+                why,
+                status[i],
+                fit_row if fit_row >= 0 else None,
+                fit_lines[fit_row] if fit_row >= 0 else None,
+                signals[i],
+                row_lines[row],
+                accounts[head].id if head >= 0 else None,
+                named.get(i),
+                candidates.get(i),
             )
         )
     return out
