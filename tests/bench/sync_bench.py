@@ -8,7 +8,8 @@ Figures, per CRM:
 - full sync: calls ÷ the batch minimum (ceil(N/100) list pages for HubSpot, ceil(N/2000) query
   pages for Salesforce); wall time ÷ the floor, where the floor is the larger of the rate-limit
   floor (the calls the window lets through, back to back) and the same sync with limits off,
-  measured in the same run; 429s the sandbox served (each handled, or the sync would fail);
+  measured in the same run (best of three; a rate-bound HubSpot sync once, Salesforce's best
+  of three too); 429s the sandbox served (each handled, or the sync would fail);
 - incremental sync after 1% of companies change: its calls ÷ the full sync's;
 - 10k owner changes: update calls ÷ ceil(N/100) (HubSpot) or ceil(N/200) (Salesforce).
 """
@@ -134,10 +135,14 @@ def _archived_pass(info: dict[str, str], connector: Connector, prefix: str) -> i
     return _delta(_requests(info, prefix), before)
 
 
-def _timed_count(run: Callable[[], int]) -> tuple[float, int]:
-    started = time.perf_counter()
-    count = run()
-    return time.perf_counter() - started, count
+def _timed_count(run: Callable[[], int], repeats: int = 1) -> tuple[float, int]:
+    """The best wall time of `repeats` runs (this machine is shared), and the count returned."""
+    best, count = float("inf"), 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        count = run()
+        best = min(best, time.perf_counter() - started)
+    return best, count
 
 
 def measure(crm_name: str, data: Path, *, window_seconds: float) -> SyncFigures:
@@ -161,16 +166,22 @@ def measure(crm_name: str, data: Path, *, window_seconds: float) -> SyncFigures:
         # Limits off: the floor the transport itself sets.
         control(info, "POST", "/limits", enforce=False)
         unlimited = crm.connect(info, rule, {"request": Window(1_000_000, 1)})
-        unlimited_s, companies = _timed_count(lambda: sum(1 for _ in unlimited.iter_companies()))
+        # Best of three: a lower floor only makes the wall-time target harder.
+        unlimited_s, companies = _timed_count(
+            lambda: sum(1 for _ in unlimited.iter_companies()), repeats=3
+        )
         # Limits on, as the CRM enforces them; the connector's budget keeps under them.
         control(info, "POST", "/limits", enforce=True)
         control(info, "POST", "/reset")
         connector = crm.connect(info, rule, crm.windows(limit, window_seconds))
+        # A rate-bound HubSpot sync varies little; Salesforce's, bound by the transport, is
+        # measured as often as its floor.
+        repeats = 1 if crm.name == "hubspot" else 3
         before = _requests(info, prefix)
-        full_s, seen = _timed_count(lambda: sum(1 for _ in connector.iter_companies()))
+        full_s, seen = _timed_count(lambda: sum(1 for _ in connector.iter_companies()), repeats)
         after = _requests(info, prefix)
         assert seen == companies, f"limited sync saw {seen:,} of {companies:,} companies"
-        full_calls = _delta(after, before)
+        full_calls = _delta(after, before) // repeats
         archived_calls = _archived_pass(info, connector, prefix)
         served_429 = control(info, "GET", "/stats")["rate_limited"]
         # HubSpot's rolling window lets `limit` calls through per window; Salesforce has none.
