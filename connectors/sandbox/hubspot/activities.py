@@ -51,6 +51,8 @@ class ActivityHandlers:
     def __init__(self, portal: Portal) -> None:
         self.org = portal.org
         self._activities: dict[str, list[ActivityRecord]] = {}
+        self._keys: dict[str, list[int]] = {}
+        self._by_id: dict[str, dict[str, ActivityRecord]] = {}
         self._activities_seen = -1
 
     def activities(self, objects: str) -> list[ActivityRecord]:
@@ -60,6 +62,9 @@ class ActivityHandlers:
             objects_of = {kind: name for name, kind in ACTIVITY_OBJECTS.items()}
             for record in sorted(self.org.activities, key=lambda a: int(a.hubspot_id)):
                 self._activities[objects_of[record.kind]].append(record)
+            # Paging and batch reads look records up here: a page costs its size.
+            self._keys = {n: [int(a.hubspot_id) for a in r] for n, r in self._activities.items()}
+            self._by_id = {n: {a.hubspot_id: a for a in r} for n, r in self._activities.items()}
             self._activities_seen = len(self.org.activities)
         return self._activities[objects]
 
@@ -84,15 +89,17 @@ class ActivityHandlers:
     def list_activities(self, objects: str, request: Request, _: Json) -> Response:
         params = request.query_params
         limit = int_param(params, "limit", 10, LIST_LIMIT)
-        records = [] if bool_param(params, "archived") else self.activities(objects)
-        keys = [int(a.hubspot_id) for a in records]
+        archived = bool_param(params, "archived")
+        records = [] if archived else self.activities(objects)
+        keys = [] if archived else self._keys[objects]
         window, after = page_after(keys, params.get("after"), limit)
         names = names_param(params, "properties") or ()
         results = [self.activity_json(objects, a, names) for a in records[window]]
         return JSONResponse({"results": results, **paging(request, after)})
 
     def batch_read_activities(self, objects: str, request: Request, body: Json) -> Response:
-        by_id = {a.hubspot_id: a for a in self.activities(objects)}
+        self.activities(objects)
+        by_id = self._by_id[objects]
         names = body.get("properties") or ()
         return batch_read_response(
             input_ids(body, BATCH_LIMIT),
