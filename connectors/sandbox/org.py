@@ -15,7 +15,7 @@ import csv
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -359,15 +359,21 @@ def load_org(directory: Path, *, search_lag: float = 0.0) -> Org:
     return org
 
 
+def _new_key(row: dict[str, str], known: Mapping[str, object], where: str, what: str) -> str:
+    """The row's id, which must be present and not seen before in its file."""
+    key = row.get("id", "")
+    if not key:
+        raise OrgLoadError(f"{where}: column 'id' is empty")
+    if key in known:
+        raise OrgLoadError(f"{where}: duplicate {what} id {key!r}")
+    return key
+
+
 def _load_users(org: Org, path: Path) -> None:
     rows = list(_rows(path))
     derived = _salesforce_ids(USER_PREFIX, 0, len(rows))
     for number, (line, row) in enumerate(rows):
-        key = row.get("id", "")
-        if not key:
-            raise OrgLoadError(f"{path}:{line}: column 'id' is empty")
-        if key in org.users:
-            raise OrgLoadError(f"{path}:{line}: duplicate owner id {key!r}")
+        key = _new_key(row, org.users, f"{path}:{line}", "owner")
         if _SF_ID.match(key) and key.startswith(USER_PREFIX):
             sf_id, hs_id = key, str(_HUBSPOT_OWNER_BASE + number)
         else:
@@ -402,11 +408,7 @@ def _load_companies(org: Org, path: Path) -> None:
     ]
     derived = _salesforce_ids(ACCOUNT_PREFIX, 0, len(rows))
     for number, (line, row) in enumerate(rows):
-        key = row.get("id", "")
-        if not key:
-            raise OrgLoadError(f"{path}:{line}: column 'id' is empty")
-        if key in org.companies:
-            raise OrgLoadError(f"{path}:{line}: duplicate company id {key!r}")
+        key = _new_key(row, org.companies, f"{path}:{line}", "company")
         owner = row.get("owner_id") or None
         if owner is not None and owner not in org.users:
             raise OrgLoadError(f"{path}:{line}: owner_id {owner!r} is not in owners.csv")
