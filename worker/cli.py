@@ -121,7 +121,7 @@ def sample(
     ] = "canonical",
 ) -> None:
     """Write a realistic synthetic org (CSV) and a matching rules.yaml."""
-    from connectors.files.sample import write_sample
+    from sandbox.sample import write_sample
 
     if flavour not in ("canonical", "hubspot", "salesforce"):
         fail(err, f"--flavour: expected canonical, hubspot or salesforce, got {flavour!r}", 2)

@@ -81,9 +81,9 @@ def serve(
     The first line on stdout is one JSON object with hubspot_url, hubspot_token,
     salesforce_url, salesforce_session_id, ca_cert and control_url.
     """
-    from connectors.sandbox.gate import FaultSpecError, Limits
-    from connectors.sandbox.org import OrgLoadError
-    from connectors.sandbox.server import RunningSandbox, SandboxConfig
+    from sandbox.gate import FaultSpecError, Limits
+    from sandbox.org import OrgLoadError
+    from sandbox.server import RunningSandbox, SandboxConfig
 
     if webhook_secret and not webhook_url:
         fail(err, "--webhook-secret needs --webhook-url", EXIT_INVALID)

@@ -167,14 +167,14 @@ def profile_in_subprocess(directory: Path, top: int) -> str:
 
 
 def _generate(directory: Path, accounts: int, reps: int, seed: int, flavour: str) -> None:
-    from connectors.files.sample import write_sample  # noqa: PLC0415
+    from sandbox.sample import write_sample  # noqa: PLC0415
 
     write_sample(directory, accounts=accounts, reps=reps, seed=seed, flavour=flavour)  # type: ignore[arg-type]
     (directory / COMPLETE_MARKER).write_text(f"{accounts} {reps} {seed} {flavour}\n")
 
 
 def _as_of() -> Any:
-    from connectors.files.sample import DEFAULT_AS_OF  # noqa: PLC0415
+    from sandbox.sample import DEFAULT_AS_OF  # noqa: PLC0415
 
     return DEFAULT_AS_OF
 

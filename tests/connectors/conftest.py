@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.files.sample import write_sample
-from connectors.sandbox.gate import Limits
-from connectors.sandbox.server import RunningSandbox, SandboxConfig
+from sandbox.gate import Limits
+from sandbox.sample import write_sample
+from sandbox.server import RunningSandbox, SandboxConfig
 
 SMALL_ORG = {"accounts": 300, "reps": 8, "seed": 11}
 

@@ -18,9 +18,9 @@ from connectors.salesforce import (
     SalesforceConnector,
     SalesforceLoginSettings,
 )
-from connectors.sandbox.server import RunningSandbox
 from rules.loader import load_rules
 from rules.schema import RuleFile
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import control
 
 LOGIN_URL = "https://login.salesforce.com/"

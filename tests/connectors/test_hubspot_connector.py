@@ -25,12 +25,12 @@ from connectors.errors import BudgetExhaustedError, TerminalError, TransientErro
 from connectors.files.csv_source import load_csv_directory
 from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy
 from connectors.hubspot.transport import HubSpotTransport
-from connectors.sandbox.gate import Limits
-from connectors.sandbox.org import LOADED_AT
-from connectors.sandbox.server import RunningSandbox
 from rules.domain import Snapshot
 from rules.loader import load_rules
 from rules.schema import RuleFile
+from sandbox.gate import Limits
+from sandbox.org import LOADED_AT
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import ci_limits, control
 
 FAST = RetryPolicy(attempts=4, max_seconds=10.0, first_wait=0.0)
@@ -101,7 +101,7 @@ def other_active_owner(reference: Snapshot, account_id: str) -> str:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory, sample_org: Path) -> Iterator[RunningSandbox]:
     """One sandbox for the tests that only read."""
-    from connectors.sandbox.server import SandboxConfig  # noqa: PLC0415 - fixture-local
+    from sandbox.server import SandboxConfig  # noqa: PLC0415 - fixture-local
 
     running = RunningSandbox(
         SandboxConfig(data=sample_org, limits=ci_limits(), tls_dir=tmp_path_factory.mktemp("tls"))

@@ -18,8 +18,8 @@ import pytest
 import requests
 from hubspot import HubSpot
 
-from connectors.sandbox.org import LOADED_AT
-from connectors.sandbox.server import RunningSandbox, SandboxConfig
+from sandbox.org import LOADED_AT
+from sandbox.server import RunningSandbox, SandboxConfig
 from tests.connectors.conftest import ci_limits, control
 
 Factory = Callable[..., RunningSandbox]

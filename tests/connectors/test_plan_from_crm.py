@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import control
 
 COMPARED = ("owner_id", "outcome", "routing_row", "team", "fit_band", "intent", "tier", "reason")

@@ -15,10 +15,10 @@ from connectors.base import Note, OwnerWrite, note_marker
 from connectors.budget import RateBudget, salesforce_windows
 from connectors.errors import BudgetExhaustedError, ConflictError, TerminalError, TransientError
 from connectors.files.csv_source import load_csv_directory
-from connectors.files.sample import write_sample
 from connectors.salesforce import SalesforceConfig, SalesforceConnector
-from connectors.sandbox.server import RunningSandbox
 from rules.domain import Account
+from sandbox.sample import write_sample
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import ci_limits, control
 from tests.connectors.salesforce_support import (
     LOGIN_SETTINGS,

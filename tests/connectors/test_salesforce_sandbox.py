@@ -16,7 +16,7 @@ from simple_salesforce.exceptions import (
 )
 
 from connectors.salesforce.fields import TERRITORY_CUSTOM_FIELDS
-from connectors.sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import ci_limits, control
 from tests.connectors.salesforce_support import close_sessions, sandbox_ids, sandbox_session
 

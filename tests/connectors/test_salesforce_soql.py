@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from connectors.sandbox.soql import Schema, SoqlError, bind, parse, pinned_values, run
+from sandbox.soql import Schema, SoqlError, bind, parse, pinned_values, run
 
 SCHEMA: Schema = {
     "Id": "id",

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.sandbox.gate import FaultSpecError, parse_faults
-from connectors.sandbox.org import OrgLoadError, load_org
-from connectors.sandbox.server import RunningSandbox
+from sandbox.gate import FaultSpecError, parse_faults
+from sandbox.org import OrgLoadError, load_org
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import control
 
 
@@ -29,7 +29,7 @@ def test_org_keeps_hubspot_ids_and_derives_salesforce_ones(sample_org: Path) -> 
 
 
 def test_a_salesforce_flavoured_org_keeps_its_salesforce_ids(tmp_path: Path) -> None:
-    from connectors.files.sample import write_sample  # noqa: PLC0415
+    from sandbox.sample import write_sample  # noqa: PLC0415
 
     write_sample(tmp_path / "sf", accounts=40, reps=4, seed=2, flavour="salesforce")
     org = load_org(tmp_path / "sf")

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from connectors.budget import RateBudget, hubspot_windows
 from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy
-from connectors.sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import ci_limits, control
 
 LIMIT = 16

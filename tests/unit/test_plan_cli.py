@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from connectors.files.sample import write_sample
+from sandbox.sample import write_sample
 from worker.cli import app
 from worker.explain_view import explain_account
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.files import sample
 from connectors.files.csv_source import load_csv_directory
-from connectors.files.sample import SampleSummary, write_sample
-from connectors.files.sample_vocab import INDUSTRIES, SIGNALS
 from rules.loader import load_rules
 from rules.schema import RuleFile
+from sandbox import sample
+from sandbox.sample import SampleSummary, write_sample
+from sandbox.sample.vocab import INDUSTRIES, SIGNALS
 
 AS_OF = date(2027, 1, 4)
 QUEUE = "territory-queue@example.com"

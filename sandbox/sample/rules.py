@@ -18,8 +18,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from connectors.files.sample_org import BUCKETS, CRO_EMAIL, QUEUE_EMAIL, Org, Team
-from connectors.files.sample_vocab import COUNTRIES, REGIONS, SIGNALS, Flavour, value_mappings
+from sandbox.sample.org import BUCKETS, CRO_EMAIL, QUEUE_EMAIL, Org, Team
+from sandbox.sample.vocab import COUNTRIES, REGIONS, SIGNALS, Flavour, value_mappings
 
 # Role budgets get this headroom over the estimated worked accounts per rep, so the org is
 # roughly coverable and balancing has room to move accounts (the estimate leaves out children

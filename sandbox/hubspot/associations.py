@@ -13,11 +13,11 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from connectors.sandbox.hubspot.activities import ACTIVITY_OBJECTS
-from connectors.sandbox.hubspot.errors import bad_request, batch_error
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.values import Json
-from connectors.sandbox.hubspot.wire import batch_response, input_ids
+from sandbox.hubspot.activities import ACTIVITY_OBJECTS
+from sandbox.hubspot.errors import bad_request, batch_error
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.values import Json
+from sandbox.hubspot.wire import batch_response, input_ids
 
 ASSOCIATIONS_BATCH_LIMIT: Final = 1000
 ASSOCIATIONS_PER_OBJECT: Final = 500

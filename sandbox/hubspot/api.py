@@ -14,19 +14,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.sandbox.gate import Kind
-from connectors.sandbox.hubspot.activities import ACTIVITY_OBJECTS, ActivityHandlers
-from connectors.sandbox.hubspot.associations import AssociationHandlers
-from connectors.sandbox.hubspot.companies import CompanyHandlers
-from connectors.sandbox.hubspot.errors import RefusedError, missing_scope, unauthenticated
-from connectors.sandbox.hubspot.notes import NoteHandlers
-from connectors.sandbox.hubspot.owners import OwnerHandlers
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.properties import PropertyHandlers
-from connectors.sandbox.hubspot.search import CompanySearch
-from connectors.sandbox.hubspot.values import Json
-from connectors.sandbox.hubspot.wire import read_json
-from connectors.sandbox.state import Sandbox
+from sandbox.gate import Kind
+from sandbox.hubspot.activities import ACTIVITY_OBJECTS, ActivityHandlers
+from sandbox.hubspot.associations import AssociationHandlers
+from sandbox.hubspot.companies import CompanyHandlers
+from sandbox.hubspot.errors import RefusedError, missing_scope, unauthenticated
+from sandbox.hubspot.notes import NoteHandlers
+from sandbox.hubspot.owners import OwnerHandlers
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.properties import PropertyHandlers
+from sandbox.hubspot.search import CompanySearch
+from sandbox.hubspot.values import Json
+from sandbox.hubspot.wire import read_json
+from sandbox.state import Sandbox
 
 Handler = Callable[[Request, Json], Response]  # the request and its JSON body ({} for a GET)
 

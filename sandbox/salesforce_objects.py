@@ -22,7 +22,7 @@ from typing import Final
 from connectors.files.cells import amount, whole_number
 from connectors.records import parse_instant
 from connectors.salesforce.fields import TERRITORY_CUSTOM_FIELDS
-from connectors.sandbox.org import (
+from sandbox.org import (
     SALESFORCE_FIELDS,
     SIGNAL_PREFIX,
     ActivityRecord,
@@ -32,7 +32,7 @@ from connectors.sandbox.org import (
     User,
     salesforce_field_for_signal,
 )
-from connectors.sandbox.soql import FieldType, Row, Schema
+from sandbox.soql import FieldType, Row, Schema
 
 Lookup = Callable[[object], Iterable[Row]]
 

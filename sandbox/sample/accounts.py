@@ -15,9 +15,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from connectors.files.sample_ids import company_ids
-from connectors.files.sample_org import BUCKETS, Org
-from connectors.files.sample_vocab import (
+from sandbox.sample.ids import company_ids
+from sandbox.sample.org import BUCKETS, Org
+from sandbox.sample.vocab import (
     ACTIVITY_TYPES,
     ACTIVITY_WEIGHTS,
     INDUSTRY_REVENUE_FACTOR,

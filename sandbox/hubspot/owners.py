@@ -11,10 +11,10 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.values import Json, iso
-from connectors.sandbox.hubspot.wire import bool_param, int_param, page_after, paging
-from connectors.sandbox.org import LOADED_AT, User
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.values import Json, iso
+from sandbox.hubspot.wire import bool_param, int_param, page_after, paging
+from sandbox.org import LOADED_AT, User
 
 OWNERS_LIMIT: Final = 500
 

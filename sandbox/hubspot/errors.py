@@ -14,7 +14,7 @@ from typing import Final
 import orjson
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.values import Json
+from sandbox.hubspot.values import Json
 
 _AUTH_MESSAGE: Final = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Final
 
-from connectors.sandbox.hubspot.values import (
+from sandbox.hubspot.values import (
     COLUMN_BY_PROPERTY,
     Json,
     builtin_properties,
@@ -17,9 +17,9 @@ from connectors.sandbox.hubspot.values import (
     ms_text,
     parse_moment,
 )
-from connectors.sandbox.hubspot.wire import record_json
-from connectors.sandbox.org import SIGNAL_PREFIX, Company
-from connectors.sandbox.state import Sandbox
+from sandbox.hubspot.wire import record_json
+from sandbox.org import SIGNAL_PREFIX, Company
+from sandbox.state import Sandbox
 
 ALWAYS_RETURNED: Final = ("createdate", "hs_lastmodifieddate", "hs_object_id")
 DEFAULT_COMPANY_PROPERTIES: Final = ("createdate", "domain", "hs_lastmodifieddate", "name")

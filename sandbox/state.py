@@ -8,8 +8,8 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
-from connectors.sandbox.gate import Gate
-from connectors.sandbox.org import Org
+from sandbox.gate import Gate
+from sandbox.org import Org
 
 SALESFORCE_API_VERSION = "59.0"
 

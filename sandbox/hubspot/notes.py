@@ -12,22 +12,22 @@ from collections.abc import Iterable, Mapping
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.associations import ASSOCIATION_TYPES
-from connectors.sandbox.hubspot.errors import (
+from sandbox.hubspot.associations import ASSOCIATION_TYPES
+from sandbox.hubspot.errors import (
     bad_request,
     batch_error,
     invalid_properties,
     property_problem,
 )
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.values import (
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.values import (
     NOTE_BODY_LIMIT,
     Json,
     iso,
     moment_text,
     parse_moment,
 )
-from connectors.sandbox.hubspot.wire import (
+from sandbox.hubspot.wire import (
     BATCH_LIMIT,
     ENGAGEMENT_ALWAYS_RETURNED,
     batch_read_response,
@@ -36,7 +36,7 @@ from connectors.sandbox.hubspot.wire import (
     properties_of,
     record_json,
 )
-from connectors.sandbox.org import Company, NoteRecord
+from sandbox.org import Company, NoteRecord
 
 
 class NoteHandlers:

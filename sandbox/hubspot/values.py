@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from connectors.sandbox.org import HUBSPOT_PROPERTIES, LOADED_AT, hubspot_property_for_signal
+from sandbox.org import HUBSPOT_PROPERTIES, LOADED_AT, hubspot_property_for_signal
 
 Json = dict[str, Any]
 

@@ -14,10 +14,10 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.errors import bad_request
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.values import Json, epoch_ms, parse_moment
-from connectors.sandbox.org import Company
+from sandbox.hubspot.errors import bad_request
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.values import Json, epoch_ms, parse_moment
+from sandbox.org import Company
 
 SEARCH_LIMIT: Final = 200
 MAX_FILTER_GROUPS: Final = 5

@@ -38,9 +38,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.sandbox.gate import FaultSpecError, parse_faults
-from connectors.sandbox.org import Company
-from connectors.sandbox.state import Sandbox
+from sandbox.gate import FaultSpecError, parse_faults
+from sandbox.org import Company
+from sandbox.state import Sandbox
 
 
 def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per route

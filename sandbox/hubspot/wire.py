@@ -15,8 +15,8 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.errors import bad_request, objects_not_found
-from connectors.sandbox.hubspot.values import Json, empty_value, iso
+from sandbox.hubspot.errors import bad_request, objects_not_found
+from sandbox.hubspot.values import Json, empty_value, iso
 
 T = TypeVar("T")
 

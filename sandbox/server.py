@@ -21,10 +21,10 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from connectors.sandbox import control, hubspot, salesforce_api
-from connectors.sandbox.gate import Gate, Limits, parse_faults
-from connectors.sandbox.org import load_org
-from connectors.sandbox.state import Sandbox, new_secret
+from sandbox import control, hubspot, salesforce_api
+from sandbox.gate import Gate, Limits, parse_faults
+from sandbox.org import load_org
+from sandbox.state import Sandbox, new_secret
 
 CONTROL_PATH = "/_sandbox"
 

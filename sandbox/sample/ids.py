@@ -12,7 +12,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from connectors.files.sample_vocab import Flavour
+from sandbox.sample.vocab import Flavour
 
 # The first company and owner numbers; HubSpot company ids are ~10 digits, owner ids ~8.
 COMPANY_ID_BASE: Final = 1_000_000_001

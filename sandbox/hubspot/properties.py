@@ -12,10 +12,10 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.errors import bad_request, error_response
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.values import BUILTIN_GROUPS, Json, property_definition
-from connectors.sandbox.hubspot.wire import bool_param
+from sandbox.hubspot.errors import bad_request, error_response
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.values import BUILTIN_GROUPS, Json, property_definition
+from sandbox.hubspot.wire import bool_param
 
 _PROPERTY_NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 # Property type -> the field types HubSpot accepts with it.

@@ -223,8 +223,7 @@ class _Parser:
         token = self.current
         if token.keyword in _UNSUPPORTED:
             raise _malformed(
-                f"{token.keyword} is not in the sandbox's SOQL subset "
-                "(see connectors/sandbox/soql.py)",
+                f"{token.keyword} is not in the sandbox's SOQL subset (see sandbox/soql.py)",
                 token.column,
             )
         found = "end of query" if token.kind == "end" else repr(token.text)

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.org import Org
+from sandbox.org import Org
 
 Api = Literal["hubspot", "salesforce", "control"]
 Kind = Literal["read", "search", "write", "create"]

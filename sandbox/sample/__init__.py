@@ -20,16 +20,16 @@ from typing import Final, get_args
 
 import numpy as np
 
-from connectors.files.sample_accounts import (
+from rules.loader import load_rules
+from sandbox.sample.accounts import (
     ACTIVITY_COLUMNS,
     COMPANY_COLUMNS,
     AccountFactory,
     NameCode,
 )
-from connectors.files.sample_org import BUCKETS, Org, plan_org
-from connectors.files.sample_rules import RuleInputs, render_rules
-from connectors.files.sample_vocab import Flavour
-from rules.loader import load_rules
+from sandbox.sample.org import BUCKETS, Org, plan_org
+from sandbox.sample.rules import RuleInputs, render_rules
+from sandbox.sample.vocab import Flavour
 
 __all__ = ["CHUNK_ROWS", "DEFAULT_AS_OF", "Flavour", "SampleSummary", "write_sample"]
 

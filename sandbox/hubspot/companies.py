@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.errors import (
+from sandbox.hubspot.errors import (
     bad_request,
     batch_error,
     error_response,
@@ -20,9 +20,9 @@ from connectors.sandbox.hubspot.errors import (
     objects_not_found,
     property_problem,
 )
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.values import COLUMN_BY_PROPERTY, Json, value_problem
-from connectors.sandbox.hubspot.wire import (
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.values import COLUMN_BY_PROPERTY, Json, value_problem
+from sandbox.hubspot.wire import (
     BATCH_LIMIT,
     LIST_LIMIT,
     batch_read_response,
@@ -34,7 +34,7 @@ from connectors.sandbox.hubspot.wire import (
     paging,
     properties_of,
 )
-from connectors.sandbox.org import SIGNAL_PREFIX, Company
+from sandbox.org import SIGNAL_PREFIX, Company
 
 
 class CompanyHandlers:

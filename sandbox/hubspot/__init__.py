@@ -34,6 +34,6 @@ module a resource (`companies`, `search`, `owners`, `notes`, `activities`, `asso
 
 from __future__ import annotations
 
-from connectors.sandbox.hubspot.api import routes
+from sandbox.hubspot.api import routes
 
 __all__ = ["routes"]

@@ -38,22 +38,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.sandbox import soql
-from connectors.sandbox.gate import Kind
-from connectors.sandbox.org import Company
-from connectors.sandbox.salesforce_objects import (
+from sandbox import soql
+from sandbox.gate import Kind
+from sandbox.org import Company
+from sandbox.salesforce_objects import (
     WRITABLE_ACCOUNT_FIELDS,
     SalesforceView,
     SObject,
     json_record,
 )
-from connectors.sandbox.salesforce_updates import (
+from sandbox.salesforce_updates import (
     CUSTOM_FIELDS,
     AccountUpdates,
     lock_error,
     rest_error,
 )
-from connectors.sandbox.state import Sandbox
+from sandbox.state import Sandbox
 
 PREFIX: Final = "/services/data/v{version}"
 BATCH_SIZE: Final = 2000

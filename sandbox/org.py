@@ -23,7 +23,7 @@ from typing import Final
 
 import numpy as np
 
-from connectors.files.sample_ids import ACCOUNT_PREFIX, USER_PREFIX, salesforce_ids
+from sandbox.sample.ids import ACCOUNT_PREFIX, USER_PREFIX, salesforce_ids
 
 # Canonical CSV column -> HubSpot company property / Salesforce Account field.
 HUBSPOT_PROPERTIES: Final = {

@@ -16,8 +16,8 @@ from typing import Final
 
 from connectors.records import parse_instant
 from connectors.salesforce.fields import TERRITORY_CUSTOM_FIELDS, CustomField
-from connectors.sandbox.org import Company, Org
-from connectors.sandbox.salesforce_objects import SalesforceView, json_value
+from sandbox.org import Company, Org
+from sandbox.salesforce_objects import SalesforceView, json_value
 
 Error = dict[str, object]
 

@@ -16,8 +16,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from connectors.files.sample_ids import owner_ids
-from connectors.files.sample_vocab import FIRST_NAMES, LAST_NAMES, Flavour
+from sandbox.sample.ids import owner_ids
+from sandbox.sample.vocab import FIRST_NAMES, LAST_NAMES, Flavour
 
 EMAIL_DOMAIN: Final = "example.com"
 QUEUE_EMAIL: Final = f"territory-queue@{EMAIL_DOMAIN}"

@@ -13,9 +13,9 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.sandbox.hubspot.portal import Portal
-from connectors.sandbox.hubspot.values import Json, iso, moment_text
-from connectors.sandbox.hubspot.wire import (
+from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.values import Json, iso, moment_text
+from sandbox.hubspot.wire import (
     BATCH_LIMIT,
     ENGAGEMENT_ALWAYS_RETURNED,
     LIST_LIMIT,
@@ -28,7 +28,7 @@ from connectors.sandbox.hubspot.wire import (
     paging,
     record_json,
 )
-from connectors.sandbox.org import LOADED_AT, ActivityRecord
+from sandbox.org import LOADED_AT, ActivityRecord
 
 # Object type in the URL -> `ActivityRecord.kind`.
 ACTIVITY_OBJECTS: Final = {
