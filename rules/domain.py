@@ -46,6 +46,7 @@ class Account:
     last_activity_at: datetime | None = None
     signals: tuple[tuple[str, date], ...] = ()
     extra: dict[str, str] | None = None
+    locked: bool = False  # the CRM's territory_lock: keep the current owner while it is set
 
 
 @dataclass(frozen=True, slots=True)
