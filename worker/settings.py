@@ -10,8 +10,10 @@ secrets as files). Every setting is listed in docs/settings.md.
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -62,11 +64,72 @@ class Settings(BaseSettings):
     look_back_seconds: int = Field(
         600, ge=0, description="incremental sync re-reads this far before the stored cursor"
     )
+    # The ledger and the worker
+    database_url: SecretStr | None = Field(
+        None,
+        description="the ledger: sqlite:///PATH (default sqlite:///territory.sqlite3, in the "
+        "working directory) or postgresql://USER:PASSWORD@HOST/DB",
+    )
+    auto_migrate: bool = Field(
+        False, description="run the ledger's migrations when the worker or beat starts"
+    )
+    timezone: str = Field(
+        "UTC", description="IANA zone whose calendar day decides which changes are due"
+    )
+    visibility_timeout_seconds: int = Field(
+        3600,
+        ge=60,
+        description="Redis broker visibility timeout: a task not acknowledged by then is "
+        "redelivered; countdowns stay under half of it, tasks finish within a quarter",
+    )
+    lease_seconds: int = Field(
+        300, ge=5, description="how long a worker holds claimed changes before others may"
+    )
+    apply_chunk: int = Field(
+        200, ge=1, le=200, description="changes one apply task claims and writes at a time"
+    )
+    max_attempts: int = Field(
+        8, ge=1, description="attempts per change before a transient failure counts as failed"
+    )
+    max_deliveries: int = Field(
+        5, ge=1, description="deliveries of one task message before it is parked as poison"
+    )
+    sync_every_minutes: float = Field(
+        15, gt=0, description="beat: incremental sync into the mirror this often"
+    )
+    apply_every_minutes: float = Field(60, gt=0, description="beat: apply due changes this often")
+    reconcile_every_minutes: float = Field(
+        10, gt=0, description="beat: finish changes whose worker lease expired this often"
+    )
+    relay_every_seconds: float = Field(
+        60, gt=0, description="beat: re-enqueue due work from the ledger this often"
+    )
+    nightly_plan_at: str = Field(
+        "02:00", description="beat: plan from the mirror daily at HH:MM in TERRITORY_TIMEZONE"
+    )
 
     @property
     def hubspot_host(self) -> str:
         """The base URL as the HubSpot client wants it (no trailing slash)."""
         return str(self.hubspot_base_url).rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Berlin") from None
+        return value
+
+    @field_validator("nightly_plan_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected a time of day as HH:MM") from None
+        return value
 
     @field_validator("salesforce_ca_bundle")
     @classmethod
