@@ -1,0 +1,229 @@
+"""The outbox: a proposal keeps its row, approval is per share, claims never overlap."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from rules.reasons import Share
+from worker.ledger import Ledger, LedgerError
+from worker.ledger.facts import bind_crm, bound_crm
+from worker.ledger.outbox import (
+    NewChange,
+    Outcome,
+    approve,
+    claim,
+    count_by_state,
+    decline,
+    finish,
+    open_changes,
+    promote_due,
+    record_changes,
+    select_changes,
+)
+from worker.ledger.runs import start_run
+from worker.ledger.states import ChangeState, RunKind
+
+NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+def make_change(
+    account: str,
+    *,
+    to: str = "o-2",
+    frm: str | None = "o-1",
+    share: Share = Share.DISCRETIONARY,
+    effective: date = TODAY,
+    change_id: str | None = None,
+) -> NewChange:
+    return NewChange(
+        change_id=change_id or f"c-{account}-{frm}-{to}",
+        account_id=account,
+        from_owner_id=frm,
+        to_owner_id=to,
+        reason="rebalance" if share is Share.DISCRETIONARY else "departed",
+        share=share,
+        routing_row="emea",
+        routing_line=12,
+        team="emea",
+        rule_revision="r1",
+        effective_date=effective,
+    )
+
+
+def new_run(ledger: Ledger) -> int:
+    with ledger.write() as c:
+        return start_run(c, kind=RunKind.PLAN, actor="test", source="ledger", now=NOW)
+
+
+def test_the_same_proposal_keeps_its_row_and_a_different_one_supersedes(ledger: Ledger) -> None:
+    first, second = new_run(ledger), new_run(ledger)
+    with ledger.write() as c:
+        record_changes(
+            c, first, [make_change("a1"), make_change("a2")], now=NOW, cancel_unproposed=True
+        )
+    later = NOW + timedelta(days=1)
+    with ledger.write() as c:
+        recorded = record_changes(
+            c,
+            second,
+            [make_change("a1"), make_change("a2", to="o-3")],
+            now=later,
+            cancel_unproposed=True,
+        )
+    assert recorded.kept == ("c-a1-o-1-o-2",)
+    assert recorded.inserted == ("c-a2-o-1-o-3",)
+    assert recorded.superseded == ("c-a2-o-1-o-2",)
+    with ledger.read() as c:
+        rows = {r.change_id: r for r in select_changes(c)}
+    assert rows["c-a1-o-1-o-2"].run_id == first  # same row, same run, same date
+    assert rows["c-a2-o-1-o-2"].state is ChangeState.SUPERSEDED
+    assert rows["c-a2-o-1-o-3"].supersedes == "c-a2-o-1-o-2"
+
+
+def test_an_open_change_no_plan_proposes_is_cancelled_but_never_one_being_applied(
+    ledger: Ledger,
+) -> None:
+    run = new_run(ledger)
+    with ledger.write() as c:
+        record_changes(
+            c, run, [make_change("a1"), make_change("a2")], now=NOW, cancel_unproposed=True
+        )
+        approve(c, run_id=run, who="t", now=NOW)
+        promote_due(c, TODAY, now=NOW)
+        claim(c, worker="w1", limit=1, lease=timedelta(minutes=5), now=NOW)  # takes a1
+    with ledger.write() as c:
+        recorded = record_changes(c, new_run_in(c), [], now=NOW, cancel_unproposed=True)
+    assert recorded.cancelled == ("c-a2-o-1-o-2",)
+    with ledger.read() as c:
+        assert open_changes(c)["a1"].state is ChangeState.APPLYING
+
+
+def new_run_in(connection) -> int:  # type: ignore[no-untyped-def]
+    return start_run(connection, kind=RunKind.PLAN, actor="test", source="ledger", now=NOW)
+
+
+def test_a_new_proposal_for_an_account_being_applied_waits_for_the_next_plan(
+    ledger: Ledger,
+) -> None:
+    run = new_run(ledger)
+    with ledger.write() as c:
+        record_changes(c, run, [make_change("a1")], now=NOW, cancel_unproposed=True)
+        approve(c, run_id=run, who="t", now=NOW)
+        promote_due(c, TODAY, now=NOW)
+        claim(c, worker="w1", limit=5, lease=timedelta(minutes=5), now=NOW)
+    with ledger.write() as c:
+        recorded = record_changes(
+            c, new_run_in(c), [make_change("a1", to="o-9")], now=NOW, cancel_unproposed=True
+        )
+    assert recorded.deferred == ("a1",)
+    assert recorded.inserted == ()
+
+
+def test_approval_is_per_share_and_declined_changes_never_become_due(ledger: Ledger) -> None:
+    run = new_run(ledger)
+    proposals = [
+        make_change("a1", share=Share.FORCED),
+        make_change("a2"),
+        make_change("a3"),
+    ]
+    with ledger.write() as c:
+        record_changes(c, run, proposals, now=NOW, cancel_unproposed=True)
+        assert approve(c, run_id=run, who="rail", now=NOW, share=Share.FORCED) == 1
+        assert decline(c, run_id=run, who="dana", now=NOW) == 2
+        assert promote_due(c, TODAY, now=NOW) == 1
+    with ledger.read() as c:
+        assert count_by_state(c, run) == {"due": 1, "declined": 2}
+
+
+def test_only_changes_effective_by_today_become_due(ledger: Ledger) -> None:
+    run = new_run(ledger)
+    with ledger.write() as c:
+        record_changes(
+            c,
+            run,
+            [make_change("a1"), make_change("a2", effective=TODAY + timedelta(days=7))],
+            now=NOW,
+            cancel_unproposed=True,
+        )
+        approve(c, run_id=run, who="t", now=NOW)
+        assert promote_due(c, TODAY, now=NOW) == 1
+        assert promote_due(c, TODAY + timedelta(days=6), now=NOW) == 0
+        assert promote_due(c, TODAY + timedelta(days=7), now=NOW) == 1
+
+
+def _due(ledger: Ledger, n: int) -> None:
+    run = new_run(ledger)
+    with ledger.write() as c:
+        record_changes(
+            c, run, [make_change(f"a{i:04d}") for i in range(n)], now=NOW, cancel_unproposed=True
+        )
+        approve(c, run_id=run, who="t", now=NOW)
+        promote_due(c, TODAY, now=NOW)
+
+
+def test_concurrent_claimants_never_get_the_same_row(ledger: Ledger) -> None:
+    _due(ledger, 300)
+    claimed: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        mine: list[str] = []
+        try:
+            while True:
+                with ledger.write() as c:
+                    rows = claim(c, worker=name, limit=7, lease=timedelta(minutes=5), now=NOW)
+                if not rows:
+                    break
+                mine.extend(r.change_id for r in rows)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        claimed[name] = mine
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    every = [cid for ids in claimed.values() for cid in ids]
+    assert len(every) == 300
+    assert len(set(every)) == 300
+
+
+def test_an_expired_lease_is_claimed_again_and_the_first_worker_can_no_longer_finish(
+    ledger: Ledger,
+) -> None:
+    _due(ledger, 1)
+    with ledger.write() as c:
+        (first,) = claim(c, worker="w1", limit=5, lease=timedelta(minutes=5), now=NOW)
+    assert not first.claimed_before
+    later = NOW + timedelta(minutes=6)
+    with ledger.write() as c:
+        assert claim(c, worker="w2", limit=5, lease=timedelta(minutes=5), now=NOW) == []
+        (second,) = claim(c, worker="w2", limit=5, lease=timedelta(minutes=5), now=later)
+    assert second.claimed_before
+    with ledger.write() as c:
+        lost = finish(c, "w1", [Outcome(first.change_id, ChangeState.APPLIED)], now=later)
+        assert lost == [first.change_id]
+        assert finish(c, "w2", [Outcome(second.change_id, ChangeState.APPLIED)], now=later) == []
+    with ledger.read() as c:
+        (row,) = select_changes(c)
+    assert row.state is ChangeState.APPLIED
+    assert row.attempts == 2
+
+
+def test_a_ledger_belongs_to_one_crm_account(ledger: Ledger) -> None:
+    with ledger.write() as c:
+        assert bind_crm(c, "hubspot", "portal-1", now=NOW) is True
+        assert bind_crm(c, "hubspot", "portal-1", now=NOW) is False
+    with (
+        pytest.raises(LedgerError, match="belongs to hubspot account portal-1"),
+        ledger.write() as c,
+    ):
+        bind_crm(c, "hubspot", "portal-2", now=NOW)
+    with ledger.read() as c:
+        assert bound_crm(c) == ("hubspot", "portal-1")

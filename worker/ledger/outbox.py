@@ -1,0 +1,406 @@
+"""Owner changes as an outbox: recorded from plans, approved per class, claimed, finished.
+
+Every function takes an open connection (one short transaction, see `Ledger.write`); none
+talks to a CRM. A worker claims due rows (`applying` with a lease), talks to the CRM outside any
+transaction, then finishes each row it still holds. Rows whose lease expired are claimed again
+(the reconciler's work), and the write-back path compares before it writes and looks for the
+note before it posts, so a row applied twice has one effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from rules.reasons import Share
+from worker.ledger.states import (
+    OPEN_STATES,
+    REPLACEABLE_STATES,
+    ChangeState,
+)
+from worker.ledger.tables import changes
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """One change as the ledger holds it."""
+
+    change_id: str
+    run_id: int
+    account_id: str
+    from_owner_id: str | None
+    to_owner_id: str | None
+    reason: str
+    share: Share
+    routing_row: str | None
+    routing_line: int | None
+    team: str | None
+    rule_revision: str
+    effective_date: date
+    state: ChangeState
+    attempts: int
+    error: dict[str, Any] | None
+    note_id: str | None
+    supersedes: str | None
+    approved_by: str | None
+    lease_until: datetime | None
+    claimed_by: str | None
+    created_at: datetime
+    applied_at: datetime | None
+
+    @property
+    def claimed_before(self) -> bool:
+        """For a row just claimed: another claim came first, so its write or note may have
+        landed already (look before writing; look for the note before posting)."""
+        return self.attempts > 1
+
+
+def row_of(record: sa.Row[Any]) -> ChangeRow:
+    """A `changes` row as a ChangeRow."""
+    m = record._mapping
+    return ChangeRow(
+        change_id=m["change_id"],
+        run_id=m["run_id"],
+        account_id=m["account_id"],
+        from_owner_id=m["from_owner_id"],
+        to_owner_id=m["to_owner_id"],
+        reason=m["reason"],
+        share=Share(m["share"]),
+        routing_row=m["routing_row"],
+        routing_line=m["routing_line"],
+        team=m["team"],
+        rule_revision=m["rule_revision"],
+        effective_date=m["effective_date"],
+        state=ChangeState(m["state"]),
+        attempts=m["attempts"],
+        error=m["error"],
+        note_id=m["note_id"],
+        supersedes=m["supersedes"],
+        approved_by=m["approved_by"],
+        lease_until=m["lease_until"],
+        claimed_by=m["claimed_by"],
+        created_at=m["created_at"],
+        applied_at=m["applied_at"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewChange:
+    """A change a plan proposes, as the ledger records it."""
+
+    change_id: str
+    account_id: str
+    from_owner_id: str | None
+    to_owner_id: str | None
+    reason: str
+    share: Share
+    routing_row: str | None
+    routing_line: int | None
+    team: str | None
+    rule_revision: str
+    effective_date: date
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What recording a plan's changes did to the outbox."""
+
+    inserted: tuple[str, ...] = ()  # change ids of new rows
+    kept: tuple[str, ...] = ()  # the same proposal, already open: row, id and date kept
+    superseded: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    deferred: tuple[str, ...] = ()  # accounts whose open change a worker holds right now
+
+
+def open_changes(connection: sa.Connection) -> dict[str, ChangeRow]:
+    """The open change per account (at most one)."""
+    query = sa.select(changes).where(changes.c.state.in_(OPEN_STATES))
+    return {row.account_id: row for row in map(row_of, connection.execute(query))}
+
+
+def change_counts(connection: sa.Connection) -> dict[str, int]:
+    """How many changes each account has had in the ledger (any state)."""
+    query = sa.select(changes.c.account_id, sa.func.count()).group_by(changes.c.account_id)
+    return dict(connection.execute(query).all())
+
+
+def record_changes(
+    connection: sa.Connection,
+    run_id: int,
+    proposed: Sequence[NewChange],
+    *,
+    now: datetime,
+    cancel_unproposed: bool,
+    initial_state: Mapping[str, ChangeState] | None = None,
+) -> Recorded:
+    """Record a plan's changes; the same proposal keeps its row (DESIGN "Change identity").
+
+    A different proposal for an account supersedes its open row; with `cancel_unproposed`, an
+    open row no proposal mentions is cancelled. A row in `applying` is never touched: a new
+    proposal for its account waits for the next plan (`deferred`). `initial_state` gives each
+    new row's state by change id (default `planned`).
+    """
+    current = open_changes(connection)
+    proposed_accounts = {c.account_id for c in proposed}
+    inserted: list[str] = []
+    kept: list[str] = []
+    superseded: list[str] = []
+    deferred: list[str] = []
+    rows: list[dict[str, Any]] = []
+    states = initial_state or {}
+    for change in proposed:
+        existing = current.get(change.account_id)
+        if existing is not None and existing.change_id == change.change_id:
+            kept.append(change.change_id)
+            continue
+        if existing is not None and existing.state not in REPLACEABLE_STATES:
+            deferred.append(change.account_id)
+            continue
+        if existing is not None:
+            superseded.append(existing.change_id)
+        inserted.append(change.change_id)
+        rows.append(
+            {
+                "change_id": change.change_id,
+                "run_id": run_id,
+                "account_id": change.account_id,
+                "from_owner_id": change.from_owner_id,
+                "to_owner_id": change.to_owner_id,
+                "reason": str(change.reason),
+                "share": str(change.share),
+                "routing_row": change.routing_row,
+                "routing_line": change.routing_line,
+                "team": change.team,
+                "rule_revision": change.rule_revision,
+                "effective_date": change.effective_date,
+                "state": str(states.get(change.change_id, ChangeState.PLANNED)),
+                "attempts": 0,
+                "supersedes": existing.change_id if existing is not None else change.supersedes,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    cancelled = (
+        [
+            row.change_id
+            for account_id, row in current.items()
+            if account_id not in proposed_accounts and row.state in REPLACEABLE_STATES
+        ]
+        if cancel_unproposed
+        else []
+    )
+    _set_state(connection, superseded, ChangeState.SUPERSEDED, now, REPLACEABLE_STATES)
+    _set_state(connection, cancelled, ChangeState.CANCELLED, now, REPLACEABLE_STATES)
+    for chunk in _chunks(rows, 500):
+        connection.execute(sa.insert(changes), chunk)
+    return Recorded(
+        inserted=tuple(inserted),
+        kept=tuple(kept),
+        superseded=tuple(superseded),
+        cancelled=tuple(cancelled),
+        deferred=tuple(deferred),
+    )
+
+
+def approve(
+    connection: sa.Connection,
+    *,
+    run_id: int,
+    who: str,
+    now: datetime,
+    share: Share | None = None,
+) -> int:
+    """Approve the run's changes waiting in `planned` (of one share, or all); return how many."""
+    condition = sa.and_(changes.c.run_id == run_id, changes.c.state == ChangeState.PLANNED)
+    if share is not None:
+        condition = sa.and_(condition, changes.c.share == share)
+    result = connection.execute(
+        sa.update(changes)
+        .where(condition)
+        .values(state=ChangeState.APPROVED, approved_by=who, approved_at=now, updated_at=now)
+    )
+    return result.rowcount
+
+
+def decline(connection: sa.Connection, *, run_id: int, who: str, now: datetime) -> int:
+    """Decline the run's changes still waiting in `planned`; return how many."""
+    result = connection.execute(
+        sa.update(changes)
+        .where(changes.c.run_id == run_id, changes.c.state == ChangeState.PLANNED)
+        .values(state=ChangeState.DECLINED, approved_by=who, approved_at=now, updated_at=now)
+    )
+    return result.rowcount
+
+
+def cancel(connection: sa.Connection, change_id: str, *, now: datetime) -> ChangeRow | None:
+    """Cancel one open change that no worker holds; return the row as it was (None: unknown)."""
+    found = connection.execute(sa.select(changes).where(changes.c.change_id == change_id)).first()
+    if found is None:
+        return None
+    row = row_of(found)
+    _set_state(connection, [change_id], ChangeState.CANCELLED, now, REPLACEABLE_STATES)
+    return row
+
+
+def promote_due(connection: sa.Connection, today: date, *, now: datetime) -> int:
+    """Approved rows effective on or before `today` become due; return how many."""
+    result = connection.execute(
+        sa.update(changes)
+        .where(changes.c.state == ChangeState.APPROVED, changes.c.effective_date <= today)
+        .values(state=ChangeState.DUE, updated_at=now)
+    )
+    return result.rowcount
+
+
+def claim(
+    connection: sa.Connection,
+    *,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+    run_id: int | None = None,
+    expired_only: bool = False,
+) -> list[ChangeRow]:
+    """Claim up to `limit` due rows (and rows whose lease expired) for `worker`.
+
+    PostgreSQL skips rows another transaction holds (`FOR UPDATE SKIP LOCKED`); SQLite runs one
+    writer at a time, and the UPDATE is conditional on the state it read, so two claimants never
+    get the same row either way.
+    """
+    expired = sa.and_(changes.c.state == ChangeState.APPLYING, changes.c.lease_until < now)
+    eligible = expired if expired_only else sa.or_(changes.c.state == ChangeState.DUE, expired)
+    query = sa.select(changes.c.change_id).where(eligible)
+    if run_id is not None:
+        query = query.where(changes.c.run_id == run_id)
+    query = query.order_by(changes.c.effective_date, changes.c.change_id).limit(limit)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(connection.scalars(query))
+    if not ids:
+        return []
+    connection.execute(
+        sa.update(changes)
+        .where(changes.c.change_id.in_(ids), eligible)
+        .values(
+            state=ChangeState.APPLYING,
+            lease_until=now + lease,
+            claimed_by=worker,
+            attempts=changes.c.attempts + 1,
+            updated_at=now,
+        )
+    )
+    held = sa.select(changes).where(changes.c.change_id.in_(ids), changes.c.claimed_by == worker)
+    claimed = [row_of(r) for r in connection.execute(held)]
+    return sorted(claimed, key=lambda r: (r.effective_date, r.change_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one claimed row ends (or goes back to `due` for another attempt)."""
+
+    change_id: str
+    state: ChangeState  # applied | conflict | failed | due | cancelled
+    error: dict[str, Any] | None = None
+    note_id: str | None = None
+
+
+def finish(
+    connection: sa.Connection, worker: str, outcomes: Iterable[Outcome], *, now: datetime
+) -> list[str]:
+    """Record outcomes of rows `worker` still holds; return the ids it no longer held."""
+    lost: list[str] = []
+    for outcome in outcomes:
+        values: dict[str, Any] = {
+            "state": outcome.state,
+            "updated_at": now,
+            "lease_until": None,
+            "error": outcome.error,
+        }
+        if outcome.note_id is not None:
+            values["note_id"] = outcome.note_id
+        if outcome.state == ChangeState.APPLIED:
+            values["applied_at"] = now
+        result = connection.execute(
+            sa.update(changes)
+            .where(
+                changes.c.change_id == outcome.change_id,
+                changes.c.state == ChangeState.APPLYING,
+                changes.c.claimed_by == worker,
+            )
+            .values(**values)
+        )
+        if result.rowcount == 0:
+            lost.append(outcome.change_id)
+    return lost
+
+
+def extend_lease(
+    connection: sa.Connection, worker: str, change_ids: Sequence[str], *, until: datetime
+) -> int:
+    """Push the lease of rows `worker` holds to `until`; return how many it still held."""
+    result = connection.execute(
+        sa.update(changes)
+        .where(
+            changes.c.change_id.in_(change_ids),
+            changes.c.state == ChangeState.APPLYING,
+            changes.c.claimed_by == worker,
+        )
+        .values(lease_until=until)
+    )
+    return result.rowcount
+
+
+def select_changes(
+    connection: sa.Connection,
+    *,
+    state: ChangeState | None = None,
+    account_id: str | None = None,
+    run_id: int | None = None,
+    limit: int | None = None,
+) -> list[ChangeRow]:
+    """Changes filtered by state, account and run, oldest first."""
+    query = sa.select(changes)
+    if state is not None:
+        query = query.where(changes.c.state == state)
+    if account_id is not None:
+        query = query.where(changes.c.account_id == account_id)
+    if run_id is not None:
+        query = query.where(changes.c.run_id == run_id)
+    query = query.order_by(changes.c.created_at, changes.c.change_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [row_of(r) for r in connection.execute(query)]
+
+
+def count_by_state(connection: sa.Connection, run_id: int | None = None) -> dict[str, int]:
+    """Rows per state (of one run, or all)."""
+    query = sa.select(changes.c.state, sa.func.count()).group_by(changes.c.state)
+    if run_id is not None:
+        query = query.where(changes.c.run_id == run_id)
+    return dict(connection.execute(query).all())
+
+
+def _set_state(
+    connection: sa.Connection,
+    change_ids: Sequence[str],
+    state: ChangeState,
+    now: datetime,
+    allowed_from: Iterable[ChangeState],
+) -> None:
+    for chunk in _chunks(list(change_ids), 500):
+        connection.execute(
+            sa.update(changes)
+            .where(changes.c.change_id.in_(chunk), changes.c.state.in_(list(allowed_from)))
+            .values(state=state, updated_at=now, lease_until=None)
+        )
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
