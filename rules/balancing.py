@@ -17,13 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rules.capacity import Rep
-
-# Why a unit ended with its rep; explain prints these.
-CONTINUITY = "continuity"
-AFFINITY = "affinity"
-LEAST_LOADED = "least_loaded"
-REBALANCE = "rebalance"
-OVER_CAPACITY = "over_capacity"
+from rules.reasons import Why
 
 EPSILON = 1e-12
 
@@ -69,25 +63,19 @@ class TeamOutcome:
     moves: int = 0
     move_budget: int = 0
     budget_exhausted: bool = False
-    stuck: bool = False
-    shed: int = 0
     pinned_outside_band: bool = False  # work it may not move already puts a rep outside
 
 
 @dataclass(slots=True)
 class TeamResult:
-    """Where each unit went (rep index or None) and why; moves spent; the final state."""
+    """Where each unit went (rep index or None) and why; moves spent; what stayed out of band."""
 
     placement: dict[int, int | None]
-    why: dict[int, str]
+    why: dict[int, Why]
     candidates: dict[int, list[Candidate]]
     moves: int
     budget_exhausted: bool
-    stuck: bool  # the worst rep could not be improved by any single move
-    shed: int = 0
-    work: list[float] = field(default_factory=list)
-    shares: list[float] = field(default_factory=list)
-    unmovable: list[float] = field(default_factory=list)
+    shed: int = 0  # accounts an eligible owner had no room to keep
     pinned_outside_band: bool = False
 
 
@@ -138,9 +126,7 @@ def assign_team(
         for i, r in enumerate(reps)
     ]
     by_key = {u.key: u for u in units}
-    result = TeamResult(
-        placement={}, why={}, candidates={}, moves=0, budget_exhausted=False, stuck=False
-    )
+    result = TeamResult(placement={}, why={}, candidates={}, moves=0, budget_exhausted=False)
     pool = _keep_owners(states, units, result)
     _place_pool(states, pool, tolerance, result)
     _balance(states, by_key, tolerance, move_budget, result)
@@ -150,9 +136,6 @@ def assign_team(
         _place_pool(states, left, tolerance, result)
         if any(result.placement.get(u.key) is not None for u in left):
             _balance(states, by_key, tolerance, move_budget, result)
-    result.work = [s.work for s in states]
-    result.shares = shares
-    result.unmovable = [s.unmovable for s in states]
     result.pinned_outside_band = any(
         s.rep.active and s.share > 0 and s.unmovable / s.share > 1 + tolerance + 1e-9
         for s in states
@@ -212,7 +195,7 @@ def _keep_owners(states: list[_RepState], units: Sequence[Unit], result: TeamRes
             if _fits(state, unit):
                 _take(state, unit, movable=not (unit.protected or unit.keep))
                 result.placement[unit.key] = owner
-                result.why[unit.key] = CONTINUITY
+                result.why[unit.key] = Why.CONTINUITY
             else:
                 pool.append(unit)
                 result.shed += unit.count
@@ -235,26 +218,26 @@ def _place_pool(
             unit.minutes > most_free[0] + EPSILON or unit.count > most_free[1]
         ):
             result.placement[unit.key] = None
-            result.why[unit.key] = OVER_CAPACITY
+            result.why[unit.key] = Why.OVER_CAPACITY
             continue
         chosen: int | None = None
-        why = LEAST_LOADED
+        why = Why.LEAST_LOADED
         looked: list[Candidate] = []
         if unit.prefer_affinity and unit.industry is not None:
             chosen = _affinity_rep(states, unit, tolerance)
-            why = AFFINITY
+            why = Why.AFFINITY
         if chosen is None:
-            why = LEAST_LOADED
+            why = Why.LEAST_LOADED
             chosen = _least_loaded(states, heap, unit, looked)
         if chosen is None:
             result.placement[unit.key] = None
-            result.why[unit.key] = OVER_CAPACITY
+            result.why[unit.key] = Why.OVER_CAPACITY
             most_free = _most_free(states)
             continue
         state = states[chosen]
         while heap and heap[0][0] != states[heap[0][1]].index:
             heapq.heappop(heap)  # drop stale entries so the runner-up shown is real
-        if why == LEAST_LOADED and heap:
+        if why == Why.LEAST_LOADED and heap:
             looked.append(Candidate(rep=heap[0][1], index=round(heap[0][0], 6), role="next"))
         looked.insert(0, Candidate(rep=chosen, index=round(state.index, 6), role="chosen"))
         result.candidates[unit.key] = looked[:4]
@@ -356,7 +339,6 @@ def _balance(
         # balancing on a copy with no budget and see where it ends.
         over_budget = budget < 10**12 and _reaches_band_unbounded(states, units, tolerance, result)
         result.budget_exhausted = over_budget
-        result.stuck = not over_budget
         return
 
 
@@ -367,7 +349,7 @@ def _apply_move(
     _take(states[target], unit, movable=True)
     result.placement[unit.key] = target
     if unit.owner is not None:
-        result.why[unit.key] = REBALANCE
+        result.why[unit.key] = Why.REBALANCE
     result.moves += cost
 
 
@@ -381,7 +363,6 @@ def _reaches_band_unbounded(
         candidates={},
         moves=0,
         budget_exhausted=False,
-        stuck=False,
     )
     _balance(copies, units, tolerance, 10**12, trial)
     return not any(s.rep.active and _violation(s, s.work, tolerance) > EPSILON for s in copies)

@@ -1,20 +1,18 @@
-"""Owner changes: the reason for each, its effective date and its stable identity."""
+"""Owner changes: the reason for each, its approval share, effective date and stable identity."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from rules.capacity import Rep
+from rules.context import OpenChange
 from rules.domain import Account
-from rules.plan import DISCRETIONARY_REASONS, Change
+from rules.plan import Change
+from rules.reasons import NOTICE_REASONS, ChangeReason, Outcome, Share, Status, change_share
 from rules.schema import RuleFile
-
-if TYPE_CHECKING:
-    from rules.engine import OpenChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +21,12 @@ class ChangeInputs:
 
     rule: RuleFile
     accounts: Sequence[Account]
-    status: Sequence[str]
+    status: Sequence[Status]
     rep_of: Mapping[str, Rep]
+    holding_owners: Collection[str]  # ids of the owners routing rows park accounts with
     routing: Sequence[int]
     decisions_owner: Sequence[str | None]
-    decisions_outcome: Sequence[str]
+    decisions_outcome: Sequence[Outcome]
     head: Sequence[int]
     named: Mapping[int, int]
     named_owner_inactive: set[int]
@@ -35,6 +34,7 @@ class ChangeInputs:
     context_new: frozenset[str]
     open_changes: Mapping[str, OpenChange]
     change_counts: Mapping[str, int]
+    departures: Mapping[str, date]  # owner id -> the day a rep still active leaves
     as_of: date
 
 
@@ -46,53 +46,68 @@ def change_id(
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
 
 
-def change_reason(inputs: ChangeInputs, i: int) -> str:
-    """Why account row `i` changes owner; the owner's status wins (DESIGN rule 1)."""
+def change_reason(inputs: ChangeInputs, i: int) -> ChangeReason:
+    """Why account row `i` changes owner; the owner's status wins (docs/engine.md, rule 1)."""
     account = inputs.accounts[i]
     status = inputs.status[i]
-    if status == "orphaned":
-        return "new" if account.id in inputs.context_new else "orphaned"
-    if status == "departed":
-        return "departed"
-    current = inputs.rep_of.get(account.owner_id or "")
-    # An active CRM owner in no team (a queue, a manager, a rep who left every team).
-    if (current is None or not current.active) and (
-        inputs.decisions_outcome[i] == "assigned" or i in inputs.named
+    if status is Status.ORPHANED:
+        return ChangeReason.NEW if account.id in inputs.context_new else ChangeReason.ORPHANED
+    if status is Status.DEPARTED:
+        return ChangeReason.DEPARTED
+    held = _parked_with_holding_owner(inputs, i)
+    # An active CRM owner in no team (a queue, a manager, a rep who left every team), unless
+    # it is the owner a routing row parks accounts with.
+    if (
+        _ineligible(inputs, i)
+        and not held
+        and (inputs.decisions_outcome[i] is Outcome.ASSIGNED or i in inputs.named)
     ):
-        return "ineligible_owner"
+        return ChangeReason.INELIGIBLE_OWNER
     if i in inputs.named:
-        return "named_account"
+        return ChangeReason.NAMED_ACCOUNT
     if i in inputs.named_owner_inactive:
-        return "named_owner_inactive"
+        return ChangeReason.NAMED_OWNER_INACTIVE
     if i in inputs.named_expired:
-        return "named_expired"
+        return ChangeReason.NAMED_EXPIRED
     if inputs.head[i] >= 0:
-        return "hierarchy"
-    if inputs.decisions_outcome[i] != "assigned":
-        return "unassigned"
-    if current is None:
-        return "ineligible_owner"
+        return ChangeReason.HIERARCHY
+    if inputs.decisions_outcome[i] is not Outcome.ASSIGNED:
+        return ChangeReason.UNASSIGNED
+    if held:
+        return ChangeReason.RELEASED
+    current = inputs.rep_of[account.owner_id or ""]
     row = inputs.rule.routing.rows[inputs.routing[i]]
     if row.assign.team is not None and current.team != row.assign.team:
         # The owner sells in another team now: a re-cut of territories gets notice.
-        return "rule_change"
-    return "rebalance"
+        return ChangeReason.RULE_CHANGE
+    return ChangeReason.REBALANCE
+
+
+def _ineligible(inputs: ChangeInputs, i: int) -> bool:
+    """Whether row `i`'s active CRM owner is in no team of the rule file."""
+    return (inputs.accounts[i].owner_id or "") not in inputs.rep_of
+
+
+def _parked_with_holding_owner(inputs: ChangeInputs, i: int) -> bool:
+    """Whether row `i` sits with a holding owner who is in no team (not an ineligible owner)."""
+    return _ineligible(inputs, i) and inputs.accounts[i].owner_id in inputs.holding_owners
 
 
 def plan_changes(inputs: ChangeInputs) -> list[Change]:
-    """Every owner change, sorted by account id, with reason, effective date and id."""
+    """Every owner change, sorted by account id, with reason, share, effective date and id."""
     rule = inputs.rule
     notice = inputs.as_of + timedelta(days=rule.changes.notice_days)
-    discretionary_date = max(notice, rule.effective_from) if rule.effective_from else notice
+    notice_date = max(notice, rule.effective_from) if rule.effective_from else notice
     changes: list[Change] = []
     dates: dict[int, date] = {}
+    shares: dict[int, Share] = {}
     # Only reps out of office can move a date; most runs have few or none.
     returns = {
         owner_id: rep.out_of_office_until
         for owner_id, rep in inputs.rep_of.items()
         if rep.out_of_office_until is not None
     }
-    # Parents before children: a hierarchy change takes its parent's date.
+    # Parents before children: a hierarchy change takes its parent's date and share.
     order = sorted(range(len(inputs.accounts)), key=lambda i: (inputs.head[i] >= 0, i))
     for i in order:
         account = inputs.accounts[i]
@@ -100,15 +115,27 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
         if target == account.owner_id:
             continue
         reason = change_reason(inputs, i)
-        if reason in DISCRETIONARY_REASONS:
-            effective = discretionary_date
-        elif reason == "hierarchy":
-            effective = dates.get(inputs.head[i], inputs.as_of)
+        head = inputs.head[i]
+        if reason in NOTICE_REASONS:
+            effective = notice_date
+        elif reason is ChangeReason.HIERARCHY:
+            effective = dates.get(head, inputs.as_of)
+        elif reason is ChangeReason.DEPARTED:
+            # A rep leaving on a known day keeps the book until then.
+            effective = max(
+                inputs.as_of, inputs.departures.get(account.owner_id or "", inputs.as_of)
+            )
         else:
             effective = inputs.as_of
         if returns:
             effective = _after_out_of_office(returns, effective, account.owner_id, target)
         dates[i] = effective
+        if reason is ChangeReason.HIERARCHY:
+            # A child whose parent does not change follows it at the rule's discretion.
+            forced_cause = shares.get(head) is Share.FORCED
+        else:
+            forced_cause = _ineligible(inputs, i) and not _parked_with_holding_owner(inputs, i)
+        share = shares[i] = change_share(reason, forced_cause=forced_cause)
         open_change = inputs.open_changes.get(account.id)
         supersedes = None
         if (
@@ -131,6 +158,7 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
                 reason=reason,
                 routing_row=None if i in inputs.named else row.id,
                 effective_date=effective,
+                share=share,
                 supersedes=supersedes,
             )
         )

@@ -1,14 +1,14 @@
 """The assignment engine: snapshot + rule file + as_of -> plan, deterministically.
 
-The hard rules win in the order of DESIGN's "Engine semantics": only active owners own
-anything; named accounts; manual pins; children follow an assigned parent; routing rows, first
-match; teams keep eligible owners, place the pool and balance with the fewest moves.
+The hard rules win in the order docs/engine.md gives: only active owners own anything; named
+accounts; manual pins; children follow an assigned parent; routing rows, first match; teams
+keep eligible owners, place the pool and balance with the fewest moves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,37 +17,14 @@ from rules.capacity import Rep, build_reps, minutes_per_account
 from rules.changes import ChangeInputs, plan_changes
 from rules.columns import AccountColumns
 from rules.conditions import first_match, when_mask
+from rules.context import OpenChange, PlanContext
 from rules.domain import Account, Owner, Snapshot
 from rules.loader import LoadedRules
 from rules.plan import Assignment, Plan
+from rules.reasons import ChangeReason, KeptReason, Outcome, Reason, Status, Why
 from rules.reports import summarise
 from rules.schema import RoutingRow, RuleFile
 from rules.scoring import BANDS, INTENTS, Scores, score_accounts
-
-
-@dataclass(frozen=True, slots=True)
-class OpenChange:
-    """An open change from the ledger: the same proposal keeps its id and date."""
-
-    change_id: str
-    from_owner_id: str | None
-    to_owner_id: str | None
-    effective_date: date
-
-
-@dataclass(frozen=True, slots=True)
-class PlanContext:
-    """What the engine is told besides the snapshot (all empty for a CSV source)."""
-
-    pinned: Mapping[str, str] = field(default_factory=dict)  # account id -> owner kept by hand
-    open_changes: Mapping[str, OpenChange] = field(default_factory=dict)
-    change_counts: Mapping[str, int] = field(default_factory=dict)  # earlier changes per account
-    moves_this_quarter: int = 0
-    new_accounts: frozenset[str] = frozenset()
-
-
-# Account status before planning (DESIGN rule 1).
-ACTIVE, ORPHANED, DEPARTED = "active", "orphaned", "departed"
 
 
 @dataclass(slots=True)
@@ -55,9 +32,9 @@ class Decisions:
     """Per-account decisions in row order, filled step by step."""
 
     owner: list[str | None]
-    outcome: list[str]
+    outcome: list[Outcome]
     team: list[str | None]
-    why: list[str]
+    why: list[Why]
     head: list[int]  # row of the parent this account follows, or -1
     candidates: dict[int, list[tuple[str, float, str]]] = field(default_factory=dict)
     named: dict[int, int] = field(default_factory=dict)  # row -> named_accounts index
@@ -78,8 +55,9 @@ class World:
     rep_of: dict[str, Rep]
     scores: Scores
     routing: list[int]
-    status: list[str]
+    status: list[Status]
     minutes: list[int]
+    departures: dict[str, date]  # owner id -> the day a rep still active in the CRM leaves
 
 
 def plan_territories(
@@ -91,10 +69,14 @@ def plan_territories(
     """Return the plan for `snapshot` under `loaded` on `as_of`; same input, same plan."""
     context = context or PlanContext()
     rule = loaded.rule
-    world = _world(rule, snapshot, as_of)
+    world = _world(rule, snapshot, as_of, context)
     n = len(world.accounts)
     decisions = Decisions(
-        owner=[None] * n, outcome=["assigned"] * n, team=[None] * n, why=[""] * n, head=[-1] * n
+        owner=[None] * n,
+        outcome=[Outcome.ASSIGNED] * n,
+        team=[None] * n,
+        why=[Why.CONTINUITY] * n,  # every account's why is set by the step that decides it
+        head=[-1] * n,
     )
     team_moves = _decide(world, decisions, context, as_of)
     changes = plan_changes(
@@ -103,6 +85,7 @@ def plan_territories(
             accounts=world.accounts,
             status=world.status,
             rep_of=world.rep_of,
+            holding_owners=_holding_owner_ids(rule, world),
             routing=world.routing,
             decisions_owner=decisions.owner,
             decisions_outcome=decisions.outcome,
@@ -113,6 +96,7 @@ def plan_territories(
             context_new=context.new_accounts,
             open_changes=context.open_changes,
             change_counts=context.change_counts,
+            departures=world.departures,
             as_of=as_of,
         )
     )
@@ -130,25 +114,38 @@ def plan_territories(
     )
 
 
-def _world(rule: RuleFile, snapshot: Snapshot, as_of: date) -> World:
+def _world(rule: RuleFile, snapshot: Snapshot, as_of: date, context: PlanContext) -> World:
     accounts = sorted(snapshot.accounts, key=lambda a: a.id)
     n = len(accounts)
     columns = AccountColumns.build(accounts, rule.regions)
     scores = score_accounts(rule, accounts, columns, as_of)
     routing = first_match([when_mask(row.when, columns, n) for row in rule.routing.rows], n)
-    owners = {o.id: o for o in snapshot.owners}
-    reps = build_reps(rule, snapshot.owners, as_of)
+    departures = {
+        o.id: context.departures[o.id]
+        for o in snapshot.owners
+        if o.active and o.id in context.departures
+    }
+    # A rep who is leaving is planned as gone already: no new accounts, the book re-routed;
+    # only the changes' dates remember the day.
+    planned_owners = [
+        dataclasses.replace(o, active=False) if o.id in departures else o for o in snapshot.owners
+    ]
+    owners = {o.id: o for o in planned_owners}
+    reps = build_reps(rule, planned_owners, as_of)
     tier_minutes = {t: minutes_per_account(rule, t) for t in (1, 2, 3)}
     status = []
     for account in accounts:
         owner = owners.get(account.owner_id) if account.owner_id else None
-        status.append(ORPHANED if owner is None else ACTIVE if owner.active else DEPARTED)
+        if owner is None:
+            status.append(Status.ORPHANED)
+        else:
+            status.append(Status.ACTIVE if owner.active else Status.DEPARTED)
     return World(
         rule=rule,
         accounts=accounts,
         row_of={a.id: i for i, a in enumerate(accounts)},
         owners=owners,
-        owner_by_email={o.email.lower(): o for o in snapshot.owners},
+        owner_by_email={o.email.lower(): o for o in planned_owners},
         reps=reps,
         rep_of={r.owner_id: r for r in reps},
         scores=scores,
@@ -156,6 +153,16 @@ def _world(rule: RuleFile, snapshot: Snapshot, as_of: date) -> World:
         routing=[int(r) for r in routing],
         status=status,
         minutes=[tier_minutes[int(t)] for t in scores.tier],
+        departures=departures,
+    )
+
+
+def _holding_owner_ids(rule: RuleFile, world: World) -> frozenset[str]:
+    """Ids of the CRM owners routing rows name as `holding_owner`."""
+    return frozenset(
+        world.owner_by_email[email].id
+        for row in rule.routing.rows
+        if (email := row.assign.holding_owner) is not None and email in world.owner_by_email
     )
 
 
@@ -216,7 +223,7 @@ class _Settler:
         self.settled = [False] * len(world.accounts)
         self.fixed: dict[str, TeamLoad] = {}
 
-    def hold(self, i: int, owner_id: str, why: str) -> None:
+    def hold(self, i: int, owner_id: str, why: Why) -> None:
         """Give row `i` to `owner_id` for a reason balancing may not undo."""
         self.decisions.owner[i] = owner_id
         self.decisions.why[i] = why
@@ -243,13 +250,13 @@ class _Settler:
                         decisions.named_expired.add(i)
                 elif owner is not None and owner.active:
                     decisions.named[i] = named_index
-                    self.hold(i, owner.id, "named")
+                    self.hold(i, owner.id, Why.NAMED)
                     continue
                 else:
                     decisions.named_owner_inactive.add(i)
             pinned = context.pinned.get(account.id)
             if pinned is not None and pinned in world.owners and world.owners[pinned].active:
-                self.hold(i, pinned, "pinned")
+                self.hold(i, pinned, Why.PINNED)
 
     def followers(self) -> dict[int, list[int]]:
         """Rule 4: children of an assigned ultimate parent follow it; return them by parent."""
@@ -262,8 +269,8 @@ class _Settler:
         followers: dict[int, list[int]] = {}
         for i in range(n):
             top = ultimate[i]
-            top_assigned = self.settled[top] or rows[world.routing[top]].assign.outcome == (
-                "assigned"
+            top_assigned = (
+                self.settled[top] or rows[world.routing[top]].assign.outcome is Outcome.ASSIGNED
             )
             if (
                 top != i
@@ -284,7 +291,7 @@ class _Settler:
             staying = []
             for child in children:
                 if self._has_room(owner_id, child):
-                    self.hold(child, owner_id, "hierarchy")
+                    self.hold(child, owner_id, Why.HIERARCHY)
                     staying.append(child)
                 else:
                     decisions.head[child] = -1
@@ -305,7 +312,7 @@ class _Settler:
 def _decide(
     world: World, decisions: Decisions, context: PlanContext, as_of: date
 ) -> dict[str, TeamOutcome]:
-    """Fill `decisions`; return per team (moves, budget, exhausted, stuck, shed)."""
+    """Fill `decisions`; return what each team's balancing reports."""
     settler = _Settler(world, decisions)
     settler.named_and_pinned(context, as_of)
     followers = settler.followers()
@@ -316,7 +323,7 @@ def _decide(
         if settler.settled[i] or decisions.head[i] >= 0:
             continue
         row = rows[world.routing[i]]
-        if row.assign.outcome != "assigned":
+        if row.assign.outcome is not Outcome.ASSIGNED:
             _park(world, decisions, i, row)
             continue
         team = row.assign.team
@@ -333,10 +340,11 @@ def _park(world: World, decisions: Decisions, i: int, row: RoutingRow) -> None:
     if holder is not None and holder.active:
         decisions.owner[i] = holder.id
     else:
-        decisions.owner[i] = current if world.status[i] == ACTIVE else None
-    decisions.outcome[i] = row.assign.outcome
+        decisions.owner[i] = current if world.status[i] is Status.ACTIVE else None
+    outcome = row.assign.outcome
+    decisions.outcome[i] = outcome
     decisions.team[i] = row.assign.team
-    decisions.why[i] = row.assign.outcome
+    decisions.why[i] = Why.WATCHLIST if outcome is Outcome.WATCHLIST else Why.UNASSIGNED
 
 
 def _unit(
@@ -403,8 +411,6 @@ def _assign_teams(
             moves=result.moves,
             move_budget=budget,
             budget_exhausted=result.budget_exhausted,
-            stuck=result.stuck,
-            shed=result.shed,
             pinned_outside_band=result.pinned_outside_band,
         )
         for unit in units:
@@ -413,16 +419,16 @@ def _assign_teams(
             if target is None:
                 for row in members:
                     current = world.accounts[row].owner_id
-                    decisions.owner[row] = current if world.status[row] == ACTIVE else None
-                    decisions.outcome[row] = "unassigned"
+                    decisions.owner[row] = current if world.status[row] is Status.ACTIVE else None
+                    decisions.outcome[row] = Outcome.UNASSIGNED
                     decisions.team[row] = team
-                    decisions.why[row] = "over_capacity"
+                    decisions.why[row] = Why.OVER_CAPACITY
                 continue
             owner_id = reps[target].owner_id
             for row in members:
                 decisions.owner[row] = owner_id
                 decisions.team[row] = team
-                decisions.why[row] = "hierarchy" if row != unit.key else result.why[unit.key]
+                decisions.why[row] = Why.HIERARCHY if row != unit.key else result.why[unit.key]
             if unit.key in result.candidates:
                 decisions.candidates[unit.key] = [
                     (reps[c.rep].owner_id, c.index, c.role) for c in result.candidates[unit.key]
@@ -431,7 +437,7 @@ def _assign_teams(
 
 
 def _assignments(
-    world: World, decisions: Decisions, loaded: LoadedRules, reasons: dict[str, str]
+    world: World, decisions: Decisions, loaded: LoadedRules, reasons: dict[str, ChangeReason]
 ) -> list[Assignment]:
     """One assignment per account, in id order, with the fields its trace is rendered from."""
     scores = world.scores
@@ -466,13 +472,13 @@ def _assignments(
                 account,
                 owners[i],
                 outcomes[i],
-                None if why in ("named", "pinned") else rows[row].id,
+                None if why in (Why.NAMED, Why.PINNED) else rows[row].id,
                 teams[i],
                 fit_bands[i],
                 intents[i],
                 tiers[i],
                 potentials[i],
-                reasons.get(account.id) or kept_reason.get(why, "continuity"),
+                reasons.get(account.id) or kept_reason.get(why, KeptReason.CONTINUITY),
                 why,
                 status[i],
                 fit_row if fit_row >= 0 else None,
@@ -488,13 +494,13 @@ def _assignments(
 
 
 # The reason an assignment states when its owner does not change.
-_KEPT_REASON = {
-    "named": "named_account",
-    "pinned": "pinned",
-    "hierarchy": "hierarchy",
-    "watchlist": "watchlist",
-    "unassigned": "unassigned",
-    "over_capacity": "over_capacity",
+_KEPT_REASON: dict[Why, Reason] = {
+    Why.NAMED: ChangeReason.NAMED_ACCOUNT,
+    Why.PINNED: KeptReason.PINNED,
+    Why.HIERARCHY: ChangeReason.HIERARCHY,
+    Why.WATCHLIST: KeptReason.WATCHLIST,
+    Why.UNASSIGNED: ChangeReason.UNASSIGNED,
+    Why.OVER_CAPACITY: KeptReason.OVER_CAPACITY,
 }
 
 

@@ -13,15 +13,7 @@ from datetime import date
 from typing import Any, Generic, TypeVar, overload
 
 from rules.domain import Account
-
-FORCED_REASONS = frozenset({"new", "orphaned", "departed", "ineligible_owner"})
-DISCRETIONARY_REASONS = frozenset({"rebalance", "rule_change", "named_expired"})
-INFEASIBLE_CAUSES = (
-    "pinned_load_outside_band",
-    "account_exceeds_band",
-    "demand_exceeds_capacity",
-    "move_budget",
-)
+from rules.reasons import ChangeReason, InfeasibleCause, Outcome, Reason, Share, Status, Why
 
 
 def rounded(value: float) -> float:
@@ -35,16 +27,16 @@ class Assignment:
 
     account: Account
     owner_id: str | None
-    outcome: str  # assigned | watchlist | unassigned
+    outcome: Outcome
     routing_row: str | None
     team: str | None
     fit_band: str
     intent: str
     tier: int
     potential: float
-    reason: str
-    why: str  # continuity, affinity, least_loaded, rebalance, named, pinned, hierarchy, ...
-    status: str  # the account's owner before planning: active, orphaned, departed
+    reason: Reason
+    why: Why
+    status: Status
     fit_row: int | None
     fit_line: int | None
     signal: tuple[str, date] | None
@@ -89,24 +81,25 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One owner change, with its identity and effective date."""
+    """One owner change, with its identity, effective date and the approval share it counts in."""
 
     change_id: str
     account_id: str
     from_owner_id: str | None
     to_owner_id: str | None
-    reason: str
+    reason: ChangeReason
     routing_row: str | None
     effective_date: date
+    share: Share
     supersedes: str | None = None
 
     @property
     def forced(self) -> bool:
-        return self.reason in FORCED_REASONS
+        return self.share is Share.FORCED
 
     @property
     def discretionary(self) -> bool:
-        return self.reason in DISCRETIONARY_REASONS
+        return self.share is Share.DISCRETIONARY
 
 
 @dataclass(slots=True)
@@ -138,7 +131,7 @@ class TeamSummary:
     team: str
     tolerance: float
     within_tolerance: bool
-    infeasible_reason: str | None
+    infeasible_reason: InfeasibleCause | None
     moves: int
     move_budget: int
     pipeline: dict[str, Any] | None = None
@@ -235,6 +228,7 @@ def _change_row(c: Change) -> dict[str, Any]:
         "routing_row": c.routing_row,
         "effective_date": c.effective_date.isoformat(),
         "supersedes": c.supersedes,
+        "share": c.share,
     }
 
 

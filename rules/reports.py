@@ -12,6 +12,7 @@ from rules.balancing import TeamOutcome
 from rules.capacity import Rep
 from rules.loader import LoadedRules
 from rules.plan import Assignment, Change, Plan, RepSummary, TeamSummary, rounded
+from rules.reasons import InfeasibleCause, Outcome, Status, Why
 from rules.schema import RuleFile, Team
 from rules.scoring import Scores
 
@@ -28,7 +29,7 @@ def summarise(
     changes: list[Change],
     minutes: Sequence[int],
     team_moves: Mapping[str, TeamOutcome],
-    status: Sequence[str],
+    status: Sequence[Status],
 ) -> Plan:
     """Assemble the plan: rep summaries, team verdicts, gap, approval state."""
     rule = loaded.rule
@@ -88,16 +89,16 @@ def _rep_summaries(
     }
     for row, a in enumerate(assignments):
         summary = by_owner.get(a.owner_id or "")
-        if summary is None or a.outcome != "assigned":
+        if summary is None or a.outcome is not Outcome.ASSIGNED:
             continue
         summary.accounts += 1
         summary.load_minutes += minutes[row]
         summary.potential += a.potential
         summary.by_tier[str(a.tier)] += 1
         summary.by_intent[a.intent] += 1
-        if a.why == "named":
+        if a.why is Why.NAMED:
             summary.named_accounts += 1
-        elif a.why == "pinned":
+        elif a.why is Why.PINNED:
             summary.pinned_accounts += 1
     weights = rule.balance.index
     total_weight = weights.potential + weights.effort
@@ -122,11 +123,12 @@ def _team_summaries(
     team_moves: Mapping[str, TeamOutcome],
 ) -> list[TeamSummary]:
     tolerance = rule.balance.tolerance
-    over_capacity = Counter(a.team for a in assignments if a.why == "over_capacity")
+    over_capacity = Counter(a.team for a in assignments if a.why is Why.OVER_CAPACITY)
     out: list[TeamSummary] = []
     for team in sorted(rule.teams, key=lambda t: t.id):
         members = [r for r in reps if r.team == team.id and r.active]
-        within = (
+        # A team with nobody to work its accounts is never within its band, even an empty one.
+        within = bool(members) and (
             all(r.index is not None and abs(r.index - 1) <= tolerance + BAND_SLACK for r in members)
             if any(r.accounts for r in members)
             else True
@@ -151,19 +153,25 @@ def _team_summaries(
 
 def _infeasible_cause(
     outcome: TeamOutcome | None, over_capacity: int, members: list[RepSummary], tolerance: float
-) -> str:
+) -> InfeasibleCause:
     """The one cause a team misses its band, in a fixed order of precedence."""
+    if not members:
+        return InfeasibleCause.NO_ACTIVE_MEMBERS
     if outcome is None:
         # Nothing was routed to the team: all its work is named or pinned and none can move.
         above = any(r.index is not None and r.index > 1 + tolerance + BAND_SLACK for r in members)
-        return "pinned_load_outside_band" if above else "account_exceeds_band"
+        return (
+            InfeasibleCause.PINNED_LOAD_OUTSIDE_BAND
+            if above
+            else InfeasibleCause.ACCOUNT_EXCEEDS_BAND
+        )
     if outcome.pinned_outside_band:
-        return "pinned_load_outside_band"
+        return InfeasibleCause.PINNED_LOAD_OUTSIDE_BAND
     if over_capacity:
-        return "demand_exceeds_capacity"
+        return InfeasibleCause.DEMAND_EXCEEDS_CAPACITY
     if outcome.budget_exhausted:
-        return "move_budget"
-    return "account_exceeds_band"
+        return InfeasibleCause.MOVE_BUDGET
+    return InfeasibleCause.ACCOUNT_EXCEEDS_BAND
 
 
 def _pipeline(team: Team, members: list[RepSummary]) -> dict[str, Any] | None:
@@ -187,7 +195,8 @@ def _pipeline(team: Team, members: list[RepSummary]) -> dict[str, Any] | None:
         "accounts_planned": planned,
         "implied_pipeline": rounded(implied_pipeline),
         "implied_bookings": rounded(implied_pipeline * p.win_rate),
-        "pencils_out": planned >= accounts_year / 4 - 1e-9,
+        # Without an active rep no quota is worked, whatever the arithmetic says.
+        "pencils_out": bool(members) and planned >= accounts_year / 4 - 1e-9,
     }
 
 
@@ -196,7 +205,7 @@ def _gap(
     reps: Sequence[Rep],
     assignments: list[Assignment],
     minutes: Sequence[int],
-    status: Sequence[str],
+    status: Sequence[Status],
 ) -> dict[str, Any]:
     """Accounts without real coverage, by band, and the hires the working gap implies."""
     bands = ("A", "B", "C", "D")
@@ -206,17 +215,17 @@ def _gap(
     hot_warm_ab_over = 0
     gap_minutes: Counter[str] = Counter()
     watchlist_by_team: Counter[str] = Counter()
-    orphaned_before = sum(1 for s in status if s != "active")
+    orphaned_before = sum(1 for s in status if s is not Status.ACTIVE)
     for row, a in enumerate(assignments):
         entry = by_band[a.fit_band]
-        if a.why == "over_capacity":
+        if a.why is Why.OVER_CAPACITY:
             entry["over_capacity"] += 1
             if a.fit_band in ("A", "B") and a.intent in ("hot", "warm"):
                 hot_warm_ab_over += 1
             gap_minutes[a.team or ""] += minutes[row]
-        elif a.outcome == "unassigned":
+        elif a.outcome is Outcome.UNASSIGNED:
             entry["unassigned"] += 1
-        elif a.outcome == "watchlist":
+        elif a.outcome is Outcome.WATCHLIST:
             entry["watchlist"] += 1
             watchlist_by_team[a.team or ""] += 1
         if a.owner_id is None:

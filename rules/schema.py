@@ -1,6 +1,6 @@
 """The rule file, version 1: pydantic models for its shape, unknown keys forbidden.
 
-Field names and meanings follow the reference file (`shared/rules.example.yaml`); every field
+Field names and meanings follow the reference file (`examples/rules.yaml`); every field
 is documented here (the JSON Schema carries these descriptions) and in `docs/rules.md`.
 Checks that span the file (references, catch-all row, duplicate ids) live in `rules.checks`.
 """
@@ -24,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from rules.reasons import Outcome
 
 CURRENT_VERSION = 1
 
@@ -434,10 +436,10 @@ class Assign(RuleModel):
         return self
 
     @property
-    def outcome(self) -> Literal["assigned", "watchlist", "unassigned"]:
+    def outcome(self) -> Outcome:
         if self.watchlist:
-            return "watchlist"
-        return "unassigned" if self.unassigned else "assigned"
+            return Outcome.WATCHLIST
+        return Outcome.UNASSIGNED if self.unassigned else Outcome.ASSIGNED
 
 
 class RoutingRow(RuleModel):

@@ -1,4 +1,4 @@
-"""What DESIGN promises for an org, derived from its inputs without the engine's helpers.
+"""What docs/engine.md promises for an org, derived from its inputs without the engine's helpers.
 
 Capacities come from the rule's working days, focus hours, ramp rows and roles; honoured
 named accounts and pins from `named_accounts`, `as_of` and the owners' `active` flags;
@@ -148,7 +148,7 @@ def books(plan: Plan) -> dict[str, list[Assignment]]:
 
 
 def followers(org: Org, plan: Plan) -> dict[str, str]:
-    """Child id -> ultimate parent id, for children DESIGN rule 4 makes follow the parent:
+    """Child id -> ultimate parent id, for children rule 4 (docs/engine.md) makes follow the parent:
     the parent's outcome is `assigned`, the child is neither named nor pinned, and its row
     does not override the hierarchy."""
     if not org.data["hierarchy"]["children_follow_parent"]:

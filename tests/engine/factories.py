@@ -29,8 +29,9 @@ from typing import Any
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from rules.context import OpenChange, PlanContext
 from rules.domain import Account, Owner, Snapshot
-from rules.engine import OpenChange, PlanContext, plan_territories
+from rules.engine import plan_territories
 from rules.loader import LoadedRules, load_rules
 from rules.plan import Plan
 

@@ -1,6 +1,6 @@
 """Invariants of the assignment engine over random orgs (`factories.orgs`).
 
-Each property holds the plan to what DESIGN promises, re-derived from the org's inputs in
+Each property holds the plan to what docs/engine.md promises, re-derived from the org's inputs in
 `expectations` (see its docstring for how a team's balance cause is derived and how that
 compares with the engine's precedence).
 """
@@ -15,9 +15,10 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from rules.context import OpenChange
 from rules.domain import Account, Owner
-from rules.engine import OpenChange
-from rules.plan import DISCRETIONARY_REASONS, INFEASIBLE_CAUSES, Plan, plan_document
+from rules.plan import Plan, plan_document
+from rules.reasons import NOTICE_REASONS, InfeasibleCause
 from tests.engine.expectations import (
     REACHABLE,
     UNDECIDED,
@@ -367,7 +368,7 @@ def test_every_team_is_within_tolerance_or_reports_the_cause(org: Org) -> None:
         elif expected == "move_budget" or expected.startswith(REACHABLE):
             # Whole accounts can reach the band, with more moves or even within the budget:
             # the next property holds the balancer to that.
-            assert summary.infeasible_reason in INFEASIBLE_CAUSES, summary
+            assert summary.infeasible_reason in set(InfeasibleCause), summary
         else:
             assert summary.infeasible_reason == expected, summary
 
@@ -465,7 +466,7 @@ def test_changes_take_effect_after_notice_when_discretionary_and_at_once_when_fo
     top = ultimate_parents(org)
     dates = {c.account_id: c.effective_date for c in result.changes}
     for change in result.changes:
-        if change.reason in DISCRETIONARY_REASONS:
+        if change.reason in NOTICE_REASONS:
             base = discretionary
         elif change.reason == "hierarchy":
             base = dates.get(top[change.account_id], org.as_of)

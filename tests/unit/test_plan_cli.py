@@ -175,7 +175,7 @@ def test_plan_needing_approval_exits_3_prints_tables_and_writes_nothing(
 
     assert result.exit_code == 3
     assert "Coverage map" in result.stdout
-    assert "forced changes are 37.5% of accounts (15)" in result.stderr
+    assert "forced changes are 42.5% of accounts (17)" in result.stderr
     assert "max_forced_share 10.0%" in result.stderr
     assert "--allow-large-change" in result.stderr
     assert not out.exists()
@@ -189,7 +189,7 @@ def test_allow_large_change_writes_the_plan_that_needs_approval(org: Path, tmp_p
     accepted = run(*plan_args(org, "--out", out, "--allow-large-change"))
 
     assert stopped.exit_code == 3
-    assert "discretionary changes are 12.5% of accounts (5)" in stopped.stderr
+    assert "discretionary changes are 25.0% of accounts (10)" in stopped.stderr
     assert accepted.exit_code == 0, accepted.output
     assert json.loads(out.read_text(encoding="utf-8"))["summary"]["approval"]["needs_approval"]
 
