@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rules.reasons import NOTICE_REASONS
 from worker.plan_file import find_by_account
 from worker.plan_views import change_kind, owner_names
 from worker.tables import number, section_table
@@ -195,7 +196,7 @@ def _decision(
 def _change(
     change: dict[str, Any], document: dict[str, Any], names: dict[str, str]
 ) -> dict[str, Any]:
-    kind = change_kind(change["reason"])
+    kind = change_kind(change)
     effective = change["effective_date"]
     away = {
         r["owner_id"]: r["out_of_office_until"]
@@ -209,7 +210,7 @@ def _change(
     ]
     if returning:
         when = f"held until {', '.join(returning)} is back from out of office"
-    elif kind == "discretionary":
+    elif change["reason"] in NOTICE_REASONS:
         when = "after the notice period (never before the rule's effective_from)"
     elif change["reason"] == "hierarchy":
         when = "on its parent's change date"

@@ -11,7 +11,6 @@ import csv
 from collections import Counter
 from typing import IO, Any
 
-from rules.plan import DISCRETIONARY_REASONS, FORCED_REASONS
 from worker.tables import NONE, Column, Section, index_text, money, number, percent
 
 # Index within 1 ± tolerance up to the rounding the plan applies (6 places).
@@ -244,26 +243,22 @@ def gap_section(document: dict[str, Any]) -> Section:
     return section
 
 
-def change_kind(reason: str) -> str:
-    """How a change counts and when it takes effect: 'forced' (at once, forced share),
-    'discretionary' (after notice, movement share), 'with parent' (hierarchy) or 'other'."""
-    if reason in FORCED_REASONS:
-        return "forced"
-    if reason in DISCRETIONARY_REASONS:
-        return "discretionary"
-    if reason == "hierarchy":
-        return "with parent"
-    return "other"
+def change_kind(change: dict[str, Any]) -> str:
+    """The approval share a change counts toward ('forced' or 'discretionary'); a hierarchy
+    change says it follows its parent's."""
+    share: str = change["share"]
+    return f"{share}, with parent" if change["reason"] == "hierarchy" else share
 
 
 def changes_section(document: dict[str, Any]) -> Section:
-    """Owner changes counted by reason, with the range of their effective dates."""
+    """Owner changes counted by reason and share, with the range of their effective dates."""
     summary = document["summary"]
-    counts: Counter[str] = Counter()
-    dates: dict[str, list[str]] = {}
+    counts: Counter[tuple[str, str]] = Counter()
+    dates: dict[tuple[str, str], list[str]] = {}
     for change in document["changes"]:
-        counts[change["reason"]] += 1
-        span = dates.setdefault(change["reason"], [change["effective_date"]] * 2)
+        key = (change["reason"], change_kind(change))
+        counts[key] += 1
+        span = dates.setdefault(key, [change["effective_date"]] * 2)
         span[0], span[1] = (
             min(span[0], change["effective_date"]),
             max(span[1], change["effective_date"]),
@@ -272,13 +267,12 @@ def changes_section(document: dict[str, Any]) -> Section:
         title="Changes by reason",
         columns=(Column("Reason"), Column("Kind"), Column("Changes", "right"), Column("Effective")),
     )
-    for reason in sorted(counts, key=lambda r: (-counts[r], r)):
-        first, last = dates[reason]
+    for key in sorted(counts, key=lambda k: (-counts[k], k)):
+        first, last = dates[key]
         section.rows.append(
             (
-                reason,
-                change_kind(reason),
-                f"{counts[reason]:,}",
+                *key,
+                f"{counts[key]:,}",
                 first if first == last else f"{first} .. {last}",
             )
         )
