@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -14,6 +15,16 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+
+
+class ExitCode(enum.IntEnum):
+    """What a `territory` command's exit status means."""
+
+    DONE = 0
+    INTERNAL = 1  # a bug: reported in one line, never as a traceback
+    INVALID = 2  # a bad argument, rule file, source or plan file; nothing was written
+    NEEDS_APPROVAL = 3  # the plan's changes exceed the rule's approval limits
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 def fail(console: Console, message: str, code: int) -> NoReturn:

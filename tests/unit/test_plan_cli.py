@@ -156,13 +156,65 @@ def test_source_without_owners_csv_exits_2(org: Path) -> None:
     assert "owners.csv" in result.stderr
 
 
-def test_bad_as_of_exits_2(org: Path) -> None:
-    result = run(
-        "plan", "--rules", org / "rules.yaml", "--source", f"csv:{org}", "--as-of", "1/4/27"
-    )
+@pytest.mark.parametrize(
+    "as_of",
+    ["1/4/27", "20270104", "2027-W01-1", "2027-1-4", " 2027-01-04", "2027-01-04T00:00",
+     "\uff12\uff10\uff12\uff17-01-04", ""],
+)  # fmt: skip
+def test_as_of_in_any_other_shape_than_yyyy_mm_dd_exits_2(org: Path, as_of: str) -> None:
+    result = run(*plan_args(org)[:-1], as_of)
 
     assert result.exit_code == 2
-    assert "--as-of: expected a date YYYY-MM-DD" in result.stderr
+    assert "--as-of: expected a date YYYY-MM-DD such as 2027-01-04" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2027-02-31", "February 2027 has days 01 to 28"),
+        ("2027-02-29", "February 2027 has days 01 to 28"),
+        ("2027-04-31", "April 2027 has days 01 to 30"),
+        ("2027-01-00", "January 2027 has days 01 to 31"),
+        ("2027-13-01", "there is no month 13"),
+        ("2027-00-10", "there is no month 00"),
+    ],
+)
+def test_as_of_the_calendar_cannot_hold_exits_2_naming_why(
+    org: Path, as_of: str, message: str
+) -> None:
+    result = run(*plan_args(org)[:-1], as_of)
+
+    assert result.exit_code == 2
+    assert f"--as-of {as_of}: {message}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "as_of", ["9999-12-31", "3000-01-01", "1899-12-31", "0001-01-01", "0000-01-01"]
+)
+def test_as_of_outside_the_years_a_plan_can_count_from_exits_2(org: Path, as_of: str) -> None:
+    """Day counts (notice, recency) are added to --as-of: near the calendar's ends they would
+    leave it, which used to surface as 'planning failed ... this is a bug'."""
+    result = run(*plan_args(org)[:-1], as_of)
+
+    assert result.exit_code == 2
+    assert "plans are made for days from 1900-01-01 to 2999-12-31" in result.stderr
+
+
+def test_as_of_on_a_leap_day_plans(org: Path) -> None:
+    assert run(*plan_args(org)[:-1], "2028-02-29", "--allow-large-change").exit_code == 0
+
+
+def test_explain_and_diff_check_as_of_like_plan(org: Path) -> None:
+    rules, source = org / "rules.yaml", f"csv:{org}"
+    explained = run(
+        "explain", "C001", "--rules", rules, "--source", source, "--as-of", "2027-02-30"
+    )
+    diffed = run("diff", "--rules", rules, "--source", source, "--without", "ana@example.com",
+                 "--as-of", "2027-02-30")  # fmt: skip
+
+    assert explained.exit_code == diffed.exit_code == 2
+    assert "February 2027 has days 01 to 28" in explained.stderr
+    assert "February 2027 has days 01 to 28" in diffed.stderr
 
 
 def test_plan_needing_approval_exits_3_prints_tables_and_writes_nothing(

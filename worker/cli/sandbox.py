@@ -9,20 +9,18 @@ from typing import Annotated
 
 import typer
 
-from worker.cli import app, err
-from worker.console import fail
+from worker.cli.command_group import CommandGroup
+from worker.cli.terminal import err
+from worker.console import ExitCode, fail
 
-EXIT_INVALID = 2
-
-sandbox_app = typer.Typer(
+commands = CommandGroup(
+    name="sandbox",
     help="A local CRM speaking the HubSpot and Salesforce API subsets territory-sync uses "
     "(for tests and demos; it is not a CRM: see docs/sandbox.md).",
-    no_args_is_help=True,
 )
-app.add_typer(sandbox_app, name="sandbox")
 
 
-@sandbox_app.command()
+@commands.command()
 def serve(
     data: Annotated[
         Path,
@@ -86,9 +84,9 @@ def serve(
     from sandbox.server import RunningSandbox, SandboxConfig
 
     if webhook_secret and not webhook_url:
-        fail(err, "--webhook-secret needs --webhook-url", EXIT_INVALID)
+        fail(err, "--webhook-secret needs --webhook-url", ExitCode.INVALID)
     if not data.is_dir():
-        fail(err, f"--data {data}: not a directory", EXIT_INVALID)
+        fail(err, f"--data {data}: not a directory", ExitCode.INVALID)
     config = SandboxConfig(
         data=data,
         host=host,
@@ -111,9 +109,9 @@ def serve(
     try:
         running = RunningSandbox(config)
     except (OrgLoadError, FaultSpecError) as exc:
-        fail(err, str(exc), EXIT_INVALID)
+        fail(err, str(exc), ExitCode.INVALID)
     except OSError as exc:
-        fail(err, f"cannot listen on {host}: {exc.strerror}", EXIT_INVALID)
+        fail(err, f"cannot listen on {host}: {exc.strerror}", ExitCode.INVALID)
     sys.stdout.write(json.dumps(running.info.to_json()) + "\n")
     sys.stdout.flush()
     companies = len(running.sandbox.org.companies)

@@ -1,0 +1,61 @@
+"""`territory sample`: a synthetic org (CSV) and a matching rules.yaml, for demos and trials."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from worker.cli.command_group import CommandGroup
+from worker.cli.terminal import err, out
+from worker.console import progress_bar
+
+commands = CommandGroup()
+
+
+class FlavourChoice(enum.StrEnum):
+    """How the sample spells its values: canonical, or a CRM's own vocabulary."""
+
+    canonical = "canonical"
+    hubspot = "hubspot"
+    salesforce = "salesforce"
+
+
+@commands.command()
+def sample(
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Directory to write the org into (created).", metavar="DIR"),
+    ],
+    accounts: Annotated[int, typer.Option(min=1, help="Number of companies.")] = 2_000,
+    reps: Annotated[int, typer.Option(min=2, help="Number of sales reps.")] = 20,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 7,
+    flavour: Annotated[
+        FlavourChoice,
+        typer.Option(
+            help="canonical values, or a CRM's own vocabulary mapped through `values:` in the "
+            "generated rules.yaml."
+        ),
+    ] = FlavourChoice.canonical,
+) -> None:
+    """Write a realistic synthetic org (CSV) and a matching rules.yaml."""
+    from sandbox.sample import write_sample
+
+    with progress_bar(err, "Writing sample org", total=accounts) as advance:
+        result = write_sample(
+            out_dir,
+            accounts=accounts,
+            reps=reps,
+            seed=seed,
+            flavour=flavour.value,
+            progress=advance,
+        )
+    out.print(
+        f"Wrote {result.accounts:,} companies, {result.owners:,} owners "
+        f"({result.inactive_owners} inactive), {result.activities:,} activities and "
+        f"rules.yaml to {out_dir}",
+        highlight=False,
+        soft_wrap=True,
+    )
