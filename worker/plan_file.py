@@ -39,12 +39,12 @@ def plan_json_chunks(document: dict[str, Any]) -> Iterator[str]:
     yield "{"
     for position, (key, value) in enumerate(document.items()):
         yield ("\n" if position == 0 else ",\n") + _compact(key) + ":"
-        if isinstance(value, Sequence) and not isinstance(value, str) and len(value):
-            yield "[\n"
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            # Any sequence, the engine's lazy rows included, is a JSON list; an empty one `[]`.
+            yield "[\n" if value else "[]"
             last = len(value) - 1
             for i, item in enumerate(value):
-                yield _compact(item) + (",\n" if i < last else "\n")
-            yield "]"
+                yield _compact(item) + (",\n" if i < last else "\n]")
         else:
             yield _compact(value)
     yield "\n}\n"

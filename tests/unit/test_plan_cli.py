@@ -102,6 +102,60 @@ def test_format_json_prints_the_same_bytes_as_the_plan_file(org: Path, tmp_path:
     assert result.stdout_bytes == out.read_bytes()
 
 
+def set_owners(org: Path, owners: dict[str, str | None]) -> None:
+    """Write each company's owner_id in companies.csv, as a CRM applying the plan would."""
+    path = org / "companies.csv"
+    with path.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    for row in rows:
+        row["owner_id"] = owners[row["id"]] or ""
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_a_settled_org_plans_no_changes_and_saves_its_plan(org: Path, tmp_path: Path) -> None:
+    """The steady state of every daily run: plan, apply the planned owners, plan again."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert run(*plan_args(org, "--out", first)).exit_code == 0
+    planned = json.loads(first.read_text(encoding="utf-8"))
+    # A CSV source keeps no ledger of moves spent: the first plan must not have been held back.
+    assert {t["infeasible_reason"] for t in planned["teams"]} == {None}
+    assert planned["changes"]
+    set_owners(org, {a["account_id"]: a["owner_id"] for a in planned["assignments"]})
+
+    result = run(*plan_args(org, "--out", second, "--format", "json"))
+
+    assert result.exit_code == 0, result.output
+    settled = json.loads(second.read_text(encoding="utf-8"))
+    assert settled["changes"] == []
+    assert settled["summary"]["changes"] == 0
+    assert [a["owner_id"] for a in settled["assignments"]] == [
+        a["owner_id"] for a in planned["assignments"]
+    ]
+    assert json.loads(result.stdout) == settled
+    assert f"Wrote {second} (40 accounts, 0 changes)" in result.stderr
+
+
+@pytest.mark.parametrize("output", ["table", "json", "csv", "md"])
+def test_an_org_without_companies_plans_to_empty_lists(
+    org: Path, tmp_path: Path, output: str
+) -> None:
+    header = (org / "companies.csv").read_text(encoding="utf-8").splitlines()[0]
+    (org / "companies.csv").write_text(header + "\n", encoding="utf-8")
+    out = tmp_path / "plan.json"
+
+    result = run(*plan_args(org, "--out", out, "--format", output))
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["assignments"] == document["changes"] == []
+    assert '\n"assignments":[],\n"changes":[],\n' in out.read_text(encoding="utf-8")
+    if output == "json":
+        assert result.stdout_bytes == out.read_bytes()
+
+
 def test_format_csv_prints_one_row_per_assignment(org: Path) -> None:
     result = run(*plan_args(org, "--format", "csv"))
 

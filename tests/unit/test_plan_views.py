@@ -17,6 +17,7 @@ import dataclasses
 import io
 import json
 import os
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -29,7 +30,7 @@ from connectors.files import load_csv_directory
 from rules.domain import Snapshot
 from rules.engine import plan_territories
 from rules.loader import LoadedRules, load_rules
-from rules.plan import plan_document
+from rules.plan import LazyRows, Plan, plan_document
 from worker.diff_view import diff_heading, diff_sections, plan_diff
 from worker.explain_view import explain_account, render_explanation
 from worker.plan_file import find_by_account, plan_json_chunks
@@ -67,6 +68,13 @@ def fixed_rules() -> LoadedRules:
 @cache
 def fixed_snapshot() -> Snapshot:
     return load_csv_directory(ORG, fixed_rules().rule).snapshot
+
+
+def fixed_plan_of_nothing() -> Plan:
+    """The fixed rules planned over an org with no companies."""
+    return plan_territories(
+        fixed_rules(), dataclasses.replace(fixed_snapshot(), accounts=[]), AS_OF
+    )
 
 
 def fixed_plan(snapshot: Snapshot | None = None) -> dict[str, Any]:
@@ -262,10 +270,19 @@ def test_plan_json_layout_is_one_line_per_row_and_parses_back() -> None:
     assert list(json.loads(text)) == list(document)
 
 
-def test_plan_json_of_empty_lists_stays_valid() -> None:
-    document = {"as_of": "2027-01-04", "assignments": [], "gap": {"a": 1}}
+@pytest.mark.parametrize(
+    "empty",
+    [[], (), LazyRows([], dict), plan_document(fixed_plan_of_nothing(), lazy=True)["changes"]],
+    ids=["list", "tuple", "lazy-rows", "lazy-changes-of-an-empty-plan"],
+)
+def test_plan_json_writes_every_empty_sequence_as_an_empty_list(empty: Sequence[Any]) -> None:
+    document = {"as_of": "2027-01-04", "assignments": empty, "changes": empty, "gap": {"a": 1}}
 
-    assert json.loads("".join(plan_json_chunks(document))) == document
+    text = "".join(plan_json_chunks(document))
+
+    assert json.loads(text) == {"as_of": "2027-01-04", "assignments": [], "changes": [],
+                                "gap": {"a": 1}}  # fmt: skip
+    assert '\n"assignments":[],\n"changes":[],\n' in text
 
 
 def test_assignments_csv_has_one_row_per_account_with_empty_cells_for_null() -> None:
