@@ -59,6 +59,10 @@ SETTINGS = settings(
 )
 
 
+# For properties that the hand-made examples in other files pin down case by case.
+FEWER = settings(SETTINGS, max_examples=20)
+
+
 def document(plan: Plan) -> str:
     return json.dumps(plan_document(plan))
 
@@ -475,6 +479,40 @@ def test_changes_take_effect_after_notice_when_discretionary_and_at_once_when_fo
         returns = [away.get(o or "") for o in (change.from_owner_id, change.to_owner_id)]
         expected = max([base, *(r for r in returns if r is not None)])
         assert change.effective_date == expected, change
+
+
+@FEWER
+@given(orgs())
+def test_every_change_counts_in_exactly_one_approval_share(org: Org) -> None:
+    result = org.plan()
+    summary = plan_document(result)["summary"]
+    assert summary["forced_changes"] + summary["discretionary_changes"] == summary["changes"]
+    top = ultimate_parents(org)
+    shares = {c.account_id: c.share for c in result.changes}
+    for change in result.changes:
+        assert change.forced != change.discretionary, change
+        if change.reason == "hierarchy":
+            assert change.share == shares.get(top[change.account_id], "discretionary"), change
+
+
+@FEWER
+@given(orgs(), st.integers(0, 11), st.integers(-5, 40))
+def test_a_leaving_rep_ends_with_no_accounts_and_hands_the_book_over_on_the_day(
+    org: Org, which: int, days: int
+) -> None:
+    leaving = org.owners[which % len(org.owners)]
+    day = org.as_of + timedelta(days=days)
+    result = org.plan(departures={leaving.id: day})
+    assert [a.account_id for a in result.assignments if a.owner_id == leaving.id] == []
+    away = {f.owner_id: f.out_of_office_until for f in rep_facts(org).values()}
+    # An owner already inactive has left: the day given no longer matters.
+    base = max(org.as_of, day) if leaving.active else org.as_of
+    for change in result.changes:
+        if change.from_owner_id != leaving.id:
+            continue
+        assert change.reason == "departed", change
+        returns = [away.get(o or "") for o in (change.from_owner_id, change.to_owner_id)]
+        assert change.effective_date == max([base, *(r for r in returns if r is not None)])
 
 
 @SETTINGS

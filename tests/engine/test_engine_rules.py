@@ -698,6 +698,46 @@ def test_single_account_larger_than_the_band_reports_account_exceeds_band() -> N
     assert team_summary(result).infeasible_reason == "account_exceeds_band"
 
 
+def test_team_whose_reps_are_all_inactive_is_outside_its_band_for_want_of_members() -> None:
+    loaded = rules(teams=[team("sales", "o1", "o2"), team("east", "o3")])
+    result = plan(
+        loaded,
+        make_accounts("a", 4, owner_id=None),
+        owners("o1", "o2", "o3", inactive=("o1", "o2")),
+    )
+
+    sales = team_summary(result)
+    assert (sales.within_tolerance, sales.infeasible_reason) == (False, "no_active_members")
+    assert {a.reason for a in result.assignments} == {"over_capacity"}
+    east = team_summary(result, "east")  # its rep is active; nothing is routed to it
+    assert (east.within_tolerance, east.infeasible_reason) == (True, None)
+
+
+def test_with_every_rep_inactive_no_team_is_within_its_band_and_no_quota_pencils_out() -> None:
+    loaded = load(edited_example())
+    people = [
+        make_owner(o, f"{o}@example.com", active=False)
+        for o in ("ana", "ben", "chloe", "dmitri", "eve", "gus", "finn")
+    ]
+    accounts = [
+        make_account("a001", owner_id="ana"),
+        make_account("a002", country="GB", owner_id="chloe"),
+        make_account("a003", lifecycle="customer", owner_id="eve"),
+        make_account("a004", owner_id="finn", country="BR"),
+    ]
+    result = plan(loaded, accounts, people)
+
+    pipelines = [t.pipeline for t in result.teams if t.pipeline is not None]
+    assert len(pipelines) == 2
+    assert not any(p["pencils_out"] for p in pipelines)
+    assert [(t.team, t.within_tolerance, t.infeasible_reason) for t in result.teams] == [
+        ("account-management", False, "no_active_members"),
+        ("emea-midmarket", False, "no_active_members"),
+        ("na-enterprise", False, "no_active_members"),
+        ("sdr-pool", False, "no_active_members"),
+    ]
+
+
 def test_pinned_load_is_measured_with_the_balance_index() -> None:
     # o1's two named accounts are small in potential: by the index (potential and effort)
     # they are 1.08 of o1's fair share, inside the band, though they are half the team's
