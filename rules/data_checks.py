@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from rules.domain import Snapshot
 from rules.errors import Location, RuleIssue
+from rules.reasons import InfeasibleCause, Outcome
 from rules.schema import RuleFile
 from rules.values import UnmappedCount
 from rules.yaml_source import Path, format_path
@@ -54,6 +55,12 @@ def check_rule_against_data(
         if named.owner not in owners:
             warn(("named_accounts", i, "owner"), f"no CRM owner has the email {named.owner}")
 
+    staffed = {
+        team.id
+        for team in rule.teams
+        if any((o := owners.get(m.email)) is not None and o.active for m in team.members)
+    }
+    unstaffed_seen: set[str] = set()
     for r, row in enumerate(rule.routing.rows):
         holding = row.assign.holding_owner
         if holding is not None and holding not in owners:
@@ -61,6 +68,13 @@ def check_rule_against_data(
                 ("routing", "rows", r, "assign", "holding_owner"),
                 f"no CRM owner has the email {holding}; nothing can be parked there",
             )
+        team_id = row.assign.team
+        if row.assign.outcome is not Outcome.ASSIGNED or team_id is None:
+            continue
+        # Once per team, at the first row that sends it accounts.
+        if team_id not in staffed and team_id not in unstaffed_seen:
+            unstaffed_seen.add(team_id)
+            warn(("routing", "rows", r, "assign", "team"), _unstaffed(rule, team_id))
 
     for field in sorted(unmapped):
         count = unmapped[field]
@@ -74,3 +88,17 @@ def check_rule_against_data(
                 "accounts fall through to later routing rows",
             )
     return issues
+
+
+def _unstaffed(rule: RuleFile, team_id: str) -> str:
+    members = len(rule.team(team_id).members)
+    who = (
+        "it has no members"
+        if members == 0
+        else f"none of its {members} member(s) is an active CRM owner"
+    )
+    return (
+        f"team '{team_id}' has no active member ({who}); the accounts this row sends there are "
+        f"left unassigned (over capacity) and the plan shows the team outside its band "
+        f"({InfeasibleCause.NO_ACTIVE_MEMBERS})"
+    )

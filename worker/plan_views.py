@@ -20,6 +20,7 @@ CAUSES = {
     "pinned_load_outside_band": "named or pinned accounts alone put a rep outside the band",
     "demand_exceeds_capacity": "the team has more work than capacity",
     "move_budget": "the quarter's balancing move budget ran out",
+    "no_active_members": "no member of the team is an active CRM owner",
 }
 ASSIGNMENT_COLUMNS = (
     "account_id",

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from rules.domain import Owner
-from rules.plan import Assignment, Plan, RepSummary, TeamSummary
+from rules.plan import Assignment, Plan, RepSummary, TeamSummary, plan_document
 from tests.engine.factories import (
     AS_OF,
     days_ago,
@@ -30,6 +30,7 @@ from tests.engine.factories import (
     signal,
     team,
 )
+from worker.plan_views import balance_section
 
 NOTICE_DATE = AS_OF + timedelta(days=30)
 
@@ -713,8 +714,7 @@ def test_team_whose_reps_are_all_inactive_is_outside_its_band_for_want_of_member
     assert (east.within_tolerance, east.infeasible_reason) == (True, None)
 
 
-def test_with_every_rep_inactive_no_team_is_within_its_band_and_no_quota_pencils_out() -> None:
-    loaded = load(edited_example())
+def plan_with_every_rep_inactive() -> Plan:
     people = [
         make_owner(o, f"{o}@example.com", active=False)
         for o in ("ana", "ben", "chloe", "dmitri", "eve", "gus", "finn")
@@ -725,7 +725,11 @@ def test_with_every_rep_inactive_no_team_is_within_its_band_and_no_quota_pencils
         make_account("a003", lifecycle="customer", owner_id="eve"),
         make_account("a004", owner_id="finn", country="BR"),
     ]
-    result = plan(loaded, accounts, people)
+    return plan(load(edited_example()), accounts, people)
+
+
+def test_with_every_rep_inactive_no_team_is_within_its_band_and_no_quota_pencils_out() -> None:
+    result = plan_with_every_rep_inactive()
 
     pipelines = [t.pipeline for t in result.teams if t.pipeline is not None]
     assert len(pipelines) == 2
@@ -736,6 +740,19 @@ def test_with_every_rep_inactive_no_team_is_within_its_band_and_no_quota_pencils
         ("na-enterprise", False, "no_active_members"),
         ("sdr-pool", False, "no_active_members"),
     ]
+
+
+def test_with_every_rep_inactive_the_plan_tables_show_no_team_within_and_no_quota_met() -> None:
+    balance = balance_section(plan_document(plan_with_every_rep_inactive()))
+
+    verdicts = {row[0]: (row[3], row[-1]) for row in balance.rows}
+    assert verdicts == {
+        "account-management": ("outside ±10%: no_active_members", "-"),
+        "emea-midmarket": ("outside ±10%: no_active_members", "no"),
+        "na-enterprise": ("outside ±10%: no_active_members", "no"),
+        "sdr-pool": ("outside ±10%: no_active_members", "-"),
+    }
+    assert balance.notes == ["no_active_members: no member of the team is an active CRM owner."]
 
 
 def test_pinned_load_is_measured_with_the_balance_index() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.rule_text import edited, issues_of, load, minimal
+from rules.data_checks import check_rule_against_data
+from rules.domain import Account, Owner, Snapshot
+from tests.unit.rule_text import edited, example_text, issues_of, load, minimal
 
 _TEAMS = "(known: account-management, emea-midmarket, na-enterprise, sdr-pool)"
 _ROLES = "(known: account_manager, ae_full_cycle, ae_sdr_assisted, enterprise_ae)"
@@ -392,3 +394,62 @@ def test_minimal_rule_file_passes_every_check() -> None:
     rule = load(minimal()).rule
 
     assert [row.id for row in rule.routing.rows] == ["everyone"]
+
+
+# --- against the data (validate --source) ------------------------------------------------------
+
+_REPS = ("ana", "ben", "chloe", "dmitri", "eve", "gus", "finn")
+
+
+def data_warnings(text: str, *, inactive: tuple[str, ...] = ()) -> list[str]:
+    """Warnings for `text` against an org of the example's reps (`inactive` ones inactive)."""
+    loaded = load(text)
+    owners = [Owner(id=r, email=f"{r}@example.com", active=r not in inactive) for r in _REPS]
+    owners.append(Owner(id="queue", email="territory-queue@example.com"))
+    snapshot = Snapshot(accounts=[Account(id="c1", domain="bigbank.example")], owners=owners)
+    return [str(w) for w in check_rule_against_data(loaded.rule, snapshot, loaded.locate, {})]
+
+
+def unstaffed(team: str, who: str) -> str:
+    return (
+        f"team '{team}' has no active member ({who}); the accounts this row sends there are left "
+        "unassigned (over capacity) and the plan shows the team outside its band "
+        "(no_active_members)"
+    )
+
+
+def test_team_routing_rows_send_accounts_to_without_an_active_member_is_a_located_warning() -> None:
+    warnings = data_warnings(example_text(), inactive=("chloe", "dmitri", "finn"))
+
+    assert [w for w in warnings if "routing.rows" in w] == [
+        "rules.yaml:154:22: warning: routing.rows[4].assign.team: "
+        + unstaffed("emea-midmarket", "none of its 2 member(s) is an active CRM owner"),
+        # The watchlist row (rows[2]) only parks accounts in sdr-pool's pool; catch-all sends them.
+        "rules.yaml:156:22: warning: routing.rows[5].assign.team: "
+        + unstaffed("sdr-pool", "none of its 1 member(s) is an active CRM owner"),
+    ]
+
+
+def test_team_with_one_active_member_is_not_warned_about() -> None:
+    assert [w for w in data_warnings(example_text(), inactive=("chloe",)) if "routing" in w] == []
+
+
+def test_team_without_members_is_warned_about_once_at_the_first_row_that_routes_to_it() -> None:
+    text = (
+        minimal()
+        .replace(
+            "    members: [{email: ana@example.com}]\n",
+            "    members: [{email: ana@example.com}]\n  - {id: empty, role: ae_full_cycle}\n",
+        )
+        .replace(
+            "    - id: everyone\n",
+            "    - {id: big, when: {employees: {gte: 500}}, assign: {team: empty}}\n"
+            "    - {id: bigger, when: {employees: {gte: 5000}}, assign: {team: empty}}\n"
+            "    - id: everyone\n",
+        )
+    )
+
+    assert [w for w in data_warnings(text) if "routing" in w] == [
+        "rules.yaml:10:63: warning: routing.rows[0].assign.team: "
+        + unstaffed("empty", "it has no members")
+    ]
