@@ -19,7 +19,9 @@
   never deployed); `POST /salesforce/fields/{name}/deploy` puts it back.
 - `POST /scopes/{scope}/revoke`: take a scope away from the HubSpot token.
 
-Ids in paths are CSV ids (the keys `GET /ids` maps).
+Ids in paths are CSV ids (the keys `GET /ids` maps). Every call needs
+`Authorization: Bearer <control_token>` (printed at start; 401 otherwise); a body that is not
+the JSON object a call takes is a 400 naming what was expected, and nothing is changed then.
 """
 
 from __future__ import annotations
@@ -27,20 +29,33 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import fields
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import requests
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.gate import FaultSpecError, parse_faults
-from sandbox.org import Company
+from sandbox.gate import FaultSpecError, Limits, parse_faults
+from sandbox.org import Company, Stats
 from sandbox.state import Sandbox
+
+Handler = Callable[[Request], Awaitable[Response]]
+_UNAUTHORIZED: Final = (
+    "the control API needs the header 'Authorization: Bearer <control_token>' (the token is "
+    "in the first line `territory sandbox serve` prints)"
+)
+
+
+class BadControlRequestError(Exception):
+    """A control call whose body is not what it takes: answered 400 with the message."""
 
 
 def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per route
@@ -53,27 +68,25 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
 
     def reset(_: Request) -> Response:
         with org.lock:
-            org.stats.__init__()  # type: ignore[misc]
+            org.stats = Stats()
         gate.reset()
         gate.set_faults([])
         return JSONResponse({"ok": True})
 
     async def faults(request: Request) -> Response:
         body = await _json(request)
+        spec = _optional(body, "spec", str, "a fault spec string") or ""
+        seed = _optional(body, "seed", int, "a whole number")
         try:
-            rules = parse_faults(str(body.get("spec", "")))
+            rules = parse_faults(spec)
         except FaultSpecError as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
-        gate.set_faults(rules, seed=body.get("seed"))
+            return _refused(str(error))
+        gate.set_faults(rules, seed=seed)
         return JSONResponse({"rules": len(rules)})
 
     async def limits(request: Request) -> Response:
-        body = await _json(request)
-        known = {f.name for f in fields(gate.limits)}
-        unknown = sorted(set(body) - known)
-        if unknown:
-            return JSONResponse({"error": f"unknown limits {unknown}; known: {sorted(known)}"}, 400)
-        for key, value in body.items():
+        changes = checked_limits(await _json(request), gate.limits)
+        for key, value in changes.items():
             setattr(gate.limits, key, value)
         gate.reset()
         return JSONResponse({f.name: getattr(gate.limits, f.name) for f in fields(gate.limits)})
@@ -84,10 +97,10 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
 
     async def create_company(request: Request) -> Response:
         body = await _json(request)
-        owner = body.get("owner_id")
+        owner = _optional(body, "owner_id", str, "an owner id (a CSV id) or null")
+        values = _values(body)
         if owner is not None and owner not in org.users:
             return JSONResponse({"error": f"unknown owner {owner!r}"}, status_code=404)
-        values = {str(k): str(v) for k, v in (body.get("values") or {}).items()}
         company = org.create_company(values, owner_key=owner)
         sent = _send_webhook(sandbox, company) if sandbox.webhook_url else None
         return JSONResponse(
@@ -104,7 +117,8 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
         company = _company(sandbox, request)
         if company is None:
             return _not_found(request)
-        owner = (await _json(request)).get("owner_id")
+        body = await _json(request)
+        owner = _optional(body, "owner_id", str, "an owner id (a CSV id) or null")
         if owner is not None and owner not in org.users:
             return JSONResponse({"error": f"unknown owner {owner!r}"}, status_code=404)
         org.set_owner(company, owner, by_hand=True)
@@ -122,9 +136,9 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
         company = _company(sandbox, request)
         if company is None:
             return _not_found(request)
-        values = (await _json(request)).get("values") or {}
+        values = _values(await _json(request))
         with org.lock:
-            company.values.update({str(k): str(v) for k, v in values.items()})
+            company.values.update(values)
             org.touch(company)
         return JSONResponse({"id": company.key, "updated_at": company.updated_at.isoformat()})
 
@@ -152,29 +166,122 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
         sandbox.scopes.discard(request.path_params["scope"])
         return JSONResponse({"scopes": sorted(sandbox.scopes)})
 
+    table: list[tuple[str, Handler, str]] = [
+        ("/stats", _in_thread(stats), "GET"),
+        ("/reset", _in_thread(reset), "POST"),
+        ("/faults", faults, "POST"),
+        ("/limits", limits, "POST"),
+        ("/ids", _in_thread(ids), "GET"),
+        ("/companies", create_company, "POST"),
+        ("/companies/{id}/owner", change_owner, "POST"),
+        ("/companies/{id}/archive", _in_thread(archive), "POST"),
+        ("/companies/{id}/values", edit_values, "POST"),
+        ("/owners/{id}/deactivate", _in_thread(deactivate), "POST"),
+        ("/salesforce/expire-session", _in_thread(expire_session), "POST"),
+        ("/salesforce/fields/{name}/{action:str}", _in_thread(salesforce_field), "POST"),
+        ("/scopes/{scope}/revoke", _in_thread(revoke_scope), "POST"),
+    ]
     return [
-        Route("/stats", stats, methods=["GET"]),
-        Route("/reset", reset, methods=["POST"]),
-        Route("/faults", faults, methods=["POST"]),
-        Route("/limits", limits, methods=["POST"]),
-        Route("/ids", ids, methods=["GET"]),
-        Route("/companies", create_company, methods=["POST"]),
-        Route("/companies/{id}/owner", change_owner, methods=["POST"]),
-        Route("/companies/{id}/archive", archive, methods=["POST"]),
-        Route("/companies/{id}/values", edit_values, methods=["POST"]),
-        Route("/owners/{id}/deactivate", deactivate, methods=["POST"]),
-        Route("/salesforce/expire-session", expire_session, methods=["POST"]),
-        Route("/salesforce/fields/{name}/{action:str}", salesforce_field, methods=["POST"]),
-        Route("/scopes/{scope}/revoke", revoke_scope, methods=["POST"]),
+        Route(path, _guarded(sandbox, handler), methods=[method]) for path, handler, method in table
     ]
 
 
+def _guarded(sandbox: Sandbox, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """The token check before `handler`, and a 400 for a body it cannot take."""
+
+    async def guarded(request: Request) -> Response:
+        if not sandbox.control_authorized(request.headers.get("authorization")):
+            return JSONResponse({"error": _UNAUTHORIZED}, status_code=401)
+        try:
+            return await handler(request)
+        except BadControlRequestError as error:
+            return _refused(str(error))
+
+    return guarded
+
+
+def _in_thread(handler: Callable[[Request], Response]) -> Handler:
+    """`handler` run off the event loop: it may wait for the org's lock."""
+
+    async def run(request: Request) -> Response:
+        return await run_in_threadpool(handler, request)
+
+    return run
+
+
+def checked_limits(body: dict[str, Any], current: Limits) -> dict[str, object]:
+    """The limit changes `body` asks for, each checked; BadControlRequestError names the first
+    bad one, so a refused call changes nothing."""
+    known = {f.name for f in fields(current)}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise BadControlRequestError(f"unknown limits {unknown}; known: {sorted(known)}")
+    return {key: _limit(key, value, getattr(current, key)) for key, value in body.items()}
+
+
+def _limit(key: str, value: object, current: object) -> object:
+    """`value` as limit `key` takes it: of the current value's kind, and a number above 0."""
+    if isinstance(current, str):
+        if isinstance(value, str):
+            return value
+        raise BadControlRequestError(f"{key}: expected text, got {value!r}")
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        raise BadControlRequestError(f"{key}: expected true or false, got {value!r}")
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(current, int):
+        if isinstance(number, int) and number > 0:
+            return number
+        raise BadControlRequestError(f"{key}: expected a whole number above 0, got {value!r}")
+    if number is not None and math.isfinite(number) and number > 0:
+        return float(number)
+    raise BadControlRequestError(f"{key}: expected a number of seconds above 0, got {value!r}")
+
+
 async def _json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty); BadControlRequestError otherwise."""
     raw = await request.body()
-    if not raw:
+    if not raw.strip():
         return {}
-    value = orjson.loads(raw)
-    return value if isinstance(value, dict) else {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadControlRequestError(f"the body is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadControlRequestError("the body must be a JSON object")
+    return value
+
+
+def _optional(body: dict[str, Any], key: str, kind: type, expected: str) -> Any:
+    """`body[key]` when it has type `kind`, None when absent or null; refused otherwise."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise BadControlRequestError(f"{key}: expected {expected}, got {value!r}")
+    return value
+
+
+def _values(body: dict[str, Any]) -> dict[str, str]:
+    """`body["values"]`: column name -> text or number (null clears the value)."""
+    values = body.get("values")
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise BadControlRequestError(
+            f"values: expected an object of column -> value, got {values!r}"
+        )
+    checked: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float | None):
+            raise BadControlRequestError(f"values.{key}: expected text or a number, got {value!r}")
+        checked[key] = "" if value is None else str(value)
+    return checked
+
+
+def _refused(message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=400)
 
 
 def _company(sandbox: Sandbox, request: Request) -> Company | None:

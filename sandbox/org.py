@@ -1,9 +1,9 @@
 """The sandbox's org: one set of records served through both the HubSpot and Salesforce APIs.
 
-Loaded from a canonical CSV directory (`territory sample` output). Every record has a HubSpot id
-and an 18-character Salesforce id: ids already in one CRM's shape are kept for that CRM and the
-other's are derived from the row number, deterministically. Values are kept as the raw strings
-of the CSV, as a CRM stores them; each API renames and reshapes them on the way out.
+`sandbox.loader` fills it from any directory the CSV source accepts. Every record has a HubSpot
+id and an 18-character Salesforce id: ids already in one CRM's shape are kept for that CRM and
+the other's are derived from the row number, deterministically. Values are kept as the text a
+CRM stores; each API renames and reshapes them on the way out.
 
 All mutation goes through `Org` methods under one lock, so both APIs and the control API see one
 consistent org and `stats` counts every write.
@@ -11,19 +11,18 @@ consistent org and `stats` counts every write.
 
 from __future__ import annotations
 
-import csv
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Final
 
 import numpy as np
 
 from sandbox.sample.ids import ACCOUNT_PREFIX, USER_PREFIX, salesforce_ids
+from sandbox.startup import StartupError
 
 # Canonical CSV column -> HubSpot company property / Salesforce Account field.
 HUBSPOT_PROPERTIES: Final = {
@@ -80,7 +79,7 @@ class Company:
     values: dict[str, str]  # canonical column -> raw value ("" when empty)
     owner_key: str | None
     parent_key: str | None
-    last_activity_at: str  # raw, as in the CSV ("" when none)
+    last_activity_at: datetime | None  # the latest touch, activities.csv included
     created_at: datetime
     updated_at: datetime
     searchable_at: datetime  # search sees the latest edit only from here on (search lag)
@@ -111,7 +110,7 @@ class ActivityRecord:
     kind: str  # call, email, meeting, task
     account_key: str
     owner_key: str | None
-    occurred_at: str  # raw ISO text from the CSV
+    occurred_at: datetime
     body: str = ""  # optional `body` column; a note marker in it makes the activity ours
 
 
@@ -175,6 +174,11 @@ class Org:
         self._next_company = 0
         self._next_note = 0
         self.integration_user_key: str | None = None
+        # Owners companies name that owners.csv lacks: records may point at them (a HubSpot
+        # owner id nobody can list), but no API lists them and no write may name them.
+        self.unlisted_owners: dict[str, User] = {}
+        # What the CSV source skipped or warned about while loading, one line each.
+        self.load_warnings: list[str] = []
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -186,7 +190,11 @@ class Org:
         return sorted(self.companies.values(), key=lambda c: int(c.hubspot_id))
 
     def owner_user(self, company: Company) -> User | None:
-        return self.users.get(company.owner_key) if company.owner_key else None
+        """The company's owner, listed or not (None when it has none)."""
+        key = company.owner_key
+        if key is None:
+            return None
+        return self.users.get(key) or self.unlisted_owners.get(key)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -249,22 +257,35 @@ class Org:
     def create_company(self, values: dict[str, str], owner_key: str | None = None) -> Company:
         """A new company (control API): next ids after the loaded ones, stamped now."""
         with self.lock:
-            number = self._next_company
             now = datetime.now(UTC)
-            company = _new_company(
-                key=str(_HUBSPOT_COMPANY_BASE + number),
-                number=number,
-                values=values,
-                owner_key=owner_key,
-                parent_key=values.get("parent_id") or None,
-                last_activity_at="",
-                stamp=now,
-                search_lag=self.search_lag,
-            )
-            self._add_company(company)
+            while True:
+                number = self._next_company
+                company = new_company(
+                    key=str(_HUBSPOT_COMPANY_BASE + number),
+                    number=number,
+                    values=values,
+                    owner_key=owner_key,
+                    parent_key=values.get("parent_id") or None,
+                    last_activity_at=None,
+                    stamp=now,
+                    search_lag=self.search_lag,
+                )
+                # Loaded ids may be any numbers: a new company takes the next free one.
+                if not self._taken(company):
+                    break
+                self._next_company += 1
+            self.add_company(company)
             return company
 
-    def _add_company(self, company: Company) -> None:
+    def _taken(self, company: Company) -> bool:
+        return (
+            company.key in self.companies
+            or company.hubspot_id in self.by_hubspot
+            or company.salesforce_id in self.by_salesforce
+        )
+
+    def add_company(self, company: Company) -> None:
+        """Index a company under its CSV, HubSpot and Salesforce ids (ids not yet taken)."""
         self.companies[company.key] = company
         self.by_hubspot[company.hubspot_id] = company
         self.by_salesforce[company.salesforce_id] = company
@@ -291,14 +312,14 @@ class Org:
         }
 
 
-def _new_company(
+def new_company(
     *,
     key: str,
     number: int,
     values: dict[str, str],
     owner_key: str | None,
     parent_key: str | None,
-    last_activity_at: str,
+    last_activity_at: datetime | None,
     stamp: datetime,
     search_lag: float,
     derived_salesforce_id: str | None = None,
@@ -323,132 +344,66 @@ def _new_company(
     )
 
 
+def new_user(
+    *,
+    key: str,
+    number: int,
+    derived_salesforce_id: str,
+    email: str,
+    first_name: str,
+    last_name: str,
+    active: bool,
+) -> User:
+    """The user numbered `number`; a key in one CRM's id shape stays that CRM's id."""
+    if _SF_ID.match(key) and key.startswith(USER_PREFIX):
+        salesforce_id, hubspot_id = key, str(_HUBSPOT_OWNER_BASE + number)
+    else:
+        salesforce_id = derived_salesforce_id
+        hubspot_id = key if key.isdigit() else str(_HUBSPOT_OWNER_BASE + number)
+    return User(
+        key=key,
+        hubspot_id=hubspot_id,
+        hubspot_user_id=str(_HUBSPOT_USER_BASE + number),
+        salesforce_id=salesforce_id,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        active=active,
+        # A shared inbox-style owner is a HubSpot queue (it has no user behind it).
+        kind="QUEUE" if email.startswith("territory-queue@") else "PERSON",
+    )
+
+
+def new_activity(
+    *,
+    number: int,
+    salesforce_id: str,
+    kind: str,
+    account_key: str,
+    owner_key: str | None,
+    occurred_at: datetime,
+    body: str,
+) -> ActivityRecord:
+    """The activity numbered `number` (an unknown type is a task, as Salesforce files it)."""
+    return ActivityRecord(
+        hubspot_id=str(_HUBSPOT_ACTIVITY_BASE + number),
+        salesforce_id=salesforce_id,
+        kind=kind if kind in ACTIVITY_KINDS else "task",
+        account_key=account_key,
+        owner_key=owner_key,
+        occurred_at=occurred_at,
+        body=body,
+    )
+
+
+def salesforce_id_column(prefix: str, count: int) -> list[str]:
+    """Salesforce ids with key `prefix` for records 0 .. count - 1, derived at once."""
+    return _salesforce_ids(prefix, 0, count)
+
+
 def _salesforce_ids(prefix: str, start: int, count: int) -> list[str]:
     return salesforce_ids(prefix, np.arange(start, start + count, dtype=np.int64))
 
 
-class OrgLoadError(ValueError):
-    """The directory cannot be served (missing file, missing column, duplicate id)."""
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
-        except StopIteration:
-            return
-        for line, row in enumerate(reader, start=2):
-            yield line, dict(zip(header, (cell.strip() for cell in row), strict=False))
-
-
-def load_org(directory: Path, *, search_lag: float = 0.0) -> Org:
-    """Read `companies.csv`, `owners.csv` and (if present) `activities.csv` from `directory`."""
-    org = Org(search_lag=search_lag)
-    owners_path, companies_path = directory / "owners.csv", directory / "companies.csv"
-    for required in (owners_path, companies_path):
-        if not required.is_file():
-            raise OrgLoadError(
-                f"{required}: missing (the sandbox serves a canonical CSV directory)"
-            )
-    _load_users(org, owners_path)
-    _load_companies(org, companies_path)
-    activities_path = directory / "activities.csv"
-    if activities_path.is_file():
-        _load_activities(org, activities_path)
-    return org
-
-
-def _new_key(row: dict[str, str], known: Mapping[str, object], where: str, what: str) -> str:
-    """The row's id, which must be present and not seen before in its file."""
-    key = row.get("id", "")
-    if not key:
-        raise OrgLoadError(f"{where}: column 'id' is empty")
-    if key in known:
-        raise OrgLoadError(f"{where}: duplicate {what} id {key!r}")
-    return key
-
-
-def _load_users(org: Org, path: Path) -> None:
-    rows = list(_rows(path))
-    derived = _salesforce_ids(USER_PREFIX, 0, len(rows))
-    for number, (line, row) in enumerate(rows):
-        key = _new_key(row, org.users, f"{path}:{line}", "owner")
-        if _SF_ID.match(key) and key.startswith(USER_PREFIX):
-            sf_id, hs_id = key, str(_HUBSPOT_OWNER_BASE + number)
-        else:
-            sf_id = derived[number]
-            hs_id = key if key.isdigit() else str(_HUBSPOT_OWNER_BASE + number)
-        email = row.get("email", "").lower()
-        user = User(
-            key=key,
-            hubspot_id=hs_id,
-            hubspot_user_id=str(_HUBSPOT_USER_BASE + number),
-            salesforce_id=sf_id,
-            email=email,
-            first_name=row.get("first_name", ""),
-            last_name=row.get("last_name", ""),
-            active=row.get("active", "").lower() not in {"false", "0", "no"},
-            # A shared inbox-style owner is a HubSpot queue (it has no user behind it).
-            kind="QUEUE" if email.startswith("territory-queue@") else "PERSON",
-        )
-        org.users[key] = user
-        org.users_by_hubspot[hs_id] = user
-        org.users_by_salesforce[sf_id] = user
-    # The integration user (owner of our notes): the first active person, deterministically.
-    org.integration_user_key = next(
-        (u.key for u in org.users.values() if u.active and u.kind == "PERSON"), None
-    )
-
-
-def _load_companies(org: Org, path: Path) -> None:
-    rows = list(_rows(path))
-    signals = [
-        c[len(SIGNAL_PREFIX) :] for c in (rows[0][1] if rows else {}) if c.startswith(SIGNAL_PREFIX)
-    ]
-    derived = _salesforce_ids(ACCOUNT_PREFIX, 0, len(rows))
-    for number, (line, row) in enumerate(rows):
-        key = _new_key(row, org.companies, f"{path}:{line}", "company")
-        owner = row.get("owner_id") or None
-        if owner is not None and owner not in org.users:
-            raise OrgLoadError(f"{path}:{line}: owner_id {owner!r} is not in owners.csv")
-        values = {column: row.get(column, "") for column in HUBSPOT_PROPERTIES}
-        for signal in signals:
-            values[SIGNAL_PREFIX + signal] = row.get(SIGNAL_PREFIX + signal, "")
-        company = _new_company(
-            key=key,
-            number=number,
-            values=values,
-            owner_key=owner,
-            parent_key=row.get("parent_id") or None,
-            last_activity_at=row.get("last_activity_at", ""),
-            stamp=LOADED_AT,
-            search_lag=0.0,
-            derived_salesforce_id=derived[number],
-        )
-        org._add_company(company)
-    org.signals = signals
-
-
-def _load_activities(org: Org, path: Path) -> None:
-    rows = list(_rows(path))
-    tasks = _salesforce_ids(TASK_PREFIX, 0, len(rows))
-    events = _salesforce_ids(EVENT_PREFIX, 0, len(rows))
-    for number, (line, row) in enumerate(rows):
-        account = row.get("account_id", "")
-        if account not in org.companies:
-            continue  # exports span more companies than the company file; so does the sandbox
-        kind = (row.get("type") or "task").lower()
-        record = ActivityRecord(
-            hubspot_id=str(_HUBSPOT_ACTIVITY_BASE + number),
-            salesforce_id=events[number] if kind == "meeting" else tasks[number],
-            kind=kind if kind in ACTIVITY_KINDS else "task",
-            account_key=account,
-            owner_key=row.get("owner_id") or None,
-            occurred_at=row.get("occurred_at", ""),
-            body=row.get("body", ""),
-        )
-        if not record.occurred_at:
-            raise OrgLoadError(f"{path}:{line}: column 'occurred_at' is empty")
-        org.activities.append(record)
-        org.activities_by_account.setdefault(account, []).append(record)
+class OrgLoadError(StartupError):
+    """The directory cannot be served: the CSV source refuses it (one line, file and row)."""

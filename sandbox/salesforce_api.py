@@ -41,18 +41,14 @@ from starlette.routing import BaseRoute, Route
 from sandbox import soql
 from sandbox.gate import Kind
 from sandbox.org import Company
+from sandbox.salesforce_fields import territory_fields
 from sandbox.salesforce_objects import (
     WRITABLE_ACCOUNT_FIELDS,
     SalesforceView,
     SObject,
     json_record,
 )
-from sandbox.salesforce_updates import (
-    CUSTOM_FIELDS,
-    AccountUpdates,
-    lock_error,
-    rest_error,
-)
+from sandbox.salesforce_updates import AccountUpdates, lock_error, rest_error
 from sandbox.state import Sandbox
 
 PREFIX: Final = "/services/data/v{version}"
@@ -69,7 +65,7 @@ Error = dict[str, object]
 
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
     """The Salesforce API's routes; the territory fields start out deployed."""
-    sandbox.salesforce_custom_fields.update(CUSTOM_FIELDS)
+    sandbox.salesforce_custom_fields.update(territory_fields())
     return _SalesforceApi(sandbox).routes()
 
 
@@ -260,17 +256,18 @@ class _SalesforceApi:
         sobject = self.view.objects().get(request.path_params["sobject"].lower())
         if sobject is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        custom = territory_fields()
         fields = [
             {
                 "name": name,
-                "label": CUSTOM_FIELDS[name].label if name in CUSTOM_FIELDS else name,
+                "label": custom[name].label if name in custom else name,
                 "type": field_type,
                 "custom": name.endswith("__c"),
                 "updateable": sobject.name == "Account"
-                and (name in WRITABLE_ACCOUNT_FIELDS or name in CUSTOM_FIELDS),
+                and (name in WRITABLE_ACCOUNT_FIELDS or name in custom),
                 "nillable": name != "Id",
                 "filterable": True,
-                "length": (CUSTOM_FIELDS[name].length or 0) if name in CUSTOM_FIELDS else 0,
+                "length": (custom[name].length or 0) if name in custom else 0,
             }
             for name, field_type in sobject.schema.items()
         ]
@@ -341,6 +338,11 @@ class _SalesforceApi:
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list):
             raise _BadBodyError('expected {"allOrNone": false, "records": [...]}')
+        all_or_none = body.get("allOrNone", False)
+        if not isinstance(all_or_none, bool):
+            raise _BadBodyError(f"allOrNone: expected true or false, got {all_or_none!r}")
+        for record in records:
+            _check_record_shape(record)
         if len(records) > COLLECTION_LIMIT:
             return _error(
                 400,
@@ -355,7 +357,7 @@ class _SalesforceApi:
             for update in updates:
                 if not update.errors and gate.chance(failure_rate):
                     update.errors.append(lock_error(update))
-            rolled_back = bool(body.get("allOrNone")) and any(u.errors for u in updates)
+            rolled_back = all_or_none and any(u.errors for u in updates)
             results = [self.updates.save_result(u, rolled_back=rolled_back) for u in updates]
         return _reply(results)
 
@@ -408,7 +410,7 @@ class _SalesforceApi:
             return _error(
                 400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [missing]
             )
-        if body.get("ShareType", "V") not in {"V", "C", "I"}:
+        if body.get("ShareType", "V") not in ("V", "C", "I"):
             return _error(
                 400,
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -442,6 +444,19 @@ def _candidates(sobject: SObject, query: soql.Query) -> Any:
         if values is not None:
             return [row for value in dict.fromkeys(values) for row in lookup(value)]
     return sobject.rows()
+
+
+def _check_record_shape(record: object) -> None:
+    """A Collections record must deserialize: an object, `attributes` an object whose `type`
+    is text, an id that is text. Anything else fails the whole call, as in Salesforce."""
+    if not isinstance(record, dict):
+        raise _BadBodyError(f"records: expected objects, got {record!r}")
+    attributes = record.get("attributes", {})
+    if not isinstance(attributes, dict) or not isinstance(attributes.get("type", ""), str):
+        raise _BadBodyError(f'attributes: expected {{"type": "Account"}}, got {attributes!r}')
+    for key in ("id", "Id"):
+        if not isinstance(record.get(key, ""), str | None):
+            raise _BadBodyError(f"{key}: expected an id, got {record[key]!r}")
 
 
 def _batch_size(request: Request) -> int:

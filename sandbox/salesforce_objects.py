@@ -20,8 +20,6 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from connectors.files.cells import amount, whole_number
-from connectors.records import parse_instant
-from connectors.salesforce.fields import TERRITORY_CUSTOM_FIELDS
 from sandbox.org import (
     SALESFORCE_FIELDS,
     SIGNAL_PREFIX,
@@ -32,6 +30,7 @@ from sandbox.org import (
     User,
     salesforce_field_for_signal,
 )
+from sandbox.salesforce_fields import territory_fields
 from sandbox.soql import FieldType, Row, Schema
 
 Lookup = Callable[[object], Iterable[Row]]
@@ -188,7 +187,7 @@ class SalesforceView:
         schema = dict(ACCOUNT_BASE)
         for signal in self.org.signals:
             schema[salesforce_field_for_signal(signal)] = "date"
-        for custom in TERRITORY_CUSTOM_FIELDS:
+        for custom in territory_fields().values():
             if custom.name in self.custom_fields:
                 schema[custom.name] = custom.type
         return schema
@@ -208,14 +207,14 @@ class SalesforceView:
             NumberOfEmployees=_number(values.get("employees"), whole_number),
             AnnualRevenue=_number(values.get("annual_revenue"), amount),
             ParentId=parent.salesforce_id if parent else None,
-            LastActivityDate=_day(company.last_activity_at),
+            LastActivityDate=_utc_day(company.last_activity_at),
             CreatedDate=company.created_at,
             LastModifiedDate=company.updated_at,
             SystemModstamp=company.updated_at,
         )
         for signal in org.signals:
             row[salesforce_field_for_signal(signal)] = _day(values.get(SIGNAL_PREFIX + signal))
-        for custom in TERRITORY_CUSTOM_FIELDS:
+        for custom in territory_fields().values():
             if custom.name in self.custom_fields:
                 row[custom.name] = _typed(company.territory.get(custom.name), custom.type)
         return row
@@ -263,7 +262,7 @@ class SalesforceView:
         org = self.org
         company = org.companies[record.account_key]
         owner = org.users.get(record.owner_key) if record.owner_key else None
-        at = _instant(record.occurred_at)
+        at = record.occurred_at
         row: dict[str, object] = {
             "Id": record.salesforce_id,
             # Deleting an account deletes its activities (they stay visible to queryAll).
@@ -361,17 +360,29 @@ def json_value(value: object) -> object:
     return value
 
 
+def parse_instant(raw: str) -> datetime | None:
+    """ISO 8601 text as an aware datetime (a naive one is UTC); None for ""; ValueError else."""
+    text = raw.strip()
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _instant(raw: str | None) -> datetime | None:
     try:
-        return parse_instant(raw)
+        return parse_instant(raw or "")
     except ValueError:
         return None  # a value Salesforce could not hold: the field is empty
 
 
+def _utc_day(moment: datetime | None) -> date | None:
+    return moment.astimezone(UTC).date() if moment else None
+
+
 def _day(raw: str | None) -> date | None:
-    """A date field (LastActivityDate, signals) from the CSV's date or date-time text, in UTC."""
-    instant = _instant(raw)
-    return instant.astimezone(UTC).date() if instant else None
+    """A date field (signals) from the org's date or date-time text, in UTC."""
+    return _utc_day(_instant(raw))
 
 
 def _number(raw: str | None, parse: Callable[[str], float]) -> float | None:

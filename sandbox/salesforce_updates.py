@@ -14,14 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from connectors.records import parse_instant
-from connectors.salesforce.fields import TERRITORY_CUSTOM_FIELDS, CustomField
 from sandbox.org import Company, Org
-from sandbox.salesforce_objects import SalesforceView, json_value
+from sandbox.salesforce_fields import CustomField, territory_fields
+from sandbox.salesforce_objects import SalesforceView, json_value, parse_instant
 
 Error = dict[str, object]
 
-CUSTOM_FIELDS: Final = {f.name: f for f in TERRITORY_CUSTOM_FIELDS}
 _ID: Final = re.compile(r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?")
 _ROLLED_BACK: Final = (
     "Record rolled back because not all records were valid and the request was using "
@@ -68,7 +66,8 @@ class AccountUpdates:
         """A Collections record: `attributes.type` Account, an `id`, then the fields."""
         if not isinstance(record, dict):
             return AccountUpdate().fail("JSON_PARSER_ERROR", "expected an object")
-        kind = (record.get("attributes") or {}).get("type")
+        attributes = record.get("attributes")
+        kind = attributes.get("type") if isinstance(attributes, dict) else None
         if kind != "Account":
             return AccountUpdate().fail(
                 "INVALID_TYPE", f"the sandbox updates Account records, not {kind!r}"
@@ -86,13 +85,14 @@ class AccountUpdates:
         """The fields of one update of `company` (id and attributes are skipped)."""
         update = AccountUpdate(company=company, owner_key=company.owner_key)
         schema = self.view.account_schema()
+        custom_fields = territory_fields()
         for name, value in record.items():
             if name in {"attributes", "id", "Id"}:
                 continue
             if name == "OwnerId":
                 self._check_owner(value, update)
-            elif name in CUSTOM_FIELDS and name in schema:
-                _check_custom(CUSTOM_FIELDS[name], value, update)
+            elif name in custom_fields and name in schema:
+                _check_custom(custom_fields[name], value, update)
             elif name in schema:
                 update.fail(
                     "INVALID_FIELD_FOR_INSERT_UPDATE",

@@ -1,32 +1,38 @@
 """Run the sandbox: HubSpot and the control API over HTTP, Salesforce over HTTPS.
 
 `RunningSandbox` starts both servers on background threads (tests, benchmarks, the demo);
-`serve` runs them in the foreground for `territory sandbox serve`. Either way the servers bind
-before anything is announced, so the ports in `SandboxInfo` are live.
+`serve_forever` runs them in the foreground for `territory sandbox serve`, until SIGINT or
+SIGTERM, and removes its temporary TLS directory (the CA key with it) either way. Everything is
+checked and bound before anything is announced, so the ports in `SandboxInfo` are live, and a
+refusal is a `StartupError` of one line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import FrameType
 
-import trustme
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from sandbox import control, hubspot, salesforce_api
 from sandbox.gate import Gate, Limits, parse_faults
-from sandbox.org import load_org
+from sandbox.loader import load_org
+from sandbox.startup import bind, check_port, exposure_warning, write_tls_files
 from sandbox.state import Sandbox, new_secret
 
 CONTROL_PATH = "/_sandbox"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(slots=True)
@@ -56,6 +62,7 @@ class SandboxInfo:
     salesforce_session_id: str
     ca_cert: str
     control_url: str
+    control_token: str  # `Authorization: Bearer <control_token>` on every control call
 
     def to_json(self) -> dict[str, str]:
         return asdict(self)
@@ -75,50 +82,61 @@ def build(config: SandboxConfig) -> Sandbox:
     )
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
-
-
-def _tls_files(directory: Path, host: str) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a certificate it signed for `host`: (ca, chain, key)."""
-    ca = trustme.CA(organization_name="territory-sync sandbox")
-    cert = ca.issue_cert(host, "localhost", "127.0.0.1")
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_path, chain_path, key_path = (
-        directory / "sandbox-ca.pem",
-        directory / "sandbox-cert.pem",
-        directory / "sandbox-key.pem",
+def apps(sandbox: Sandbox) -> tuple[Starlette, Starlette]:
+    """The two ASGI apps: HubSpot with the control API under `CONTROL_PATH`, and Salesforce."""
+    http_app = Starlette(
+        routes=[Mount(CONTROL_PATH, routes=control.routes(sandbox)), *hubspot.routes(sandbox)]
     )
-    ca.cert_pem.write_to_path(str(ca_path))
-    cert.private_key_pem.write_to_path(str(key_path))
-    with chain_path.open("wb") as handle:
-        for blob in cert.cert_chain_pems:
-            handle.write(blob.bytes())
-    key_path.chmod(0o600)
-    return ca_path, chain_path, key_path
+    return http_app, Starlette(routes=salesforce_api.routes(sandbox))
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals alone: `serve_forever` stops both servers at once.
+
+    Each uvicorn server catches SIGTERM itself and, once stopped, raises it again with the
+    previous handler back in place; with two servers the second raise meets the default
+    handler, which kills the process before its temporary directory is removed.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 class RunningSandbox:
-    """Both servers on one event loop in a background thread."""
+    """Both servers on one event loop, in a background thread or in the foreground."""
 
     def __init__(self, config: SandboxConfig) -> None:
+        """Check the config, load the org, write the TLS files and bind both ports.
+
+        Raise StartupError (one line) when any of it fails; nothing is left behind then.
+        """
+        check_port("--port", config.port)
+        check_port("--salesforce-port", config.salesforce_port)
         self.config = config
         self.sandbox = build(config)
+        self.warnings = [
+            *filter(None, [exposure_warning(config.host)]),
+            *self.sandbox.org.load_warnings,
+        ]
         self._temp: tempfile.TemporaryDirectory[str] | None = None
+        self._sockets: list[socket.socket] = []
+        try:
+            self._start_up(config)
+        except BaseException:
+            self._release()
+            raise
+        self._thread: threading.Thread | None = None
+
+    def _start_up(self, config: SandboxConfig) -> None:
         tls_dir = config.tls_dir
         if tls_dir is None:
             self._temp = tempfile.TemporaryDirectory(prefix="territory-sandbox-")
             tls_dir = Path(self._temp.name)
-        ca, chain, key = _tls_files(tls_dir, config.host)
-        self._http_sock = _bind(config.host, config.port)
-        self._https_sock = _bind(config.host, config.salesforce_port)
-        http_port = self._http_sock.getsockname()[1]
-        https_port = self._https_sock.getsockname()[1]
+        ca, chain, key = write_tls_files(tls_dir, config.host)
+        self._sockets.append(bind(config.host, config.port, "--port"))
+        self._sockets.append(bind(config.host, config.salesforce_port, "--salesforce-port"))
+        http_port, https_port = (sock.getsockname()[1] for sock in self._sockets)
         sandbox = self.sandbox
         sandbox.hubspot_url = f"http://{config.host}:{http_port}"
         sandbox.salesforce_url = f"https://{config.host}:{https_port}"
@@ -129,14 +147,9 @@ class RunningSandbox:
             salesforce_session_id=sandbox.salesforce_session_id,
             ca_cert=str(ca),
             control_url=f"{sandbox.hubspot_url}{CONTROL_PATH}",
+            control_token=sandbox.control_token,
         )
-        http_app = Starlette(
-            routes=[
-                Mount(CONTROL_PATH, routes=control.routes(sandbox)),
-                *hubspot.routes(sandbox),
-            ]
-        )
-        https_app = Starlette(routes=salesforce_api.routes(sandbox))
+        http_app, https_app = apps(sandbox)
         quiet = {
             "log_level": "warning",
             "access_log": False,
@@ -145,8 +158,8 @@ class RunningSandbox:
             "timeout_graceful_shutdown": 2,
         }
         self._servers = [
-            uvicorn.Server(uvicorn.Config(http_app, **quiet)),  # type: ignore[arg-type]
-            uvicorn.Server(
+            _Server(uvicorn.Config(http_app, **quiet)),  # type: ignore[arg-type]
+            _Server(
                 uvicorn.Config(
                     https_app,
                     ssl_certfile=str(chain),
@@ -155,17 +168,20 @@ class RunningSandbox:
                 )
             ),
         ]
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
+
+    def _release(self) -> None:
+        """Close the sockets and remove the temporary TLS directory (the CA key with it)."""
+        for sock in self._sockets:
+            sock.close()
+        if self._temp is not None:
+            self._temp.cleanup()
 
     async def _serve(self) -> None:
         http, https = self._servers
-        await asyncio.gather(
-            http.serve(sockets=[self._http_sock]), https.serve(sockets=[self._https_sock])
-        )
+        http_sock, https_sock = self._sockets
+        await asyncio.gather(http.serve(sockets=[http_sock]), https.serve(sockets=[https_sock]))
 
     def start(self) -> RunningSandbox:
-        # uvicorn only captures signals on the main thread; this one is not.
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._serve()), name="territory-sandbox", daemon=True
         )
@@ -184,20 +200,24 @@ class RunningSandbox:
             server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-        for sock in (self._http_sock, self._https_sock):
-            sock.close()
-        if self._temp is not None:
-            self._temp.cleanup()
+        self._release()
 
     def serve_forever(self) -> None:
-        """Foreground: returns when interrupted (Ctrl-C / SIGTERM)."""
+        """Foreground: serve until SIGINT or SIGTERM, then clean up and return."""
+        previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         try:
             asyncio.run(self._serve())
         finally:
-            for sock in (self._http_sock, self._https_sock):
-                sock.close()
-            if self._temp is not None:
-                self._temp.cleanup()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._release()
+
+    def _on_stop_signal(self, sig: int, _: FrameType | None) -> None:
+        # A second Ctrl-C stops at once, without waiting for open connections.
+        again = any(server.should_exit for server in self._servers)
+        for server in self._servers:
+            server.should_exit = True
+            server.force_exit = server.force_exit or (again and sig == signal.SIGINT)
 
     def __enter__(self) -> RunningSandbox:
         return self.start()

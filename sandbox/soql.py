@@ -72,6 +72,8 @@ _TOKEN: Final = re.compile(
     """,
     re.VERBOSE,
 )
+# Parentheses and NOTs around one comparison; Salesforce refuses long queries well before this.
+MAX_NESTING: Final = 50
 _ESCAPES: Final = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", '"': '"'}
 
 
@@ -192,6 +194,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.index = 0
+        self.depth = 0  # parentheses and NOTs open around the current factor
 
     @property
     def current(self) -> _Token:
@@ -297,13 +300,8 @@ class _Parser:
         return parts[0] if len(parts) == 1 else Junction("AND", tuple(parts))
 
     def factor(self) -> Condition:
-        if self.accept("NOT"):
-            return Negation(self.factor())
-        if self.current.text == "(":
-            self.index += 1
-            inner = self.condition()
-            self.expect_punct(")")
-            return inner
+        if self.current.keyword == "NOT" or self.current.text == "(":
+            return self.nested()
         name = self.field()
         if self.accept("IN"):
             return Membership(name, self.value_list(), negated=False)
@@ -315,6 +313,22 @@ class _Parser:
         self.index += 1
         operator = "!=" if token.text == "<>" else token.text
         return Comparison(name, operator, self.value())
+
+    def nested(self) -> Condition:
+        """`NOT factor` or `( condition )`, refused past `MAX_NESTING` levels: each level is
+        a recursion, and a query is a request anyone can send."""
+        column = self.current.column
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _malformed(f"filters nested more than {MAX_NESTING} levels deep", column)
+        if self.accept("NOT"):
+            found: Condition = Negation(self.factor())
+        else:
+            self.index += 1
+            found = self.condition()
+            self.expect_punct(")")
+        self.depth -= 1
+        return found
 
     def value_list(self) -> tuple[Value, ...]:
         self.expect_punct("(")

@@ -22,6 +22,7 @@ class Sandbox:
     gate: Gate
     hubspot_token: str
     salesforce_session_id: str
+    control_token: str = field(default_factory=lambda: new_secret("sandbox-control-"))
     portal_id: int = 62515
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -50,6 +51,9 @@ class Sandbox:
 
     def salesforce_authorized(self, header: str | None) -> bool:
         return _bearer_matches(header, self.salesforce_session_id)
+
+    def control_authorized(self, header: str | None) -> bool:
+        return _bearer_matches(header, self.control_token)
 
     def expire_salesforce_session(self) -> str:
         """Invalidate the current session id (clients holding it get INVALID_SESSION_ID)."""

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sandbox.hubspot.portal import Portal
-from sandbox.hubspot.values import Json, iso, moment_text
+from sandbox.hubspot.values import Json, iso
 from sandbox.hubspot.wire import (
     BATCH_LIMIT,
     ENGAGEMENT_ALWAYS_RETURNED,
@@ -26,6 +26,7 @@ from sandbox.hubspot.wire import (
     names_param,
     page_after,
     paging,
+    property_names,
     record_json,
 )
 from sandbox.org import LOADED_AT, ActivityRecord
@@ -72,7 +73,7 @@ class ActivityHandlers:
         owner = self.org.users.get(record.owner_key or "")
         values = {
             "hs_object_id": record.hubspot_id,
-            "hs_timestamp": moment_text(record.occurred_at),
+            "hs_timestamp": iso(record.occurred_at),
             "hubspot_owner_id": owner.hubspot_id if owner else "",
             ACTIVITY_BODY[objects]: record.body,
             "hs_createdate": iso(LOADED_AT),
@@ -100,7 +101,7 @@ class ActivityHandlers:
     def batch_read_activities(self, objects: str, request: Request, body: Json) -> Response:
         self.activities(objects)
         by_id = self._by_id[objects]
-        names = body.get("properties") or ()
+        names = property_names(body) or ()
         return batch_read_response(
             input_ids(body, BATCH_LIMIT),
             by_id,

@@ -17,7 +17,7 @@ from sandbox.hubspot.activities import ACTIVITY_OBJECTS
 from sandbox.hubspot.errors import bad_request, batch_error
 from sandbox.hubspot.portal import Portal
 from sandbox.hubspot.values import Json
-from sandbox.hubspot.wire import batch_response, input_ids
+from sandbox.hubspot.wire import batch_response, input_ids, scalar_text
 
 ASSOCIATIONS_BATCH_LIMIT: Final = 1000
 ASSOCIATIONS_PER_OBJECT: Final = 500
@@ -49,9 +49,8 @@ class AssociationHandlers:
             raise bad_request(f"Unknown association from {source} to {target}")
         ids = input_ids(body, ASSOCIATIONS_BATCH_LIMIT)
         afters = {
-            str(i.get("id")): str(i.get("after") or "")
-            for i in body["inputs"]
-            if isinstance(i, dict)
+            record_id: scalar_text(i.get("after"), "inputs[].after") or ""
+            for record_id, i in zip(ids, body["inputs"], strict=True)
         }
         linked = self.associated(source, target)
         results, empty = [], []

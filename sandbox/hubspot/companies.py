@@ -33,6 +33,8 @@ from sandbox.hubspot.wire import (
     names_param,
     paging,
     properties_of,
+    property_names,
+    scalar_text,
 )
 from sandbox.org import SIGNAL_PREFIX, Company
 
@@ -72,20 +74,21 @@ class CompanyHandlers:
     def batch_read_companies(self, request: Request, body: Json) -> Response:
         ids = input_ids(body, BATCH_LIMIT)
         archived = bool_param(request.query_params, "archived")
-        found = self._companies_by(body.get("idProperty"), ids, archived=archived)
-        names = body.get("properties") or None
+        id_property = scalar_text(body.get("idProperty"), "idProperty")
+        found = self._companies_by(id_property, ids, archived=archived)
+        names = property_names(body)
         return batch_read_response(
             ids, found, lambda c: self.portal.company_json(c, names), "COMPANY"
         )
 
     def _companies_by(
-        self, id_property: object, ids: list[str], *, archived: bool
+        self, id_property: str | None, ids: list[str], *, archived: bool
     ) -> dict[str, Company]:
         """Input id -> company, by record id or by the value of a unique `idProperty`."""
         if id_property in {None, "", "hs_object_id"}:
             found = {i: self.org.by_hubspot.get(i) for i in ids}
         else:
-            name = str(id_property)
+            name = id_property
             wanted = set(ids)
             found = {}
             for company in self.portal.companies_where(archived=archived):

@@ -33,8 +33,12 @@ from sandbox.hubspot.wire import (
     batch_read_response,
     batch_response,
     input_ids,
+    object_list,
+    object_of,
     properties_of,
+    property_names,
     record_json,
+    scalar_text,
 )
 from sandbox.org import Company, NoteRecord
 
@@ -53,10 +57,12 @@ class NoteHandlers:
 
     def batch_create_notes(self, request: Request, body: Json) -> Response:
         input_ids(body, BATCH_LIMIT)
-        inputs = [i if isinstance(i, dict) else {} for i in body["inputs"]]
+        inputs = object_list(body["inputs"], "inputs")
         # Validation is all or nothing: one bad input refuses the batch.
         checked = [self.note_input(i) for i in inputs]
-        traces = [str(i.get("objectWriteTraceId") or "") for i in inputs]
+        traces = [
+            scalar_text(i.get("objectWriteTraceId"), "objectWriteTraceId") or "" for i in inputs
+        ]
         gate = self.portal.sandbox.gate
         rate = gate.partial_rate("hubspot.notes.batch_create") if all(traces) else 0
         results: list[Json] = []
@@ -91,13 +97,14 @@ class NoteHandlers:
             problems.append(property_problem("hubspot_owner_id", "INVALID_OWNER_ID", message))
         if problems:
             raise invalid_properties(problems)
-        return properties, [self.association_target(a) for a in body.get("associations") or []]
+        associations = object_list(body.get("associations"), "associations")
+        return properties, [self.association_target(a) for a in associations]
 
-    def association_target(self, association: object) -> Company:
+    def association_target(self, spec: Json) -> Company:
         """The live company a note-to-company association names (400 for any other kind)."""
-        spec = association if isinstance(association, dict) else {}
-        record_id = str((spec.get("to") or {}).get("id", ""))
-        for kind in spec.get("types") or [{}]:
+        target = object_of(spec.get("to"), "associations[].to")
+        record_id = scalar_text(target.get("id"), "associations[].to.id") or ""
+        for kind in object_list(spec.get("types"), "associations[].types") or [{}]:
             category, type_id = kind.get("associationCategory"), kind.get("associationTypeId")
             if category != "HUBSPOT_DEFINED" or type_id != ASSOCIATION_TYPES["notes", "companies"]:
                 raise bad_request(
@@ -141,6 +148,6 @@ class NoteHandlers:
         return body
 
     def batch_read_notes(self, request: Request, body: Json) -> Response:
-        names = body.get("properties") or None
+        names = property_names(body)
         ids = input_ids(body, BATCH_LIMIT)
         return batch_read_response(ids, self.org.notes, lambda n: self.note_json(n, names), "NOTE")

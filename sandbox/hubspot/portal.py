@@ -15,7 +15,6 @@ from sandbox.hubspot.values import (
     builtin_properties,
     iso,
     ms_text,
-    parse_moment,
 )
 from sandbox.hubspot.wire import record_json
 from sandbox.org import SIGNAL_PREFIX, Company
@@ -128,7 +127,5 @@ class Portal:
 
 
 def _activity_value(company: Company, render: Callable[[datetime], str]) -> str:
-    moment = parse_moment(company.last_activity_at)
-    if moment is None:
-        return company.last_activity_at
-    return render(moment)
+    moment = company.last_activity_at
+    return "" if moment is None else render(moment)

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from sandbox.hubspot.errors import bad_request, error_response
 from sandbox.hubspot.portal import Portal
 from sandbox.hubspot.values import BUILTIN_GROUPS, Json, property_definition
-from sandbox.hubspot.wire import bool_param
+from sandbox.hubspot.wire import bool_param, object_list, text_of, whole_number_of
 
 _PROPERTY_NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 # Property type -> the field types HubSpot accepts with it.
@@ -50,9 +50,9 @@ class PropertyHandlers:
         return JSONResponse(definition)
 
     def create_property(self, request: Request, body: Json) -> Response:
-        name, kind = str(body.get("name", "")), str(body.get("type", ""))
-        field_type, group = str(body.get("fieldType", "")), str(body.get("groupName", ""))
-        label = str(body.get("label", ""))
+        name, kind = text_of(body, "name"), text_of(body, "type")
+        field_type, group = text_of(body, "fieldType"), text_of(body, "groupName")
+        label, description = text_of(body, "label"), text_of(body, "description")
         if not _PROPERTY_NAME.match(name) or not label:
             raise bad_request(f"Property name {name!r} or label {label!r} is not valid")
         if field_type not in _FIELD_TYPES.get(kind, ()):
@@ -63,7 +63,7 @@ class PropertyHandlers:
             return error_response(
                 409, "OBJECT_ALREADY_EXISTS", f"Property named '{name}' already exists."
             )
-        options = [o for o in body.get("options") or [] if isinstance(o, dict)]
+        options = [_option(o) for o in object_list(body.get("options"), "options")]
         definition = property_definition(
             name,
             label,
@@ -71,8 +71,8 @@ class PropertyHandlers:
             field_type,
             group=group,
             hubspot_defined=False,
-            options=[{"hidden": False, "displayOrder": -1, **o} for o in options],
-            description=str(body.get("description", "")),
+            options=options,
+            description=description,
         )
         self.portal.sandbox.custom_properties[name] = definition
         return JSONResponse(definition, status_code=201)
@@ -85,7 +85,8 @@ class PropertyHandlers:
         return JSONResponse({"results": results})
 
     def create_group(self, request: Request, body: Json) -> Response:
-        name, label = str(body.get("name", "")), str(body.get("label", ""))
+        name, label = text_of(body, "name"), text_of(body, "label")
+        order = whole_number_of(body, "displayOrder", -1)
         if not _PROPERTY_NAME.match(name) or not label:
             raise bad_request(f"Property group name {name!r} or label {label!r} is not valid")
         if name in self.groups:
@@ -93,8 +94,24 @@ class PropertyHandlers:
                 409, "OBJECT_ALREADY_EXISTS", f"Property group named '{name}' already exists."
             )
         self.groups[name] = label
-        order = int(body.get("displayOrder", -1))
         return JSONResponse(
             {"name": name, "label": label, "displayOrder": order, "archived": False},
             status_code=201,
         )
+
+
+def _option(option: Json) -> Json:
+    """An enumeration option as HubSpot stores it: label and value text, order, hidden."""
+    label, value = text_of(option, "label"), text_of(option, "value")
+    if not label or not value:
+        raise bad_request("options[]: every option needs a label and a value")
+    hidden = option.get("hidden", False)
+    if not isinstance(hidden, bool):
+        raise bad_request("options[].hidden: expected true or false")
+    return {
+        "label": label,
+        "value": value,
+        "description": text_of(option, "description"),
+        "displayOrder": whole_number_of(option, "displayOrder", -1),
+        "hidden": hidden,
+    }

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from sandbox.hubspot.errors import bad_request
 from sandbox.hubspot.portal import Portal
 from sandbox.hubspot.values import Json, epoch_ms, parse_moment
+from sandbox.hubspot.wire import object_list, property_names, scalar_text
 from sandbox.org import Company
 
 SEARCH_LIMIT: Final = 200
@@ -32,7 +33,7 @@ class CompanySearch:
 
     def search_companies(self, request: Request, body: Json) -> Response:
         limit = body.get("limit", 10)
-        if not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT:
             raise bad_request(f"limit must be between 1 and {SEARCH_LIMIT}")
         offset = _offset(body.get("after"))
         cap = self.portal.sandbox.gate.limits.search_cap
@@ -46,7 +47,7 @@ class CompanySearch:
         )
         page = matches[offset : min(offset + limit, cap)]
         end = offset + len(page)
-        names = body.get("properties") or None
+        names = property_names(body)
         reply: Json = {
             "total": len(matches),
             "results": [self.portal.company_json(c, names) for c in page],
@@ -71,30 +72,41 @@ class Search:
 
     def __init__(self, catalogue: Mapping[str, Json], body: Json) -> None:
         self.catalogue = catalogue
-        groups = body.get("filterGroups") or []
+        groups = object_list(body.get("filterGroups"), "filterGroups")
         if len(groups) > MAX_FILTER_GROUPS:
             raise bad_request(f"at most {MAX_FILTER_GROUPS} filterGroups are allowed")
         self.groups: list[list[Json]] = []
         for group in groups:
-            filters = list(group.get("filters") or [])
+            filters = object_list(group.get("filters"), "filterGroups[].filters")
             if len(filters) > MAX_FILTERS_PER_GROUP:
                 raise bad_request(f"at most {MAX_FILTERS_PER_GROUP} filters per group are allowed")
-            for item in filters:
-                self._check_filter(item)
-            self.groups.append(filters)
+            self.groups.append([self._checked_filter(item) for item in filters])
         sorts = body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+        if not isinstance(sorts, list):
+            raise bad_request("sorts: expected an array of property names or sort objects")
         if len(sorts) > 1:
             raise bad_request("only one sort is supported")
         self.sort_name, self.descending = _sort_spec(sorts[0])
 
-    def _check_filter(self, item: Json) -> None:
+    def _checked_filter(self, item: Json) -> Json:
+        """The filter with its values as text (`values` a list of them); 400 when malformed."""
         name, operator = item.get("propertyName"), item.get("operator")
-        if name not in self.catalogue:
+        if not isinstance(name, str) or name not in self.catalogue:
             raise bad_request(f"Property {name!r} does not exist")
-        if operator not in self.OPERATORS:
+        if not isinstance(operator, str) or operator not in self.OPERATORS:
             raise bad_request(f"operator {operator!r} is not supported")
         if operator == "BETWEEN" and item.get("highValue") is None:
             raise bad_request("BETWEEN needs value and highValue")
+        values = item.get("values")
+        if values is not None and not isinstance(values, list):
+            raise bad_request("filters[].values: expected an array")
+        return {
+            "propertyName": name,
+            "operator": operator,
+            "value": scalar_text(item.get("value"), "filters[].value") or "",
+            "highValue": scalar_text(item.get("highValue"), "filters[].highValue") or "",
+            "values": [scalar_text(v, "filters[].values[]") or "" for v in values or []],
+        }
 
     def run(
         self, companies: Iterable[Company], value_of: Callable[[Company, str], str | None]
@@ -127,11 +139,11 @@ class Search:
         if value is None:
             return operator in {"NEQ", "NOT_IN"}
         if operator in {"IN", "NOT_IN"}:
-            options = {self.comparable(name, str(v)) for v in item.get("values") or []}
+            options = {self.comparable(name, v) for v in item["values"]}
             return (value in options) == (operator == "IN")
-        low = self.comparable(name, str(item.get("value", "")))
+        low = self.comparable(name, item["value"])
         if operator == "BETWEEN":
-            high = self.comparable(name, str(item["highValue"]))
+            high = self.comparable(name, item["highValue"])
             return _ordered(low, value) and _ordered(value, high)
         return _compare(operator, value, low)
 
@@ -152,7 +164,7 @@ class Search:
 
 
 def _offset(after: object) -> int:
-    text = "0" if after in {None, ""} else str(after)
+    text = scalar_text(after, "after") or "0"
     if not text.isdigit():
         raise bad_request(f"after: {text!r} is not a valid paging cursor")
     return int(text)
@@ -162,8 +174,13 @@ def _sort_spec(spec: object) -> tuple[str, bool]:
     if isinstance(spec, str):
         return spec.lstrip("-"), spec.startswith("-")
     if isinstance(spec, dict):
-        return str(spec.get("propertyName")), spec.get("direction") == "DESCENDING"
-    raise bad_request("sorts: expected property names or {propertyName, direction}")
+        name, direction = spec.get("propertyName"), spec.get("direction")
+        direction = "ASCENDING" if direction is None else direction
+        if isinstance(name, str) and direction in ("ASCENDING", "DESCENDING"):
+            return name, direction == "DESCENDING"
+    raise bad_request(
+        "sorts: expected property names or {propertyName, direction: ASCENDING|DESCENDING}"
+    )
 
 
 def _ordered(low: float | str | None, high: float | str | None) -> bool:

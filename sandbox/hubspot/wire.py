@@ -63,12 +63,71 @@ def names_param(params: QueryParams, name: str) -> list[str] | None:
 
 
 def input_ids(body: Json, limit: int) -> list[str]:
-    inputs = body.get("inputs")
-    if not isinstance(inputs, list):
-        raise bad_request("inputs: expected an array")
+    """The `id` of every input (text or a number); 400 for any other shape or too many."""
+    inputs = object_list(body.get("inputs"), "inputs", required=True)
     if len(inputs) > limit:
         raise bad_request(f"Batch input limit exceeded: {len(inputs)} inputs, at most {limit}")
-    return [str(i.get("id", "")) if isinstance(i, dict) else "" for i in inputs]
+    return [scalar_text(i.get("id"), "inputs[].id") or "" for i in inputs]
+
+
+def object_list(value: object, where: str, *, required: bool = False) -> list[Json]:
+    """A JSON array of objects (absent or null: empty, unless `required`); 400 otherwise."""
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+        raise bad_request(f"{where}: expected an array of objects")
+    return value
+
+
+def object_of(value: object, where: str) -> Json:
+    """A JSON object (absent or null: empty); 400 otherwise."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request(f"{where}: expected an object")
+    return value
+
+
+def scalar_text(value: object, where: str) -> str | None:
+    """A string, number or boolean as HubSpot reads it into text; None when null; 400 for an
+    array or object."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise bad_request(f"{where}: expected a string or a number")
+
+
+def text_of(body: Json, key: str) -> str:
+    """`body[key]` as a string ("" when absent or null); 400 for any other type."""
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise bad_request(f"{key}: expected a string")
+    return value
+
+
+def whole_number_of(body: Json, key: str, default: int) -> int:
+    """`body[key]` as an integer (`default` when absent or null); 400 for any other type."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{key}: expected an integer")
+    return value
+
+
+def property_names(body: Json, key: str = "properties") -> list[str] | None:
+    """`body[key]`: property names asked for; None when absent, null or empty; 400 otherwise."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise bad_request(f"{key}: expected an array of property names")
+    return value or None
 
 
 def properties_of(item: object) -> dict[str, str]:
@@ -76,7 +135,7 @@ def properties_of(item: object) -> dict[str, str]:
     raw = item.get("properties") if isinstance(item, dict) else None
     if not isinstance(raw, dict):
         raise bad_request("properties: expected an object of property name to value")
-    return {str(k): "" if v is None else str(v) for k, v in raw.items()}
+    return {str(k): scalar_text(v, f"properties.{k}") or "" for k, v in raw.items()}
 
 
 # ---- shaping answers --------------------------------------------------------------------------

@@ -54,6 +54,12 @@ def sandbox_process(data: Path, tls_dir: Path, *options: str) -> Iterator[dict[s
 
 def control(info: dict[str, str], method: str, path: str, **body: Any) -> Any:
     """Call the control API; raise on an error status."""
-    reply = requests.request(method, info["control_url"] + path, json=body or None, timeout=60)
+    reply = requests.request(
+        method,
+        info["control_url"] + path,
+        json=body or None,
+        headers={"Authorization": f"Bearer {info['control_token']}"},
+        timeout=60,
+    )
     reply.raise_for_status()
     return reply.json()

@@ -60,9 +60,20 @@ def sandbox(sandbox_factory: Callable[..., RunningSandbox]) -> RunningSandbox:
     return sandbox_factory()
 
 
+def control_headers(sandbox: RunningSandbox) -> dict[str, str]:
+    """The header every control API call carries: the token the sandbox printed."""
+    return {"Authorization": f"Bearer {sandbox.info.control_token}"}
+
+
 def control(sandbox: RunningSandbox, method: str, path: str, **json: object) -> dict[str, object]:
     """Call the sandbox's control API; raise on an error status."""
-    reply = requests.request(method, sandbox.info.control_url + path, json=json or None, timeout=10)
+    reply = requests.request(
+        method,
+        sandbox.info.control_url + path,
+        json=json or None,
+        headers=control_headers(sandbox),
+        timeout=10,
+    )
     reply.raise_for_status()
     return reply.json()  # type: ignore[no-any-return]
 

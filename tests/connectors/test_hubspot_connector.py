@@ -537,7 +537,8 @@ def test_an_activity_whose_body_carries_our_marker_is_not_a_reps_touch(
     shutil.copytree(sample_org, org)
     path = org / "activities.csv"
     rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-    rows[0].append("body")
+    for row in rows:
+        row.append("body" if row is rows[0] else "")
     # A rep's call, then one activity of ours of every type, each later than the call: had
     # any of them counted, it would be the pair's latest touch.
     rows.append([account, owner, "call", "2027-06-01T10:00:00Z", "Called about the renewal"])

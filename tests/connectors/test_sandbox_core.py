@@ -1,4 +1,7 @@
-"""The sandbox's own machinery: loading an org, the fault spec, the control API, `serve`."""
+"""The sandbox's own machinery over real HTTP: ids, the fault spec, the control API, `serve`.
+
+How it answers malformed requests, refuses to start and loads directories is pinned in-process
+in tests/sandbox/."""
 
 from __future__ import annotations
 
@@ -12,9 +15,9 @@ import pytest
 import requests
 
 from sandbox.gate import FaultSpecError, parse_faults
-from sandbox.org import OrgLoadError, load_org
+from sandbox.loader import load_org
 from sandbox.server import RunningSandbox
-from tests.connectors.conftest import control
+from tests.connectors.conftest import control, control_headers
 
 
 def test_org_keeps_hubspot_ids_and_derives_salesforce_ones(sample_org: Path) -> None:
@@ -36,16 +39,6 @@ def test_a_salesforce_flavoured_org_keeps_its_salesforce_ids(tmp_path: Path) -> 
     first = next(iter(org.companies.values()))
     assert first.salesforce_id == first.key
     assert first.hubspot_id.isdigit()
-
-
-def test_org_errors_name_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "owners.csv").write_text("id,email\no1,a@example.com\n")
-    (tmp_path / "companies.csv").write_text("id,name,owner_id\nc1,Acme,o1\nc1,Again,o1\n")
-    with pytest.raises(OrgLoadError, match=r"companies.csv:3: duplicate company id 'c1'"):
-        load_org(tmp_path)
-    (tmp_path / "companies.csv").write_text("id,name,owner_id\nc1,Acme,o9\n")
-    with pytest.raises(OrgLoadError, match=r"companies.csv:2: owner_id 'o9' is not in owners"):
-        load_org(tmp_path)
 
 
 def test_fault_spec_parses_and_rejects_with_the_expected_form() -> None:
@@ -73,7 +66,12 @@ def test_control_api_counts_creates_and_edits(sandbox: RunningSandbox) -> None:
     assert stats["owner_writes"] == {}
     control(sandbox, "POST", f"/owners/{owner}/deactivate")
     assert not sandbox.sandbox.org.users[owner].active
-    reply = requests.post(sandbox.info.control_url + "/faults", json={"spec": "x:999=1"}, timeout=5)
+    reply = requests.post(
+        sandbox.info.control_url + "/faults",
+        json={"spec": "x:999=1"},
+        headers=control_headers(sandbox),
+        timeout=5,
+    )
     assert reply.status_code == 400
     assert "fault rule" in reply.json()["error"]
 
@@ -145,9 +143,11 @@ def test_serve_prints_one_json_line_first(sample_org: Path, tmp_path: Path) -> N
             "salesforce_session_id",
             "ca_cert",
             "control_url",
+            "control_token",
         }
         assert info["salesforce_url"].startswith("https://127.0.0.1:")
-        stats = requests.get(info["control_url"] + "/stats", timeout=5).json()
+        token = {"Authorization": f"Bearer {info['control_token']}"}
+        stats = requests.get(info["control_url"] + "/stats", headers=token, timeout=5).json()
         assert stats["rate_limited"] == 0
         assert Path(info["ca_cert"]).is_file()
     finally:
@@ -164,5 +164,5 @@ def test_serve_refuses_a_bad_directory_clearly(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "owners.csv: missing" in result.stderr
+    assert "missing companies.csv, owners.csv" in result.stderr
     assert "Traceback" not in result.stderr
