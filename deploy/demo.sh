@@ -10,7 +10,8 @@ territory=.venv/bin/territory
 as_of=2027-01-04
 
 echo "== territory sample: a synthetic org of 5,000 companies and 40 reps"
-"$territory" sample --accounts 5000 --reps 40 --seed 7 --flavour hubspot --out "$dir"
+# --force: a second `make demo` writes over the first one's sample in the same directory.
+"$territory" sample --accounts 5000 --reps 40 --seed 7 --flavour hubspot --out "$dir" --force
 
 echo
 echo "== territory validate: the rule file, then the rule file against the org's data"

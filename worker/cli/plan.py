@@ -19,6 +19,7 @@ from worker.cli.options import (
     TimezoneOption,
     parse_as_of,
 )
+from worker.cli.out_paths import CommandInput, OutPathError, check_out_file, source_inputs
 from worker.cli.terminal import err, phase, report_console
 from worker.console import ExitCode, fail
 from worker.tables import percent
@@ -96,6 +97,11 @@ def plan(
     from worker.tables import render_sections, sections_markdown
 
     day = parse_as_of(as_of)
+    if out_path is not None:
+        try:
+            check_out_file(out_path, [CommandInput(rules, "the rule file"), *source_inputs(source)])
+        except OutPathError as exc:
+            fail(err, str(exc), ExitCode.INVALID)
     loaded = load_rule_file(rules, err)
     snapshot = load_snapshot(
         source, loaded, strict=strict, date_format=date_format, timezone=timezone

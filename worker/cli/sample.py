@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from worker.cli.command_group import CommandGroup
+from worker.cli.out_paths import OutPathError, check_out_directory
 from worker.cli.terminal import err, out
-from worker.console import progress_bar
+from worker.console import ExitCode, fail, progress_bar
 
 commands = CommandGroup()
 
@@ -27,11 +28,17 @@ class FlavourChoice(enum.StrEnum):
 def sample(
     out_dir: Annotated[
         Path,
-        typer.Option("--out", help="Directory to write the org into (created).", metavar="DIR"),
+        typer.Option(
+            "--out", help="A new or empty directory to write the org into.", metavar="DIR"
+        ),
     ],
     accounts: Annotated[int, typer.Option(min=1, help="Number of companies.")] = 2_000,
     reps: Annotated[int, typer.Option(min=2, help="Number of sales reps.")] = 20,
     seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 7,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into a directory that is not empty."),
+    ] = False,
     flavour: Annotated[
         FlavourChoice,
         typer.Option(
@@ -40,8 +47,17 @@ def sample(
         ),
     ] = FlavourChoice.canonical,
 ) -> None:
-    """Write a realistic synthetic org (CSV) and a matching rules.yaml."""
+    """Write a realistic synthetic org (CSV) and a matching rules.yaml.
+
+    --out must be a new or empty directory; with --force, the sample's files in a directory
+    that holds others are replaced and the others are left as they are.
+    """
     from sandbox.sample import write_sample
+
+    try:
+        check_out_directory(out_dir, force=force)
+    except OutPathError as exc:
+        fail(err, str(exc), ExitCode.INVALID)
 
     with progress_bar(err, "Writing sample org", total=accounts) as advance:
         result = write_sample(
