@@ -52,10 +52,8 @@ def _index_range(document: dict[str, Any], team: str) -> list[float] | None:
     return [min(indexes), max(indexes)] if indexes else None
 
 
-def plan_diff(
-    old: dict[str, Any], new: dict[str, Any], *, shown: int, without: list[str]
-) -> dict[str, Any]:
-    """The difference from `old` to `new` as JSON-ready values; at most `shown` moves listed.
+def plan_diff(old: dict[str, Any], new: dict[str, Any], *, without: list[str]) -> dict[str, Any]:
+    """The difference from `old` to `new` as JSON-ready values, every move listed.
 
     A move is an account whose planned owner differs; an account whose outcome changes with
     the same owner (e.g. assigned -> unassigned over capacity) is counted separately.
@@ -71,16 +69,15 @@ def plan_diff(
             outcome_only += outcome_before != outcome_after
             continue
         owner_changes += 1
-        if len(moves) < shown:
-            moves.append(
-                {
-                    "account_id": (before or after or {})["account_id"],
-                    "owner_id": [owner_before, owner_after],
-                    "outcome": [outcome_before, outcome_after],
-                    "reason": None if after is None else after["reason"],
-                    "why": None if after is None else after["trace"]["why"],
-                }
-            )
+        moves.append(
+            {
+                "account_id": (before or after or {})["account_id"],
+                "owner_id": [owner_before, owner_after],
+                "outcome": [outcome_before, outcome_after],
+                "reason": None if after is None else after["reason"],
+                "why": None if after is None else after["trace"]["why"],
+            }
+        )
     reps_before = {r["owner_id"]: r for r in old["reps"]}
     reps_after = {r["owner_id"]: r for r in new["reps"]}
     reps: list[dict[str, Any]] = []
@@ -167,15 +164,16 @@ def diff_heading(diff: dict[str, Any]) -> list[str]:
     return lines
 
 
-def diff_sections(diff: dict[str, Any]) -> list[Section]:
-    """Moves, per-rep deltas, team balance and the gap, before -> after."""
+def diff_sections(diff: dict[str, Any], *, shown: int) -> list[Section]:
+    """Moves (the first `shown`), per-rep deltas, team balance and the gap, before -> after."""
     names: dict[str, str] = diff["owners"]
 
     def who(owner_id: str | None) -> str:
         return NONE if owner_id is None else names.get(owner_id, owner_id)
 
+    listed = diff["moves"][:shown]
     moves = Section(
-        title=f"Owner changes (first {len(diff['moves']):,} of {diff['owner_changes']:,})",
+        title=f"Owner changes (first {len(listed):,} of {diff['owner_changes']:,})",
         columns=(
             Column("Account"),
             Column("Owner before"),
@@ -184,7 +182,7 @@ def diff_sections(diff: dict[str, Any]) -> list[Section]:
             Column("Reason after"),
         ),
     )
-    for move in diff["moves"]:
+    for move in listed:
         moves.rows.append(
             (
                 move["account_id"],

@@ -396,6 +396,22 @@ def test_diff_without_a_rep_moves_every_account_of_theirs(org: Path, stored_plan
     assert diff["without"] == ["ana@example.com"]
 
 
+@pytest.mark.parametrize("show", ["0", "1", "20"])
+def test_diff_json_lists_every_move_whatever_show_says(org: Path, show: str) -> None:
+    args = ("diff", "--rules", org / "rules.yaml", "--source", f"csv:{org}", "--as-of", AS_OF,
+            "--without", "ana@example.com", "--show", show)  # fmt: skip
+
+    as_json = run(*args, "--json")
+    table = run(*args)
+
+    assert as_json.exit_code == table.exit_code == 0, as_json.output + table.output
+    diff = json.loads(as_json.stdout)
+    assert diff["owner_changes"] > 1
+    assert len(diff["moves"]) == diff["owner_changes"]
+    shown = min(int(show), diff["owner_changes"])
+    assert f"Owner changes (first {shown} of {diff['owner_changes']})" in table.stdout
+
+
 def test_diff_prints_moves_rep_deltas_and_balance(org: Path) -> None:
     result = run(
         "diff", "--rules", org / "rules.yaml", "--source", f"csv:{org}", "--as-of", AS_OF,

@@ -83,7 +83,9 @@ def diff(
         ),
     ] = None,
     as_of: AsOfOption = None,
-    show: Annotated[int, typer.Option("--show", min=0, help="Owner changes to list.")] = 20,
+    show: Annotated[
+        int, typer.Option("--show", min=0, help="Owner changes the table lists (--json lists all).")
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
     strict: StrictOption = False,
     date_format: DateFormatOption = None,
@@ -120,10 +122,9 @@ def diff(
         new_snapshot = without_reps(new_snapshot, leaving)
     old_document = plan_document_for(old_loaded, old_snapshot, day)
     new_document = plan_document_for(new_loaded, new_snapshot, day)
-    changes = plan_diff(
-        old_document, new_document, shown=show, without=sorted({e.lower() for e in leaving})
-    )
+    changes = plan_diff(old_document, new_document, without=sorted({e.lower() for e in leaving}))
     if as_json:
+        # Machine-readable output is always complete: --show shortens the table only.
         sys.stdout.write(json.dumps(changes, ensure_ascii=False, indent=2) + "\n")
         return
-    render_sections(report_console(), diff_heading(changes), diff_sections(changes))
+    render_sections(report_console(), diff_heading(changes), diff_sections(changes, shown=show))
