@@ -36,7 +36,7 @@ from rules.loader import LoadedRules, load_rules
 from rules.plan import Plan
 
 AS_OF = date(2027, 1, 15)
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules.yaml"
 SIGNALS = ("funding", "hiring", "leadership_change", "tech_adoption", "rfp", "product_usage")
 
 
@@ -102,8 +102,8 @@ def email(owner_id: str) -> str:
 
 @cache
 def example_text() -> str:
-    """The reference rule file (a copy of shared/rules.example.yaml, which may be absent)."""
-    return (FIXTURES / "rules.example.yaml").read_text(encoding="utf-8")
+    """The example rule file the project ships (examples/rules.yaml)."""
+    return EXAMPLE.read_text(encoding="utf-8")
 
 
 def member(owner_id: str, **fields: Any) -> dict[str, Any]:

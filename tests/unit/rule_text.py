@@ -10,18 +10,14 @@ import pytest
 from rules.errors import RuleError
 from rules.loader import LoadedRules, load_rules
 
-# The contract example lives in shared/ next to the repo; tests read their own copy first so
-# they also run where shared/ is absent.
-SHARED_EXAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "rules.example.yaml"
-FIXTURE_EXAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "rules.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules.yaml"
 FILE = "rules.yaml"
 
 
 @cache
 def example_text() -> str:
-    """The reference rule file (tests/fixtures copy, else shared/)."""
-    path = FIXTURE_EXAMPLE if FIXTURE_EXAMPLE.exists() else SHARED_EXAMPLE
-    return path.read_text(encoding="utf-8")
+    """The example rule file the project ships (examples/rules.yaml)."""
+    return EXAMPLE.read_text(encoding="utf-8")
 
 
 def edited(old: str, new: str, text: str | None = None) -> str:

@@ -1,10 +1,9 @@
-"""The rule file as a whole: the reference example, round trips, versions and migrations."""
+"""The rule file as a whole: the shipped example, round trips, versions and migrations."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,24 +13,7 @@ import rules.migrations
 from rules.errors import Location, RuleError, RuleIssue
 from rules.loader import load_rules
 from rules.migrations import UnknownVersionError, migrate
-from tests.unit.rule_text import (
-    FIXTURE_EXAMPLE,
-    SHARED_EXAMPLE,
-    edited,
-    example_text,
-    issues_of,
-    load,
-    minimal,
-)
-
-_EXAMPLES = [
-    pytest.param(FIXTURE_EXAMPLE, id="fixture-copy"),
-    pytest.param(
-        SHARED_EXAMPLE,
-        id="shared",
-        marks=pytest.mark.skipif(not SHARED_EXAMPLE.exists(), reason="no ../shared checkout"),
-    ),
-]
+from tests.unit.rule_text import edited, example_text, issues_of, load, minimal
 
 
 def _yaml_text(data: Any) -> str:
@@ -42,9 +24,8 @@ def _yaml_text(data: Any) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("path", _EXAMPLES)
-def test_reference_example_loads(path: Path) -> None:
-    loaded = load_rules(path.read_text(encoding="utf-8"), "rules.yaml")
+def test_shipped_example_loads() -> None:
+    loaded = load_rules(example_text(), "examples/rules.yaml")
     rule = loaded.rule
 
     assert (rule.version, rule.revision) == (1, "fy27-q1.3")
@@ -59,9 +40,8 @@ def test_reference_example_loads(path: Path) -> None:
     assert rule.named_accounts[0].expires.isoformat() == "2027-06-30"
 
 
-@pytest.mark.parametrize("path", _EXAMPLES)
-def test_reference_example_round_trips_through_yaml(path: Path) -> None:
-    rule = load_rules(path.read_text(encoding="utf-8"), "rules.yaml").rule
+def test_shipped_example_round_trips_through_yaml() -> None:
+    rule = load_rules(example_text(), "examples/rules.yaml").rule
     dumped = _yaml_text(rule.model_dump(mode="json", by_alias=True, exclude_unset=True))
 
     again = load_rules(dumped, "again.yaml").rule
