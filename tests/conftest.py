@@ -19,6 +19,16 @@ def postgres_admin_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str) -> Iterator[str]:
+    """A migrated ledger that each test's database is copied from (faster than migrating)."""
+    with throwaway_database(postgres_admin_url) as url:
+        template = open_ledger(url)
+        upgrade(template)
+        template.dispose()
+        yield url.rsplit("/", 1)[1]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty ledger database URL on each backend."""
@@ -26,7 +36,8 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
         return
     admin = request.getfixturevalue("postgres_admin_url")
-    with throwaway_database(admin) as url:
+    template = request.getfixturevalue("postgres_template")
+    with throwaway_database(admin, template) as url:
         yield url
 
 

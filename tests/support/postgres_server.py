@@ -68,46 +68,35 @@ def postgres_server() -> Iterator[str]:
     if run_as:
         shutil.chown(workdir, user="postgres")
     port = free_port()
-    try:
-        subprocess.run(
-            [
-                *run_as,
-                initdb,
-                "-D",
-                str(data),
-                "-U",
-                user,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        options += " -c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
-        subprocess.run(
-            [
-                *run_as,
-                pg_ctl,
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(workdir / "log"),
-                "-w",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    except subprocess.CalledProcessError as exc:
+    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options += " -c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
+    commands = (
+        [*run_as, initdb, "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"],
+        [
+            *run_as,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(workdir / "log"),
+            "-w",
+            "start",
+        ],
+    )
+    problem = ""
+    for _ in range(3):  # a loaded machine occasionally fails initdb's bootstrap; try again
+        shutil.rmtree(data, ignore_errors=True)
+        try:
+            for command in commands:
+                subprocess.run(command, check=True, capture_output=True, cwd=workdir)
+            break
+        except subprocess.CalledProcessError as exc:
+            problem = (exc.stderr or b"").decode(errors="replace")[-300:]
+    else:
         shutil.rmtree(workdir, ignore_errors=True)
-        unavailable(
-            f"could not start a private server: {exc.stderr.decode(errors='replace')[-300:]}"
-        )
+        unavailable(f"could not start a private server: {problem}")
     try:
         yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
     finally:
@@ -136,12 +125,14 @@ def _psycopg(url: str) -> str:
 
 
 @contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    """Create a database for one test on the server at `admin_url`; yield its URL; drop it."""
+def throwaway_database(admin_url: str, template: str | None = None) -> Iterator[str]:
+    """Create a database for one test on the server at `admin_url` (a copy of `template`
+    when given); yield its URL; drop it."""
     name = f"territory_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(_psycopg(admin_url), isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:

@@ -8,14 +8,15 @@ failing when a read lock cannot be upgraded). Nothing talks to a CRM inside eith
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -124,3 +125,24 @@ def check_reachable(ledger: Ledger) -> None:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
         raise LedgerError(f"ledger {ledger.url}: cannot connect ({reason})") from None
+
+
+_UPSERT_PAGE: Final = 500
+
+
+def upsert(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert `rows`, updating those whose `keys` exist (ON CONFLICT on both databases)."""
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = [c for c in rows[0] if c not in keys]
+    for start in range(0, len(rows), _UPSERT_PAGE):
+        statement = insert_of(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: statement.excluded[c] for c in columns},
+        )
+        connection.execute(statement, list(rows[start : start + _UPSERT_PAGE]))

@@ -15,30 +15,12 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rules.domain import Account, Owner, Snapshot
+from worker.ledger.database import upsert
 from worker.ledger.tables import mirror_activity, mirror_companies, mirror_owners, sync_state
 
 _PAGE = 500
-
-
-def upsert(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> None:
-    """Insert `rows`, updating those whose `keys` exist (ON CONFLICT on both databases)."""
-    if not rows:
-        return
-    dialect = connection.dialect.name
-    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = [c for c in rows[0] if c not in keys]
-    for start in range(0, len(rows), _PAGE):
-        statement = insert_of(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={c: statement.excluded[c] for c in columns},
-        )
-        connection.execute(statement, list(rows[start : start + _PAGE]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +55,15 @@ def store_companies(
     rows = [_company_row(a, now, generation) for a in accounts]
     new = [r for r in rows if r["account_id"] not in before]
     old = [r for r in rows if r["account_id"] in before]
-    for row in old:
-        del row["first_seen_at"]  # kept from the first sync that saw it
-    upsert(connection, mirror_companies, old, ["account_id"])
+    if old:
+        # first_seen_at stays what the first sync that saw the company recorded.
+        columns = [k for k in old[0] if k not in ("account_id", "first_seen_at")]
+        statement = (
+            sa.update(mirror_companies)
+            .where(mirror_companies.c.account_id == sa.bindparam("key"))
+            .values({c: sa.bindparam(c) for c in columns})
+        )
+        connection.execute(statement, [{"key": r["account_id"], **r} for r in old])
     if new:
         connection.execute(sa.insert(mirror_companies), new)
     return moves, len(new)

@@ -17,12 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from rules.reasons import Share
+from worker.ledger.database import upsert
 from worker.ledger.states import (
     OPEN_STATES,
     REPLACEABLE_STATES,
     ChangeState,
 )
-from worker.ledger.tables import changes
+from worker.ledger.tables import change_counters, changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +125,27 @@ def open_changes(connection: sa.Connection) -> dict[str, ChangeRow]:
 
 
 def change_counts(connection: sa.Connection) -> dict[str, int]:
-    """How many changes each account has had in the ledger (any state)."""
-    query = sa.select(changes.c.account_id, sa.func.count()).group_by(changes.c.account_id)
+    """How many changes each account has ever had (pruned rows included)."""
+    query = sa.select(change_counters.c.account_id, change_counters.c.count)
     return dict(connection.execute(query).all())
+
+
+def _count_new(connection: sa.Connection, account_ids: Sequence[str]) -> None:
+    """Add one to each account's change counter."""
+    counts = change_counts_of(connection, account_ids)
+    rows = [{"account_id": a, "count": counts.get(a, 0) + 1} for a in account_ids]
+    upsert(connection, change_counters, rows, ["account_id"])
+
+
+def change_counts_of(connection: sa.Connection, account_ids: Sequence[str]) -> dict[str, int]:
+    """The change counters of `account_ids`."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(account_ids), 500):
+        query = sa.select(change_counters.c.account_id, change_counters.c.count).where(
+            change_counters.c.account_id.in_(chunk)
+        )
+        found.update(dict(connection.execute(query).all()))
+    return found
 
 
 def record_changes(
@@ -198,6 +217,7 @@ def record_changes(
     _set_state(connection, cancelled, ChangeState.CANCELLED, now, REPLACEABLE_STATES)
     for chunk in _chunks(rows, 500):
         connection.execute(sa.insert(changes), chunk)
+    _count_new(connection, [r["account_id"] for r in rows])
     return Recorded(
         inserted=tuple(inserted),
         kept=tuple(kept),

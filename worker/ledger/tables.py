@@ -127,6 +127,15 @@ sa.Index("ix_changes_state_effective", changes.c.state, changes.c.effective_date
 sa.Index("ix_changes_account", changes.c.account_id)
 sa.Index("ix_changes_run", changes.c.run_id)
 
+# How many changes each account has ever had: the `n` of its next change id. Kept apart from
+# the change rows, which `territory ledger prune` deletes, so an id is never reused.
+change_counters = sa.Table(
+    "change_counters",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
 # The CRM mirror: what the last syncs saw, enough to plan without a full pull.
 mirror_companies = sa.Table(
     "mirror_companies",

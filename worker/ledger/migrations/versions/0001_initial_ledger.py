@@ -29,6 +29,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("change_id", name=op.f("pk_amendments")),
     )
     op.create_table(
+        "change_counters",
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_change_counters")),
+    )
+    op.create_table(
         "deliveries",
         sa.Column("task_key", sa.String(length=200), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
@@ -223,5 +229,6 @@ def downgrade() -> None:
     op.drop_table("ledger_facts")
     op.drop_table("departures")
     op.drop_table("deliveries")
+    op.drop_table("change_counters")
     op.drop_table("amendments")
     # ### end Alembic commands ###

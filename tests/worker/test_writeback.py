@@ -1,0 +1,142 @@
+"""Write-back from the ledger: every change lands once, with its note, or says why not."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.worker.conftest import Clock
+from tests.worker.fake_crm import FakeCrm
+from worker.context import WorkerContext
+from worker.ledger.outbox import select_changes
+from worker.ledger.states import ChangeState
+from worker.planning import plan_from_ledger
+from worker.steps import sync_step
+from worker.writeback import Action, apply_due
+
+
+def states(ctx: WorkerContext) -> Counter[str]:
+    with ctx.ledger.read() as connection:
+        return Counter(str(r.state) for r in select_changes(connection))
+
+
+def synced_and_planned(ctx: WorkerContext) -> int:
+    sync_step(ctx, spec="hubspot", full=True)
+    run = plan_from_ledger(ctx, save=True)
+    assert run.run_id is not None
+    return run.run_id
+
+
+def test_every_due_change_lands_once_with_one_note_and_the_next_plan_is_settled(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    planned_on = active.today()
+    synced_and_planned(active)
+    clock.advance(days=60)  # past every notice period
+    report = apply_due(active)
+    assert report.stopped is None
+    applied = [r for r in report.rows if r.state == "applied"]
+    assert applied, "the golden org's first plan has changes"
+    assert set(crm.owner_writes.values()) == {1}
+    assert set(crm.note_posts.values()) == {1}
+    assert len(crm.note_posts) == len(applied)
+    sync_step(active, spec="hubspot")
+    again = plan_from_ledger(active, save=True, as_of=planned_on)  # the same world as the first
+    assert again.changes == ()
+
+
+def test_a_hand_edit_between_plan_and_apply_is_a_conflict_never_overwritten_and_stays_pinned(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    with active.ledger.read() as connection:
+        first = select_changes(connection)[0]
+    someone_else = next(o for o in crm.owners if o not in (first.from_owner_id, first.to_owner_id))
+    crm.hand_edit(first.account_id, someone_else)
+    clock.advance(days=60)
+    report = apply_due(active)
+    row = next(r for r in report.rows if r.change_id == first.change_id)
+    assert row.state == "conflict"
+    assert row.action is Action.CONFLICT
+    assert crm.companies[first.account_id].owner_id == someone_else
+    assert crm.owner_writes[first.account_id] == 0
+    sync_step(active, spec="hubspot")
+    later = plan_from_ledger(active, save=True)
+    assert first.account_id not in {c.account_id for c in later.changes}
+
+
+def test_a_write_whose_answer_was_lost_is_read_back_not_written_again(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    with active.ledger.read() as connection:
+        target = select_changes(connection)[0]
+    crm.drop_after_write.add(target.account_id)
+    apply_due(active)
+    assert crm.owner_writes[target.account_id] == 1
+    with active.ledger.read() as connection:
+        (row,) = [r for r in select_changes(connection) if r.change_id == target.change_id]
+    assert row.state is ChangeState.APPLIED
+
+
+def test_a_note_whose_answer_was_lost_is_found_not_posted_twice(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    with active.ledger.read() as connection:
+        target = select_changes(connection)[0]
+    crm.drop_after_note.add(target.account_id)
+    apply_due(active)
+    assert crm.note_posts[f"territory-sync:{target.change_id}"] == 1
+    assert states(active)["applied"] == sum(states(active).values())
+
+
+def test_a_dry_run_lists_what_the_real_run_then_does(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    someone = next(iter(crm.companies))
+    crm.hand_edit(someone, None)
+    dry = apply_due(active, dry_run=True)
+    assert sum(crm.owner_writes.values()) == 0
+    real = apply_due(active)
+    assert [(r.change_id, r.action) for r in dry.rows] == [
+        (r.change_id, r.action)
+        for r in sorted(real.rows, key=lambda r: (r.effective_date, r.change_id))
+    ]
+
+
+def test_nothing_applies_before_its_effective_date(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    with active.ledger.read() as connection:
+        rows = select_changes(connection)
+    first_day = min(r.effective_date for r in rows)
+    apply_due(active)
+    applied_now = {r.change_id for r in rows if r.effective_date <= active.today()}
+    assert states(active)["applied"] == len(applied_now)
+    later = [r for r in rows if r.effective_date > first_day]
+    if later:
+        assert all(
+            crm.owner_writes[r.account_id] == 0 for r in later if r.change_id not in applied_now
+        )
+
+
+@pytest.mark.parametrize("crm_name", ["salesforce"])
+def test_salesforce_cannot_clear_an_owner_the_change_fails_holding_owner_required(
+    active: WorkerContext, crm: FakeCrm, clock: Clock, crm_name: str
+) -> None:
+    synced_and_planned(active)
+    crm.name = crm_name
+    clock.advance(days=60)
+    report = apply_due(active)
+    cleared = [r for r in report.rows if r.to_owner_id is None]
+    for row in cleared:
+        assert row.action is Action.HOLDING_OWNER_REQUIRED
+        assert row.state == "failed"
+        assert crm.owner_writes[row.account_id] == 0

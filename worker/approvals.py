@@ -1,0 +1,87 @@
+"""A person's decisions on the outbox: approve or decline a run, cancel a change, pause all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from worker.context import WorkerContext
+from worker.ledger import outbox as ob
+from worker.ledger.facts import PAUSED, delete_fact, is_paused, set_fact
+from worker.ledger.outbox import ChangeRow
+from worker.ledger.runs import Run, get_run, set_run_state
+from worker.ledger.states import REPLACEABLE_STATES, ChangeState, RunState
+
+
+class DecisionError(Exception):
+    """The decision cannot be taken; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A run's approval or decline: how many changes it moved."""
+
+    run: Run
+    changes: int
+
+
+def _run_waiting(ctx: WorkerContext, run_id: int, verb: str) -> Run:
+    with ctx.ledger.read() as connection:
+        run = get_run(connection, run_id)
+        waiting = ob.count_by_state(connection, run_id).get(ChangeState.PLANNED, 0)
+    if run is None:
+        raise DecisionError(f"no run {run_id}: `territory runs` lists them")
+    if waiting == 0:
+        raise DecisionError(
+            f"run {run_id} has no changes waiting for approval (state {run.state}); "
+            f"nothing to {verb}"
+        )
+    return run
+
+
+def approve_run(ctx: WorkerContext, run_id: int) -> Decided:
+    """Approve every change of `run_id` waiting for approval; recorded with who and when."""
+    run = _run_waiting(ctx, run_id, "approve")
+    with ctx.ledger.write() as connection:
+        count = ob.approve(connection, run_id=run_id, who=ctx.actor, now=ctx.now())
+        set_run_state(connection, run_id, RunState.APPROVED)
+    return Decided(run, count)
+
+
+def decline_run(ctx: WorkerContext, run_id: int) -> Decided:
+    """Decline every change of `run_id` waiting for approval: they never apply."""
+    run = _run_waiting(ctx, run_id, "decline")
+    with ctx.ledger.write() as connection:
+        count = ob.decline(connection, run_id=run_id, who=ctx.actor, now=ctx.now())
+        set_run_state(connection, run_id, RunState.DECLINED)
+    return Decided(run, count)
+
+
+def cancel_change(ctx: WorkerContext, change_id: str) -> ChangeRow:
+    """Cancel one open change no worker holds; return it as it was."""
+    with ctx.ledger.write() as connection:
+        row = ob.cancel(connection, change_id, now=ctx.now())
+    if row is None:
+        raise DecisionError(f"no change {change_id}: `territory changes` lists them")
+    if row.state not in REPLACEABLE_STATES:
+        raise DecisionError(
+            f"change {change_id} is {row.state}: only planned, approved or due changes can be "
+            "cancelled"
+        )
+    return row
+
+
+def pause(ctx: WorkerContext) -> str | None:
+    """Stop all write-back (workers stop between batches); return the earlier pause, if any."""
+    with ctx.ledger.write() as connection:
+        earlier = is_paused(connection)
+        if earlier is None:
+            set_fact(connection, PAUSED, f"{ctx.actor} at {ctx.now().isoformat()}", now=ctx.now())
+    return earlier
+
+
+def resume(ctx: WorkerContext) -> str | None:
+    """Let write-back run again; return who had paused it (None: it was running)."""
+    with ctx.ledger.write() as connection:
+        earlier = is_paused(connection)
+        delete_fact(connection, PAUSED)
+    return earlier

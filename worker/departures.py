@@ -1,0 +1,107 @@
+"""Departures: a rep's book moves when the CRM deactivates them, or on the day notice names.
+
+A sync that sees an owner go inactive starts a departure run: a plan from the mirror that keeps
+only forced changes (`departed`, `orphaned`, and the `hierarchy` changes that follow them),
+effective at once, approved unless they exceed `changes.max_forced_share`. Notice given in
+advance (`territory depart EMAIL --effective DATE`) reaches the engine through the plan
+context, so the book is planned as `departed` effective that date and waits in the ledger.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from worker.context import WorkerContext
+from worker.ledger.pins import mark_departure_run, record_departure
+from worker.ledger.runs import finish_run
+from worker.ledger.states import RunKind, RunState
+from worker.ledger.tables import mirror_owners, runs
+from worker.planning import PlanRun, plan_from_ledger
+
+
+class DepartureError(Exception):
+    """Notice cannot be recorded; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Notice recorded for one rep, and the departure run that planned their book."""
+
+    owner_id: str
+    email: str
+    effective: date
+    run: PlanRun
+
+
+def give_notice(ctx: WorkerContext, email: str, effective: date) -> Notice:
+    """Record that the rep with `email` leaves on `effective`, and plan their book for that day."""
+    with ctx.ledger.read() as connection:
+        found = connection.execute(
+            sa.select(mirror_owners.c.owner_id, mirror_owners.c.active).where(
+                sa.func.lower(mirror_owners.c.email) == email.strip().lower()
+            )
+        ).all()
+    if not found:
+        raise DepartureError(
+            f"no owner with email {email!r} in the mirror: run `territory sync` first, or check "
+            "the address"
+        )
+    if len(found) > 1:
+        raise DepartureError(
+            f"{len(found)} owners share the email {email!r}; resolve it in the CRM"
+        )
+    owner_id, active = found[0]
+    if effective < ctx.today() and active:
+        raise DepartureError(
+            f"--effective {effective.isoformat()} is in the past; give today or a later day"
+        )
+    with ctx.ledger.write() as connection:
+        record_departure(connection, owner_id, effective, who=ctx.actor, now=ctx.now())
+    run = departure_run(ctx, [owner_id])
+    return Notice(owner_id, email, effective, run)
+
+
+def departure_run(ctx: WorkerContext, owner_ids: Sequence[str]) -> PlanRun:
+    """Plan the forced changes now (departed reps' books, orphans and their children)."""
+    result = plan_from_ledger(ctx, save=True, kind=RunKind.DEPARTURE, forced_only=True)
+    assert result.run_id is not None
+    summary = departure_summary(ctx, result, owner_ids)
+    with ctx.ledger.write() as connection:
+        mark_departure_run(connection, owner_ids, result.run_id)
+        state = connection.scalar(sa.select(runs.c.state).where(runs.c.run_id == result.run_id))
+        finish_run(
+            connection, result.run_id, state=RunState(state), now=ctx.now(), summary=summary
+        )
+    return result
+
+
+def departure_summary(
+    ctx: WorkerContext, result: PlanRun, owner_ids: Sequence[str]
+) -> dict[str, Any]:
+    """What the alerts send: who left, how many accounts moved, to whom."""
+    moves = Counter((c.from_owner_id, c.to_owner_id) for c in result.changes)
+    with ctx.ledger.read() as connection:
+        emails = dict(
+            connection.execute(sa.select(mirror_owners.c.owner_id, mirror_owners.c.email)).all()
+        )
+    return {
+        "departed": [{"owner_id": o, "email": emails.get(o)} for o in owner_ids],
+        "accounts_moved": len(result.changes),
+        "moves": [
+            {
+                "from_owner_id": frm,
+                "from_email": emails.get(frm or ""),
+                "to_owner_id": to,
+                "to_email": emails.get(to or ""),
+                "accounts": count,
+            }
+            for (frm, to), count in sorted(moves.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        ],
+        "held_for_approval": sorted(str(s) for s in result.held),
+    }

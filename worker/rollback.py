@@ -1,0 +1,113 @@
+"""Rolling a run back: its pending changes are cancelled and its applied ones are undone.
+
+The undo is a run of its own: one new change per applied change, back to the previous owner,
+with its own id (`change_id` counts the account's earlier changes, so a change, its rollback
+and a redo never collide) and its own note, effective at once and approved by the person who
+rolled back. The accounts are pinned to their previous owners for `changes.respect_manual_days`
+so the next plan does not redo what was rolled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from rules.changes import change_id
+from rules.reasons import Share
+from worker.context import WorkerContext
+from worker.ledger import outbox as ob
+from worker.ledger.pins import Pin, add_pins
+from worker.ledger.runs import finish_run, get_run, set_run_state, start_run
+from worker.ledger.states import REPLACEABLE_STATES, ChangeState, RunKind, RunState
+from worker.planning import active_rules
+
+ROLLBACK_REASON = "rollback"
+
+
+class RollbackError(Exception):
+    """The run cannot be rolled back now; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolledBack:
+    """What rolling a run back did."""
+
+    run_id: int
+    rollback_run_id: int
+    cancelled: int
+    undone: int  # new changes back to the previous owners
+    pinned: int
+
+
+def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
+    """Cancel `run_id`'s pending changes and write its applied ones back, as a new run."""
+    rules = active_rules(ctx)
+    now, today = ctx.now(), ctx.today()
+    with ctx.ledger.write() as connection:
+        run = get_run(connection, run_id)
+        if run is None:
+            raise RollbackError(f"no run {run_id}: `territory runs` lists them")
+        rows = ob.select_changes(connection, run_id=run_id)
+        busy = [r.change_id for r in rows if r.state is ChangeState.APPLYING]
+        if busy:
+            raise RollbackError(
+                f"run {run_id} has {len(busy)} change(s) being applied right now; roll back "
+                "once they finish (`territory changes --run` shows them)"
+            )
+        pending = [r.change_id for r in rows if r.state in REPLACEABLE_STATES]
+        for cid in pending:
+            ob.cancel(connection, cid, now=now)
+        applied = [r for r in rows if r.state is ChangeState.APPLIED]
+        back_run = start_run(
+            connection,
+            kind=RunKind.ROLLBACK,
+            actor=ctx.actor,
+            source="ledger",
+            now=now,
+            rule_revision=rules.revision.revision,
+            rule_sha256=rules.revision.sha256,
+            rule_revision_id=rules.revision.id,
+            as_of=today,
+            parent_run_id=run_id,
+        )
+        counts = ob.change_counts(connection)
+        undo = [
+            ob.NewChange(
+                change_id=change_id(
+                    r.account_id,
+                    r.to_owner_id,
+                    r.from_owner_id,
+                    rules.revision.revision,
+                    counts.get(r.account_id, 0),
+                ),
+                account_id=r.account_id,
+                from_owner_id=r.to_owner_id,
+                to_owner_id=r.from_owner_id,
+                reason=ROLLBACK_REASON,
+                share=Share.FORCED,
+                routing_row=r.routing_row,
+                routing_line=r.routing_line,
+                team=r.team,
+                rule_revision=rules.revision.revision,
+                effective_date=today,
+            )
+            for r in applied
+        ]
+        # Open changes of these accounts (from later runs) give way to the rollback.
+        recorded = ob.record_changes(connection, back_run, undo, now=now, cancel_unproposed=False)
+        ob.approve(connection, run_id=back_run, who=ctx.actor, now=now)
+        until = today + timedelta(days=max(rules.rule.changes.respect_manual_days, 1))
+        pinned = add_pins(
+            connection,
+            [Pin(r.account_id, r.from_owner_id, "rollback", until, r.change_id) for r in applied],
+            now=now,
+        )
+        finish_run(
+            connection,
+            back_run,
+            state=RunState.DONE,
+            now=now,
+            counts={"changes": len(undo), "new": len(recorded.inserted), "rolled_back_run": run_id},
+        )
+        set_run_state(connection, run_id, RunState.ROLLED_BACK)
+    return RolledBack(run_id, back_run, len(pending), len(recorded.inserted), pinned)

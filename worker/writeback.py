@@ -1,0 +1,543 @@
+"""Write-back: due owner changes reach the CRM once, with their amendment notes.
+
+For each chunk of claimed changes (at most `TERRITORY_APPLY_CHUNK`, 200):
+
+1. read the accounts' current owners (one batch read per CRM batch);
+2. compare before writing: an owner already at the target is not written again; an owner that
+   is neither the change's `from` nor its `to` was changed by hand: the change is a conflict,
+   never overwritten, and the account is pinned as a manual choice;
+3. write the rest, with the territory fields; a write whose outcome is unknown (the connection
+   dropped after it was sent) is settled by reading the owner back, never by writing again;
+4. post one amendment note per change that reached its target, after looking for the note of
+   any change that was claimed before (its note may have landed already);
+5. a change is `applied` only when its owner is at the target and its note exists.
+
+The ledger transactions around this are short; the CRM is called outside them. A dry run reads
+the CRM exactly as the real run would and reports each change's action, writing nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from connectors.base import Connector, OwnerWrite, WriteOutcome, WriteResult, note_marker
+from connectors.errors import ConnectorError
+from worker.amendments import amendment
+from worker.context import WorkerContext
+from worker.ledger import LedgerError
+from worker.ledger import outbox as ob
+from worker.ledger.facts import bound_crm, is_paused
+from worker.ledger.outbox import ChangeRow, Outcome
+from worker.ledger.pins import Pin, add_pins, record_written
+from worker.ledger.states import ChangeState
+from worker.ledger.tables import amendments, changes, mirror_owners
+from worker.planning import active_rules
+
+Progress = Callable[[int], None]
+# CRMs where a change to no owner clears the field; Salesforce requires an owner on every
+# account, so such a change needs the routing row's `holding_owner`.
+CLEARS_OWNER: Final = frozenset({"hubspot", "csv"})
+
+
+class Action(enum.StrEnum):
+    """What write-back does (or, in a dry run, would do) with one change."""
+
+    WRITE = "write"  # the owner is `from`: write `to`
+    AT_TARGET = "at_target"  # already `to`: no owner write, only the note
+    CONFLICT = "conflict"  # neither: a hand edit, never overwritten
+    MISSING = "missing"  # the CRM no longer has the account
+    HOLDING_OWNER_REQUIRED = "holding_owner_required"  # Salesforce cannot clear an owner
+
+
+@dataclass(slots=True)
+class ChangeReport:
+    """One change as `territory apply --json` lists it."""
+
+    change_id: str
+    run_id: int
+    account_id: str
+    from_owner_id: str | None
+    to_owner_id: str | None
+    reason: str
+    effective_date: date
+    state: str
+    attempts: int
+    action: Action | None = None
+    error: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "change_id": self.change_id,
+            "run_id": self.run_id,
+            "account_id": self.account_id,
+            "from_owner_id": self.from_owner_id,
+            "to_owner_id": self.to_owner_id,
+            "reason": self.reason,
+            "effective_date": self.effective_date.isoformat(),
+            "action": None if self.action is None else str(self.action),
+            "state": self.state,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class ApplyReport:
+    """What one apply did (or would do, in a dry run)."""
+
+    dry_run: bool
+    rows: list[ChangeReport] = field(default_factory=list)
+    paused: bool = False
+    stopped: dict[str, Any] | None = None  # the error that stopped the run early
+    lost: int = 0  # rows whose lease expired mid-chunk (the reconciler finishes them)
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for row in self.rows:
+            key = str(row.action) if self.dry_run else row.state
+            found[key] = found.get(key, 0) + 1
+        return dict(sorted(found.items()))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "paused": self.paused,
+            "stopped": self.stopped,
+            "counts": self.counts(),
+            "changes": [r.as_json() for r in self.rows],
+        }
+
+
+class WritebackPaused(Exception):
+    """Write-back is paused (`territory pause`)."""
+
+
+def worker_token() -> str:
+    """A claimant's identity: host, process and a random part (a new one per apply)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def apply_due(
+    ctx: WorkerContext,
+    *,
+    run_id: int | None = None,
+    dry_run: bool = False,
+    max_chunks: int | None = None,
+    expired_only: bool = False,
+    progress: Progress | None = None,
+) -> ApplyReport:
+    """Apply the changes due today (of one run, or all); with `dry_run`, only say what it would do."""
+    rules = active_rules(ctx)
+    spec = ctx.source()
+    connector = ctx.connector(spec, rules.rule)
+    _require_same_crm(ctx, connector)
+    job = _Job(ctx, connector, spec, rules.rule.changes.respect_manual_days)
+    report = ApplyReport(dry_run=dry_run)
+    if dry_run:
+        with ctx.ledger.read() as connection:
+            rows = _would_claim(connection, ctx.today(), ctx.now(), run_id, expired_only)
+        for start in range(0, len(rows), ctx.settings.apply_chunk):
+            chunk = rows[start : start + ctx.settings.apply_chunk]
+            report.rows.extend(job.preview(chunk))
+            if progress is not None:
+                progress(len(chunk))
+        return report
+    with ctx.ledger.write() as connection:
+        ob.promote_due(connection, ctx.today(), now=ctx.now())
+    chunks = 0
+    while max_chunks is None or chunks < max_chunks:
+        with ctx.ledger.read() as connection:
+            if is_paused(connection):
+                report.paused = True
+                break
+        token = worker_token()
+        with ctx.ledger.write() as connection:
+            claimed = ob.claim(
+                connection,
+                worker=token,
+                limit=ctx.settings.apply_chunk,
+                lease=timedelta(seconds=ctx.settings.lease_seconds),
+                now=ctx.now(),
+                run_id=run_id,
+                expired_only=expired_only,
+            )
+        if not claimed:
+            break
+        chunks += 1
+        stopped = job.apply(claimed, token, report)
+        if progress is not None:
+            progress(len(claimed))
+        if stopped is not None:
+            report.stopped = stopped.to_json()
+            break
+    return report
+
+
+def _require_same_crm(ctx: WorkerContext, connector: Connector) -> None:
+    with ctx.ledger.read() as connection:
+        bound = bound_crm(connection)
+    account = connector.account_id()
+    if bound is not None and bound[1] != account:
+        raise LedgerError(
+            f"this ledger belongs to {bound[0]} account {bound[1]}, but the configured CRM is "
+            f"account {account}: nothing was written"
+        )
+
+
+def _would_claim(
+    connection: sa.Connection, today: date, now: datetime, run_id: int | None, expired_only: bool
+) -> list[ChangeRow]:
+    """The rows a real apply would claim, in the order it would claim them."""
+    c = changes.c
+    expired = sa.and_(c.state == ChangeState.APPLYING, c.lease_until < now)
+    due = sa.or_(
+        c.state == ChangeState.DUE,
+        sa.and_(c.state == ChangeState.APPROVED, c.effective_date <= today),
+    )
+    query = sa.select(changes).where(expired if expired_only else sa.or_(due, expired))
+    if run_id is not None:
+        query = query.where(c.run_id == run_id)
+    query = query.order_by(c.effective_date, c.change_id)
+    return [ob.row_of(r) for r in connection.execute(query)]
+
+
+@dataclass(slots=True)
+class _Verdict:
+    """A claimed row on its way: the action decided, and how it ends."""
+
+    row: ChangeRow
+    action: Action | None = None
+    current: str | None = None
+    reached: bool = False  # the owner is at the target
+    wrote: bool = False  # this apply wrote the owner
+    state: ChangeState | None = None
+    error: dict[str, Any] | None = None
+    note_id: str | None = None
+    note_found: bool = False
+
+
+@dataclass(slots=True)
+class _Job:
+    """Applies chunks through one connector."""
+
+    ctx: WorkerContext
+    connector: Connector
+    spec: str
+    respect_manual_days: int
+
+    def preview(self, rows: Sequence[ChangeRow]) -> list[ChangeReport]:
+        """What a real apply would do with `rows`, from the CRM's current owners."""
+        owners = self.connector.read_owners([r.account_id for r in rows])
+        reports = []
+        for row in rows:
+            verdict = self._decide(row, owners)
+            report = _report(row, verdict.action, str(row.state))
+            reports.append(report)
+        return reports
+
+    def _decide(self, row: ChangeRow, owners: Mapping[str, str | None]) -> _Verdict:
+        verdict = _Verdict(row)
+        if row.account_id not in owners:
+            verdict.action = Action.MISSING
+            return verdict
+        current = owners[row.account_id]
+        verdict.current = current
+        if current == row.to_owner_id:
+            verdict.action = Action.AT_TARGET
+        elif current == row.from_owner_id:
+            if row.to_owner_id is None and self.connector.name not in CLEARS_OWNER:
+                verdict.action = Action.HOLDING_OWNER_REQUIRED
+            else:
+                verdict.action = Action.WRITE
+        else:
+            verdict.action = Action.CONFLICT
+        return verdict
+
+    def apply(
+        self, rows: Sequence[ChangeRow], token: str, report: ApplyReport
+    ) -> ConnectorError | None:
+        """Apply claimed rows and finish them in the ledger; return an error that stops the run."""
+        verdicts = {r.change_id: _Verdict(r) for r in rows}
+        stop: ConnectorError | None = None
+        try:
+            owners = self.connector.read_owners([r.account_id for r in rows])
+        except ConnectorError as exc:
+            for verdict in verdicts.values():
+                self._retry_later(verdict, exc)
+            stop = exc
+        else:
+            for row in rows:
+                decided = self._decide(row, owners)
+                verdicts[row.change_id] = decided
+                self._settle_without_write(decided)
+            stop = self._write(verdicts)
+            self._extend(token, rows)
+            stop = self._notes(verdicts) or stop
+        self._finish(token, verdicts, report)
+        return stop
+
+    def _settle_without_write(self, verdict: _Verdict) -> None:
+        if verdict.action is Action.AT_TARGET:
+            verdict.reached = True
+        elif verdict.action is Action.CONFLICT:
+            verdict.state = ChangeState.CONFLICT
+            verdict.error = {
+                "class": "Conflict",
+                "code": "HAND_EDIT",
+                "message": f"the owner is {verdict.current or 'empty'}, neither the change's "
+                "previous nor its new owner: changed by hand, not overwritten",
+            }
+        elif verdict.action is Action.MISSING:
+            verdict.state = ChangeState.FAILED
+            verdict.error = {
+                "class": "TerminalError",
+                "code": "ACCOUNT_NOT_FOUND",
+                "message": "the CRM no longer has this account",
+            }
+        elif verdict.action is Action.HOLDING_OWNER_REQUIRED:
+            verdict.state = ChangeState.FAILED
+            verdict.error = {
+                "class": "TerminalError",
+                "code": "HOLDING_OWNER_REQUIRED",
+                "message": "Salesforce requires an owner on every account: give the routing "
+                "row a holding_owner; nothing was sent",
+            }
+
+    def _write(self, verdicts: Mapping[str, _Verdict]) -> ConnectorError | None:
+        todo = [v for v in verdicts.values() if v.action is Action.WRITE]
+        if not todo:
+            return None
+        now = self.ctx.now()
+        writes = [
+            OwnerWrite(
+                account_id=v.row.account_id,
+                owner_id=v.row.to_owner_id,
+                fields={
+                    "territory": v.row.team or "",
+                    "rule_revision": v.row.rule_revision,
+                    "effective_date": v.row.effective_date.isoformat(),
+                    "assigned_at": now.isoformat(),
+                },
+            )
+            for v in todo
+        ]
+        stop: ConnectorError | None = None
+        try:
+            results: Sequence[WriteResult] = self.connector.write_owners(writes)
+        except ConnectorError as exc:
+            results = exc.results
+            stop = exc
+        unknown: list[_Verdict] = []
+        for verdict, result in zip(todo, results, strict=False):
+            if result.outcome is WriteOutcome.APPLIED:
+                verdict.reached = verdict.wrote = True
+            elif result.outcome is WriteOutcome.UNKNOWN:
+                unknown.append(verdict)
+            elif result.outcome is WriteOutcome.NOT_SENT:
+                self._retry_later(verdict, stop)
+            else:
+                self._failed(verdict, result.error)
+        for verdict in todo[len(results) :]:  # a connector that answered short: never sent
+            self._retry_later(verdict, stop)
+        if unknown:
+            stop = self._read_back(unknown) or stop
+        return stop
+
+    def _read_back(self, unknown: Sequence[_Verdict]) -> ConnectorError | None:
+        """Settle writes whose outcome is unknown by reading the owner back."""
+        try:
+            owners = self.connector.read_owners([v.row.account_id for v in unknown])
+        except ConnectorError as exc:
+            for verdict in unknown:
+                self._retry_later(verdict, exc)
+            return exc
+        for verdict in unknown:
+            current = owners.get(verdict.row.account_id)
+            if verdict.row.account_id in owners and current == verdict.row.to_owner_id:
+                verdict.reached = verdict.wrote = True
+            elif current == verdict.row.from_owner_id:
+                self._retry_later(verdict, None)  # it did not land: the next claim writes it
+            else:
+                verdict.current = current
+                verdict.action = Action.CONFLICT
+                self._settle_without_write(verdict)
+        return None
+
+    def _notes(self, verdicts: Mapping[str, _Verdict]) -> ConnectorError | None:
+        reached = [v for v in verdicts.values() if v.reached and v.state is None]
+        if not reached:
+            return None
+        looked = [v for v in reached if v.row.claimed_before]
+        try:
+            found = self._find(looked)
+        except ConnectorError as exc:
+            for verdict in reached:
+                self._retry_later(verdict, exc)
+            return exc
+        for verdict in looked:
+            note_id = found.get(note_marker(verdict.row.change_id))
+            if note_id is not None:
+                verdict.note_id, verdict.note_found = note_id, True
+        to_post = [v for v in reached if v.note_id is None]
+        if not to_post:
+            return None
+        names = self._owner_names([v.row for v in to_post])
+        now = self.ctx.now()
+        notes = [amendment(v.row, names, now) for v in to_post]
+        stop: ConnectorError | None = None
+        try:
+            results: Sequence[WriteResult] = self.connector.post_notes(notes)
+        except ConnectorError as exc:
+            results = exc.results
+            stop = exc
+        unknown: list[_Verdict] = []
+        for verdict, result in zip(to_post, results, strict=False):
+            if result.outcome is WriteOutcome.APPLIED and result.record_id:
+                verdict.note_id = result.record_id
+            elif result.outcome is WriteOutcome.UNKNOWN:
+                unknown.append(verdict)
+            elif result.outcome in (WriteOutcome.NOT_SENT, WriteOutcome.APPLIED):
+                self._retry_later(verdict, stop)
+            else:
+                self._failed(verdict, result.error)
+        for verdict in to_post[len(results) :]:
+            self._retry_later(verdict, stop)
+        if unknown:
+            try:
+                found = self._find(unknown)
+            except ConnectorError as exc:
+                found = {}
+                stop = stop or exc
+            for verdict in unknown:
+                note_id = found.get(note_marker(verdict.row.change_id))
+                if note_id is None:
+                    self._retry_later(verdict, stop)  # not there: post it on the next claim
+                else:
+                    verdict.note_id, verdict.note_found = note_id, True
+        return stop
+
+    def _find(self, verdicts: Sequence[_Verdict]) -> dict[str, str]:
+        if not verdicts:
+            return {}
+        return self.connector.find_notes(
+            [v.row.account_id for v in verdicts], [note_marker(v.row.change_id) for v in verdicts]
+        )
+
+    def _owner_names(self, rows: Sequence[ChangeRow]) -> dict[str, str]:
+        ids = sorted({o for r in rows for o in (r.from_owner_id, r.to_owner_id) if o})
+        with self.ctx.ledger.read() as connection:
+            query = sa.select(
+                mirror_owners.c.owner_id, mirror_owners.c.first_name, mirror_owners.c.last_name
+            ).where(mirror_owners.c.owner_id.in_(ids))
+            return {
+                o: f"{first or ''} {last or ''}".strip()
+                for o, first, last in connection.execute(query)
+            }
+
+    def _retry_later(self, verdict: _Verdict, error: ConnectorError | None) -> None:
+        """Back to `due` for another claim; failed once the attempts are spent."""
+        if verdict.state is not None:
+            return
+        spent = verdict.row.attempts >= self.ctx.settings.max_attempts
+        if spent and error is not None:
+            verdict.state = ChangeState.FAILED
+        else:
+            verdict.state = ChangeState.DUE
+        verdict.error = error.to_json() if error is not None else None
+
+    def _failed(self, verdict: _Verdict, error: ConnectorError | None) -> None:
+        if error is not None and error.retryable:
+            self._retry_later(verdict, error)
+            return
+        verdict.state = ChangeState.FAILED
+        verdict.error = (
+            error.to_json()
+            if error is not None
+            else {"class": "TerminalError", "message": "the CRM refused the record"}
+        )
+
+    def _extend(self, token: str, rows: Sequence[ChangeRow]) -> None:
+        until = self.ctx.now() + timedelta(seconds=self.ctx.settings.lease_seconds)
+        with self.ctx.ledger.write() as connection:
+            ob.extend_lease(connection, token, [r.change_id for r in rows], until=until)
+
+    def _finish(self, token: str, verdicts: Mapping[str, _Verdict], report: ApplyReport) -> None:
+        now = self.ctx.now()
+        outcomes: list[Outcome] = []
+        written: dict[str, tuple[str | None, str]] = {}
+        pins: list[Pin] = []
+        notes: list[dict[str, Any]] = []
+        for verdict in verdicts.values():
+            row = verdict.row
+            if verdict.state is None and verdict.reached and verdict.note_id is not None:
+                verdict.state = ChangeState.APPLIED
+                written[row.account_id] = (row.to_owner_id, row.change_id)
+                notes.append(
+                    {
+                        "change_id": row.change_id,
+                        "account_id": row.account_id,
+                        "note_id": verdict.note_id,
+                        "found": verdict.note_found,
+                        "posted_at": now,
+                    }
+                )
+            elif verdict.state is None:
+                verdict.state = ChangeState.DUE
+            elif verdict.reached and verdict.wrote:
+                written[row.account_id] = (row.to_owner_id, row.change_id)
+            if verdict.state is ChangeState.CONFLICT and self.respect_manual_days > 0:
+                until = self.ctx.today() + timedelta(days=self.respect_manual_days)
+                pins.append(Pin(row.account_id, verdict.current, "conflict", until, row.change_id))
+            outcomes.append(Outcome(row.change_id, verdict.state, verdict.error, verdict.note_id))
+        with self.ctx.ledger.write() as connection:
+            lost = set(ob.finish(connection, token, outcomes, now=now))
+            kept = [n for n in notes if n["change_id"] not in lost]
+            if kept:
+                done = set(
+                    connection.scalars(
+                        sa.select(amendments.c.change_id).where(
+                            amendments.c.change_id.in_([n["change_id"] for n in kept])
+                        )
+                    )
+                )
+                fresh = [n for n in kept if n["change_id"] not in done]
+                if fresh:
+                    connection.execute(sa.insert(amendments), fresh)
+            record_written(
+                connection, {a: w for a, w in written.items() if w[1] not in lost}, now=now
+            )
+            add_pins(connection, [p for p in pins if p.change_id not in lost], now=now)
+        report.lost += len(lost)
+        for verdict in verdicts.values():
+            if verdict.row.change_id in lost:
+                continue
+            report.rows.append(
+                _report(verdict.row, verdict.action, str(verdict.state), verdict.error)
+            )
+
+
+def _report(
+    row: ChangeRow, action: Action | None, state: str, error: dict[str, Any] | None = None
+) -> ChangeReport:
+    return ChangeReport(
+        change_id=row.change_id,
+        run_id=row.run_id,
+        account_id=row.account_id,
+        from_owner_id=row.from_owner_id,
+        to_owner_id=row.to_owner_id,
+        reason=row.reason,
+        effective_date=row.effective_date,
+        state=state,
+        attempts=row.attempts,
+        action=action,
+        error=error if error is not None else row.error,
+    )
