@@ -25,12 +25,15 @@ class RuleIssue:
     location: Location
     path: str
     message: str
-    severity: str = "error"
+    severity: str = "error"  # error (nothing is applied), warning, or notice (for information)
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        prefix = "warning: " if self.severity == "warning" else ""
+        prefix = _PREFIX.get(self.severity, "")
         return f"{self.location}: {prefix}{where}{self.message}"
+
+
+_PREFIX = {"warning": "warning: ", "notice": "note: "}
 
 
 class RuleError(Exception):

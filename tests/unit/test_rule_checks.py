@@ -6,6 +6,7 @@ import pytest
 
 from rules.data_checks import check_rule_against_data
 from rules.domain import Account, Owner, Snapshot
+from rules.inert import NOT_YET, inert_settings
 from tests.unit.rule_text import edited, example_text, issues_of, load, minimal
 
 _TEAMS = "(known: account-management, emea-midmarket, na-enterprise, sdr-pool)"
@@ -453,3 +454,40 @@ def test_team_without_members_is_warned_about_once_at_the_first_row_that_routes_
         "rules.yaml:10:63: warning: routing.rows[0].assign.team: "
         + unstaffed("empty", "it has no members")
     ]
+
+
+# --- settings accepted but not yet acted on ------------------------------------------------
+
+
+def test_settings_no_code_acts_on_yet_are_located_notices_in_file_order() -> None:
+    notices = inert_settings(load(example_text()))
+
+    assert [(str(n.location), n.path) for n in notices] == [
+        ("rules.yaml:76:1", "activity"),
+        ("rules.yaml:96:5", "teams[0].manager"),
+        ("rules.yaml:136:3", "routing.enrichment_wait_minutes"),
+        ("rules.yaml:137:3", "routing.keep_creator"),
+        ("rules.yaml:168:3", "changes.respect_manual_days"),
+        ("rules.yaml:170:1", "coverage"),
+        ("rules.yaml:174:1", "neglect"),
+        ("rules.yaml:181:1", "alerts"),
+    ]
+    assert {n.severity for n in notices} == {"notice"}
+    assert str(notices[4]) == (
+        f"rules.yaml:168:3: note: changes.respect_manual_days: {NOT_YET}: a plan does not yet "
+        "keep owners set by hand (nor accounts whose CRM territory_lock is set): they move "
+        "like any other"
+    )
+
+
+def test_a_file_that_leaves_those_settings_out_gets_no_notice() -> None:
+    assert inert_settings(load(minimal("changes: {notice_days: 10}\n"))) == []
+
+
+def test_a_notice_is_given_once_at_the_first_place_a_setting_is_written() -> None:
+    text = minimal().replace(
+        "    role: ae_full_cycle\n",
+        "    role: ae_full_cycle\n    escalate_to: cro@example.com\n",
+    )
+
+    assert [n.path for n in inert_settings(load(text))] == ["teams[0].escalate_to"]
