@@ -1,8 +1,8 @@
 """Run the sandbox: HubSpot and the control API over HTTP, Salesforce over HTTPS.
 
 `RunningSandbox` starts both servers on background threads (tests, benchmarks, the demo);
-`serve_forever` runs them in the foreground for `territory sandbox serve`, until SIGINT or
-SIGTERM, and removes its temporary TLS directory (the CA key with it) either way. Everything is
+`serve_until_stopped` runs them in the foreground for `territory sandbox serve` until SIGINT
+or SIGTERM, and removes its temporary TLS directory (the CA key with it) either way. Everything is
 checked and bound before anything is announced, so the ports in `SandboxInfo` are live, and a
 refusal is a `StartupError` of one line.
 """
@@ -15,7 +15,7 @@ import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -91,7 +91,7 @@ def apps(sandbox: Sandbox) -> tuple[Starlette, Starlette]:
 
 
 class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals alone: `serve_forever` stops both servers at once.
+    """A uvicorn server that leaves signals alone: `serve_until_stopped` stops both servers at once.
 
     Each uvicorn server catches SIGTERM itself and, once stopped, raises it again with the
     previous handler back in place; with two servers the second raise meets the default
@@ -124,9 +124,10 @@ class RunningSandbox:
         try:
             self._start_up(config)
         except BaseException:
-            self._release()
+            self.release()
             raise
         self._thread: threading.Thread | None = None
+        self.serving = False
 
     def _start_up(self, config: SandboxConfig) -> None:
         tls_dir = config.tls_dir
@@ -169,7 +170,7 @@ class RunningSandbox:
             ),
         ]
 
-    def _release(self) -> None:
+    def release(self) -> None:
         """Close the sockets and remove the temporary TLS directory (the CA key with it)."""
         for sock in self._sockets:
             sock.close()
@@ -200,24 +201,23 @@ class RunningSandbox:
             server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._release()
+        self.release()
 
     def serve_forever(self) -> None:
-        """Foreground: serve until SIGINT or SIGTERM, then clean up and return."""
-        previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
+        """Serve in the foreground until `stop_serving`; then release everything."""
+        self.serving = True
         try:
             asyncio.run(self._serve())
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self._release()
+            self.release()
 
-    def _on_stop_signal(self, sig: int, _: FrameType | None) -> None:
-        # A second Ctrl-C stops at once, without waiting for open connections.
+    def stop_serving(self, sig: int) -> None:
+        """Ask both servers to stop (a second SIGINT: without waiting for open connections)."""
         again = any(server.should_exit for server in self._servers)
         for server in self._servers:
             server.should_exit = True
-            server.force_exit = server.force_exit or (again and sig == signal.SIGINT)
+            if again and sig == signal.SIGINT:
+                server.force_exit = True
 
     def __enter__(self) -> RunningSandbox:
         return self.start()
@@ -235,3 +235,36 @@ def running_sandbox(config: SandboxConfig) -> Iterator[RunningSandbox]:
         yield sandbox
     finally:
         sandbox.stop()
+
+
+class _StoppedError(Exception):
+    """A stop signal arrived before the servers were serving."""
+
+
+def serve_until_stopped(config: SandboxConfig, announce: Callable[[RunningSandbox], None]) -> None:
+    """`territory sandbox serve`: start, `announce`, serve until SIGINT or SIGTERM.
+
+    Stop signals are caught from the first moment, so one that arrives while the org loads or
+    the announcement is written ends the run as quietly as one that arrives later, and the
+    temporary TLS directory (the CA key with it) is removed either way. Raise StartupError
+    (one line) when the sandbox cannot start.
+    """
+    running: RunningSandbox | None = None
+
+    def on_signal(sig: int, _: FrameType | None) -> None:
+        if running is None or not running.serving:
+            raise _StoppedError
+        running.stop_serving(sig)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        running = RunningSandbox(config)
+        announce(running)
+        running.serve_forever()
+    except _StoppedError:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if running is not None:
+            running.release()

@@ -77,11 +77,11 @@ def serve(
     """Serve an org over HubSpot's API (HTTP) and Salesforce's (HTTPS) until interrupted.
 
     The first line on stdout is one JSON object with hubspot_url, hubspot_token,
-    salesforce_url, salesforce_session_id, ca_cert and control_url.
+    salesforce_url, salesforce_session_id, ca_cert, control_url and control_token.
     """
     from sandbox.gate import FaultSpecError, Limits
-    from sandbox.org import OrgLoadError
-    from sandbox.server import RunningSandbox, SandboxConfig
+    from sandbox.server import RunningSandbox, SandboxConfig, serve_until_stopped
+    from sandbox.startup import StartupError
 
     if webhook_secret and not webhook_url:
         fail(err, "--webhook-secret needs --webhook-url", ExitCode.INVALID)
@@ -106,19 +106,21 @@ def serve(
         webhook_secret=webhook_secret,
         tls_dir=tls_dir,
     )
+
+    def announce(running: RunningSandbox) -> None:
+        for warning in running.warnings:
+            err.print(warning, highlight=False, markup=False, soft_wrap=True)
+        sys.stdout.write(json.dumps(running.info.to_json()) + "\n")
+        sys.stdout.flush()
+        org = running.sandbox.org
+        err.print(
+            f"sandbox: {len(org.companies):,} companies, {len(org.users):,} owners; "
+            f"HubSpot {running.info.hubspot_url}, Salesforce {running.info.salesforce_url}; "
+            "Ctrl-C stops it",
+            highlight=False,
+        )
+
     try:
-        running = RunningSandbox(config)
-    except (OrgLoadError, FaultSpecError) as exc:
+        serve_until_stopped(config, announce)
+    except (StartupError, FaultSpecError) as exc:
         fail(err, str(exc), ExitCode.INVALID)
-    except OSError as exc:
-        fail(err, f"cannot listen on {host}: {exc.strerror}", ExitCode.INVALID)
-    sys.stdout.write(json.dumps(running.info.to_json()) + "\n")
-    sys.stdout.flush()
-    companies = len(running.sandbox.org.companies)
-    err.print(
-        f"sandbox: {companies:,} companies, {len(running.sandbox.org.users):,} owners; "
-        f"HubSpot {running.info.hubspot_url}, Salesforce {running.info.salesforce_url}; "
-        "Ctrl-C stops it",
-        highlight=False,
-    )
-    running.serve_forever()
