@@ -14,6 +14,7 @@ review their diff before committing:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -33,7 +34,7 @@ from rules.loader import LoadedRules, load_rules
 from rules.plan import LazyRows, Plan, plan_document
 from worker.diff_view import diff_heading, diff_sections, plan_diff
 from worker.explain_view import explain_account, render_explanation
-from worker.plan_file import find_by_account, plan_json_chunks
+from worker.plan_file import DIGEST_KEY, find_by_account, plan_json_chunks
 from worker.plan_views import (
     band_of,
     coverage_section,
@@ -260,14 +261,23 @@ def test_cells_print_verbatim_never_as_markup() -> None:
 def test_plan_json_layout_is_one_line_per_row_and_parses_back() -> None:
     document = fixed_plan()
 
-    text = "".join(plan_json_chunks(document))
+    text = b"".join(plan_json_chunks(document)).decode("utf-8")
 
-    assert json.loads(text) == document
-    assert text.endswith("}\n")
+    digest = json.loads(text).pop(DIGEST_KEY)
+    assert json.loads(text) == document | {DIGEST_KEY: digest}
+    assert text.endswith(f'"{DIGEST_KEY}":"{digest}"\n}}\n')
     lines = text.splitlines()
     assert sum(line.startswith('{"account_id"') for line in lines) == len(document["assignments"])
     assert sum(line.startswith('{"change_id"') for line in lines) == len(document["changes"])
-    assert list(json.loads(text)) == list(document)
+    assert list(json.loads(text)) == [*document, DIGEST_KEY]
+
+
+def test_plan_json_ends_with_the_sha256_of_every_byte_before_its_line() -> None:
+    data = b"".join(plan_json_chunks(fixed_plan()))
+
+    body, last_line = data[: data.rindex(b"\n", 0, -3) + 1], data[data.rindex(b"\n", 0, -3) + 1 :]
+
+    assert last_line == f'"plan_sha256":"{hashlib.sha256(body).hexdigest()}"\n}}\n'.encode()
 
 
 @pytest.mark.parametrize(
@@ -278,10 +288,11 @@ def test_plan_json_layout_is_one_line_per_row_and_parses_back() -> None:
 def test_plan_json_writes_every_empty_sequence_as_an_empty_list(empty: Sequence[Any]) -> None:
     document = {"as_of": "2027-01-04", "assignments": empty, "changes": empty, "gap": {"a": 1}}
 
-    text = "".join(plan_json_chunks(document))
+    text = b"".join(plan_json_chunks(document)).decode("utf-8")
 
-    assert json.loads(text) == {"as_of": "2027-01-04", "assignments": [], "changes": [],
-                                "gap": {"a": 1}}  # fmt: skip
+    assert json.loads(text) | {DIGEST_KEY: None} == {
+        "as_of": "2027-01-04", "assignments": [], "changes": [], "gap": {"a": 1}, DIGEST_KEY: None
+    }  # fmt: skip
     assert '\n"assignments":[],\n"changes":[],\n' in text
 
 

@@ -55,7 +55,7 @@ def explain(
     """
     from worker.cli.fresh_plan import load_snapshot, plan_document_for
     from worker.explain_view import explain_account, render_explanation
-    from worker.plan_file import PlanFileError, read_plan_file
+    from worker.plan_file import PlanFileError, read_plan_file, row_line
     from worker.sources import load_rule_file
 
     if plan_path is not None:
@@ -85,12 +85,16 @@ def explain(
         )
     try:
         explanation = explain_account(document, account_id)
-    except (KeyError, TypeError, ValueError) as exc:
-        # A hand-edited or foreign file that has the top-level keys but not their shape.
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        # A plan whose digest holds but whose rows lack the documented shape: a writer's bug.
+        where = "the plan"
+        if plan_path is not None:
+            line = row_line(plan_path, "assignments", "account_id", account_id)
+            where = f"{plan_path}:{line}" if line else str(plan_path)
         fail(
             err,
-            f"{plan_path or 'the plan'}: not a plan document as docs/plan-format.md describes "
-            f"({exc!r})",
+            f"{where}: cannot explain account {account_id!r}: its rows are not as "
+            f"docs/plan-format.md describes ({type(exc).__name__}: {exc})",
             ExitCode.INVALID,
         )
     if explanation is None:

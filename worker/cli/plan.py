@@ -110,7 +110,9 @@ def plan(
     if output is OutputFormat.table:
         render_sections(report_console(), plan_heading(document), plan_sections(document))
     elif output is OutputFormat.json:
-        write_plan_stream(document, sys.stdout)
+        sys.stdout.flush()
+        write_plan_stream(document, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
     elif output is OutputFormat.csv:
         write_assignments_csv(document, sys.stdout)
     else:
