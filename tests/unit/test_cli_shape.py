@@ -7,6 +7,7 @@ import ast
 import itertools
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from worker.cli import COMMAND_MODULES, app
+from worker.cli import COMMAND_MODULES, app, main
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "worker" / "cli"
@@ -111,3 +112,31 @@ def test_help_description_wraps_only_where_the_width_ends(path: str) -> None:
     ]
 
     assert early == []
+
+
+def test_version_prints_the_installed_distributions_version() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+    result = CliRunner().invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout == f"{declared['name']} {declared['version']}\n"
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1_never_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("rules.schema.RuleFile.model_json_schema", broken)
+    monkeypatch.setattr(sys, "argv", ["territory", "schema"])
+
+    with pytest.raises(SystemExit) as stopped:
+        main()
+
+    assert stopped.value.code == 1
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    assert stderr.startswith("error: internal error: RuntimeError: boom (at test_cli_shape.py:")
+    assert stderr.count("\n") == 1

@@ -9,12 +9,18 @@ dependencies inside the command functions, so `territory --help` stays instant.
 from __future__ import annotations
 
 import importlib
-from typing import Final, NoReturn
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Final, NoReturn
+
+import typer
 
 from worker.cli.command_group import CommandGroup
-from worker.cli.terminal import err
-from worker.console import ExitCode
+from worker.cli.terminal import err, out
+from worker.console import ExitCode, fail
 
+DISTRIBUTION: Final = "territory-sync"
 # Modules of this package that declare commands, in the order `territory --help` lists them.
 COMMAND_MODULES: Final = ("validate", "sample", "plan", "explain", "diff", "sandbox")
 
@@ -27,18 +33,52 @@ def command_group(module_name: str) -> CommandGroup:
     return commands
 
 
-app = CommandGroup(
-    name="territory", help="Keep a B2B sales territory plan alive inside HubSpot or Salesforce."
-)
+def version_text() -> str:
+    """'territory-sync 0.1.0': the installed distribution's name and version."""
+    try:
+        return f"{DISTRIBUTION} {metadata.version(DISTRIBUTION)}"
+    except metadata.PackageNotFoundError:
+        return f"{DISTRIBUTION} (not installed: run `make install`)"
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        out.print(version_text(), highlight=False)
+        raise typer.Exit
+
+
+app = CommandGroup(name="territory")
+
+
+@app.callback()
+def territory(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Keep a B2B sales territory plan alive inside HubSpot or Salesforce."""
+
+
 for _module_name in COMMAND_MODULES:
     app.add_typer(command_group(_module_name))
 
 
 def main() -> NoReturn:
-    """Console-script entry point."""
+    """Console-script entry point: exit codes as `ExitCode` says, and never a traceback."""
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
         raise SystemExit(ExitCode.INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - a bug is reported in one line, as every error is
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        fail(
+            err,
+            f"internal error: {type(exc).__name__}: {exc} (at {Path(last.filename).name}:"
+            f"{last.lineno}). This is a bug; please report it with the command you ran.",
+            ExitCode.INTERNAL,
+        )
     raise SystemExit(ExitCode.DONE)
