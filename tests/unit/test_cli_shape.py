@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 import subprocess
 import sys
 import tomllib
@@ -85,6 +86,15 @@ def test_help_loads_no_engine_connector_or_rule_loader() -> None:
 @pytest.mark.parametrize("path", COMMAND_PATHS)
 def test_help_shows_flags_as_flags(path: str) -> None:
     assert "<bool>" not in help_of(path)
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS)
+def test_help_cuts_no_option_name_or_type_short(path: str) -> None:
+    lines = help_of(path).splitlines()
+
+    assert [line for line in lines if "…" in line] == []
+    folded = [line for line in lines if any(not t.endswith(">") for t in re.findall(r"<\S*", line))]
+    assert folded == []  # a type like <table|json> broken across lines
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS)

@@ -84,7 +84,10 @@ def diff(
     ] = None,
     as_of: AsOfOption = None,
     show: Annotated[
-        int, typer.Option("--show", min=0, help="Owner changes the table lists (--json lists all).")
+        int,
+        typer.Option(
+            "--show", min=0, help="Owner changes the table lists (--json lists all).", metavar="N"
+        ),
     ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
     strict: StrictOption = False,

@@ -32,9 +32,9 @@ def sample(
             "--out", help="A new or empty directory to write the org into.", metavar="DIR"
         ),
     ],
-    accounts: Annotated[int, typer.Option(min=1, help="Number of companies.")] = 2_000,
-    reps: Annotated[int, typer.Option(min=2, help="Number of sales reps.")] = 20,
-    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 7,
+    accounts: Annotated[int, typer.Option(min=1, help="Number of companies.", metavar="N")] = 2_000,
+    reps: Annotated[int, typer.Option(min=2, help="Number of sales reps.", metavar="N")] = 20,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.", metavar="N")] = 7,
     force: Annotated[
         bool,
         typer.Option("--force", help="Write into a directory that is not empty."),
@@ -42,8 +42,9 @@ def sample(
     flavour: Annotated[
         FlavourChoice,
         typer.Option(
-            help="canonical values, or a CRM's own vocabulary mapped through `values:` in the "
-            "generated rules.yaml."
+            help="canonical, hubspot or salesforce: canonical values, or that CRM's own "
+            "vocabulary mapped through `values:` in the generated rules.yaml.",
+            metavar="FLAVOUR",
         ),
     ] = FlavourChoice.canonical,
 ) -> None:

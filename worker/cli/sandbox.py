@@ -25,53 +25,70 @@ def serve(
     data: Annotated[
         Path,
         typer.Option(
-            "--data", help="A canonical CSV directory to serve (`territory sample` output)."
+            "--data",
+            help="A canonical CSV directory to serve (`territory sample` output).",
+            metavar="DIR",
         ),
     ],
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on.", metavar="HOST")
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(help="HTTP port for HubSpot and the control API (0: a free port).")
+        int,
+        typer.Option(
+            help="HTTP port for HubSpot and the control API (0: a free port).", metavar="PORT"
+        ),
     ] = 0,
     salesforce_port: Annotated[
-        int, typer.Option(help="HTTPS port for Salesforce (0: a free port).")
+        int, typer.Option(help="HTTPS port for Salesforce (0: a free port).", metavar="PORT")
     ] = 0,
     webhook_url: Annotated[
         str | None,
-        typer.Option(help="Where company creations are POSTed as signed HubSpot v3 webhooks."),
+        typer.Option(
+            help="Where company creations are POSTed as signed HubSpot v3 webhooks.",
+            metavar="URL",
+        ),
     ] = None,
     webhook_secret: Annotated[
         str | None,
-        typer.Option(help="Client secret the webhooks are signed with (needs --webhook-url)."),
+        typer.Option(
+            help="Client secret the webhooks are signed with (needs --webhook-url).",
+            metavar="SECRET",
+        ),
     ] = None,
     limit_per_window: Annotated[
-        int, typer.Option(min=1, help="HubSpot requests allowed per rolling window.")
+        int, typer.Option(min=1, help="HubSpot requests allowed per rolling window.", metavar="N")
     ] = 190,
     window_seconds: Annotated[
-        float, typer.Option(min=0.01, help="Length of HubSpot's rolling window.")
+        float, typer.Option(min=0.01, help="Length of HubSpot's rolling window.", metavar="SEC")
     ] = 10.0,
     search_per_second: Annotated[
-        int, typer.Option(min=1, help="HubSpot search requests allowed per second.")
+        int, typer.Option(min=1, help="HubSpot search requests allowed per second.", metavar="N")
     ] = 5,
     search_cap: Annotated[
-        int, typer.Option(min=1, help="Results one HubSpot search can page through.")
+        int, typer.Option(min=1, help="Results one HubSpot search can page through.", metavar="N")
     ] = 10_000,
     salesforce_daily_limit: Annotated[
-        int, typer.Option(min=1, help="Salesforce API calls allowed per day.")
+        int, typer.Option(min=1, help="Salesforce API calls allowed per day.", metavar="N")
     ] = 100_000,
     search_lag: Annotated[
-        float, typer.Option(min=0, help="Seconds before HubSpot search sees an edit.")
+        float,
+        typer.Option(min=0, help="Seconds before HubSpot search sees an edit.", metavar="SEC"),
     ] = 0.0,
     faults: Annotated[
         str,
         typer.Option(
-            help="Injected faults, e.g. 'hubspot.*:429=0.2,latency_ms=5;"
-            "salesforce.collections:partial=0.1' (see docs/sandbox.md).",
+            help="Injected faults, e.g. 'hubspot.*:429=0.2'; several joined by ';' (see "
+            "docs/sandbox.md).",
+            metavar="SPEC",
         ),
     ] = "",
-    seed: Annotated[int, typer.Option(help="Seed of the fault generator.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the fault generator.", metavar="N")] = 0,
     tls_dir: Annotated[
         Path | None,
-        typer.Option(help="Where to write the CA and certificate (default: a temp dir)."),
+        typer.Option(
+            help="Where to write the CA and certificate (default: a temp dir).", metavar="DIR"
+        ),
     ] = None,
 ) -> None:
     """Serve an org over HubSpot's API (HTTP) and Salesforce's (HTTPS) until interrupted.
