@@ -128,8 +128,9 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
         else:
             effective = inputs.as_of
         if returns:
-            effective = _after_out_of_office(returns, effective, account.owner_id, target)
-        dates[i] = effective
+            # A rep who left holds nothing back: only the gaining rep's return can.
+            losing = None if reason in _OWNER_GONE else account.owner_id
+            effective = _after_out_of_office(returns, effective, losing, target)
         if reason is ChangeReason.HIERARCHY:
             # A child whose parent does not change follows it at the rule's discretion.
             forced_cause = shares.get(head) is Share.FORCED
@@ -143,11 +144,15 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
             and open_change.from_owner_id == account.owner_id
             and open_change.to_owner_id == target
         ):
-            identity, effective = open_change.change_id, open_change.effective_date
+            # The same proposal keeps its id and date; a more urgent cause (a departure now
+            # behind a pending rebalance) brings the date forward, never back.
+            identity = open_change.change_id
+            effective = min(effective, open_change.effective_date)
         else:
             n = inputs.change_counts.get(account.id, 0)
             identity = change_id(account.id, account.owner_id, target, rule.revision, n)
             supersedes = open_change.change_id if open_change is not None else None
+        dates[i] = effective
         row = rule.routing.rows[inputs.routing[i]]
         changes.append(
             Change(
@@ -164,6 +169,10 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
         )
     changes.sort(key=lambda c: c.account_id)
     return changes
+
+
+# Reasons whose previous owner is gone (inactive, leaving, unknown or none).
+_OWNER_GONE = frozenset({ChangeReason.DEPARTED, ChangeReason.ORPHANED, ChangeReason.NEW})
 
 
 def _after_out_of_office(

@@ -110,9 +110,15 @@ def plan_from_ledger(
     with ctx.ledger.read() as connection, collector_paused():
         snapshot = load_snapshot(connection)
         context = plan_context(connection, rules.rule, day)
+    locked = {a.id for a in snapshot.accounts if a.locked}
     with collector_paused():
         plan = plan_territories(rules.loaded, snapshot, day, context)
-    proposed = tuple(c for c in plan.changes if c.share is Share.FORCED or not forced_only)
+    # A locked account is never written, whatever its owner: the lock is a person's word.
+    proposed = tuple(
+        c
+        for c in plan.changes
+        if (c.share is Share.FORCED or not forced_only) and c.account_id not in locked
+    )
     held = held_shares(plan, rules.rule)
     result = PlanRun(plan=plan, rules=rules, changes=proposed, held=held)
     if not save:
@@ -140,7 +146,11 @@ def plan_from_ledger(
         for share in Share:
             if share not in held:
                 ob.approve(connection, run_id=run_id, who=RAIL, now=now, share=share)
+        if Share.FORCED not in held and recorded.escalated:
+            # A pending change a forced cause now proposes goes ahead like the run's own.
+            ob.approve_changes(connection, recorded.escalated, who=RAIL, now=now)
         counts = run_counts(plan, proposed, recorded, held)
+        counts["locked_not_moved"] = sum(1 for c in plan.changes if c.account_id in locked)
         waiting = any(c.share in held for c in proposed if c.change_id in set(recorded.inserted))
         finish_run(
             connection,

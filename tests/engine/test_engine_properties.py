@@ -452,7 +452,9 @@ def test_children_follow_an_assigned_parent_unless_their_row_overrides_hierarchy
 def test_no_change_for_an_out_of_office_rep_takes_effect_before_the_return(org: Org) -> None:
     away = {f.owner_id: f.out_of_office_until for f in rep_facts(org).values()}
     for change in org.plan().changes:
-        for owner_id in (change.from_owner_id, change.to_owner_id):
+        # A rep who left (or an owner nobody knows) holds nothing back: only the gaining rep.
+        gone = change.reason in ("departed", "orphaned", "new")
+        for owner_id in (None if gone else change.from_owner_id, change.to_owner_id):
             back = away.get(owner_id or "")
             if back is not None:
                 assert change.effective_date >= back, change
@@ -476,7 +478,8 @@ def test_changes_take_effect_after_notice_when_discretionary_and_at_once_when_fo
             base = dates.get(top[change.account_id], org.as_of)
         else:
             base = org.as_of
-        returns = [away.get(o or "") for o in (change.from_owner_id, change.to_owner_id)]
+        losing = None if change.reason in ("departed", "orphaned", "new") else change.from_owner_id
+        returns = [away.get(o or "") for o in (losing, change.to_owner_id)]
         expected = max([base, *(r for r in returns if r is not None)])
         assert change.effective_date == expected, change
 
@@ -511,7 +514,8 @@ def test_a_leaving_rep_ends_with_no_accounts_and_hands_the_book_over_on_the_day(
         if change.from_owner_id != leaving.id:
             continue
         assert change.reason == "departed", change
-        returns = [away.get(o or "") for o in (change.from_owner_id, change.to_owner_id)]
+        losing = None if change.reason in ("departed", "orphaned", "new") else change.from_owner_id
+        returns = [away.get(o or "") for o in (losing, change.to_owner_id)]
         assert change.effective_date == max([base, *(r for r in returns if r is not None)])
 
 

@@ -116,6 +116,7 @@ class Recorded:
     superseded: tuple[str, ...] = ()
     cancelled: tuple[str, ...] = ()
     deferred: tuple[str, ...] = ()  # accounts whose open change a worker holds right now
+    escalated: tuple[str, ...] = ()  # kept rows a forced cause now proposes (earlier date)
 
 
 def open_changes(connection: sa.Connection) -> dict[str, ChangeRow]:
@@ -170,12 +171,28 @@ def record_changes(
     kept: list[str] = []
     superseded: list[str] = []
     deferred: list[str] = []
+    escalated: list[str] = []
     rows: list[dict[str, Any]] = []
     states = initial_state or {}
     for change in proposed:
         existing = current.get(change.account_id)
         if existing is not None and existing.change_id == change.change_id:
             kept.append(change.change_id)
+            if (
+                change.effective_date < existing.effective_date
+                and existing.state in REPLACEABLE_STATES
+            ):
+                # A more urgent cause proposes the same move: it takes the earlier date.
+                connection.execute(
+                    sa.update(changes)
+                    .where(changes.c.change_id == existing.change_id)
+                    .values(
+                        effective_date=min(change.effective_date, existing.effective_date),
+                        reason=str(change.reason),
+                        share=str(change.share),
+                        updated_at=now,
+                    )
+                )
             continue
         if existing is not None and existing.state not in REPLACEABLE_STATES:
             deferred.append(change.account_id)
@@ -224,6 +241,7 @@ def record_changes(
         superseded=tuple(superseded),
         cancelled=tuple(cancelled),
         deferred=tuple(deferred),
+        escalated=tuple(escalated),
     )
 
 
@@ -242,6 +260,18 @@ def approve(
     result = connection.execute(
         sa.update(changes)
         .where(condition)
+        .values(state=ChangeState.APPROVED, approved_by=who, approved_at=now, updated_at=now)
+    )
+    return result.rowcount
+
+
+def approve_changes(
+    connection: sa.Connection, change_ids: Sequence[str], *, who: str, now: datetime
+) -> int:
+    """Approve these changes where they wait in `planned`; return how many."""
+    result = connection.execute(
+        sa.update(changes)
+        .where(changes.c.change_id.in_(list(change_ids)), changes.c.state == ChangeState.PLANNED)
         .values(state=ChangeState.APPROVED, approved_by=who, approved_at=now, updated_at=now)
     )
     return result.rowcount
