@@ -4,31 +4,19 @@ never over the command's own inputs, and `sample` never into a directory holding
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from worker.cli import app
-
-ORG = Path(__file__).resolve().parents[1] / "golden" / "org"
-AS_OF = "2027-01-04"
+from tests.unit.cli_runs import AS_OF, copy_org, run
 
 
 @pytest.fixture
 def org(tmp_path: Path) -> Path:
-    target = tmp_path / "org"
-    shutil.copytree(ORG, target)
-    return target
-
-
-def run(*args: str | Path) -> Result:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    return result
+    return copy_org(tmp_path / "org")
 
 
 def plan_to(org: Path, out: Path) -> Result:

@@ -6,33 +6,22 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from worker.cli import app
+from tests.unit.cli_runs import AS_OF, copy_org, run
 from worker.plan_file import plan_json_chunks
 
-ORG = Path(__file__).resolve().parents[1] / "golden" / "org"
-AS_OF = "2027-01-04"
 EDITED = "was edited or damaged after `territory plan` wrote it"
 UNCHECKABLE = "has no plan_sha256 line, so it cannot be checked"
-
-
-def run(*args: str | Path) -> Result:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    return result
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The bytes `territory plan --out` writes for the fixed org."""
-    org = tmp_path_factory.mktemp("org")
-    shutil.copytree(ORG, org, dirs_exist_ok=True)
+    org = copy_org(tmp_path_factory.mktemp("org"))
     out = org / "plan.json"
     result = run(
         "plan", "--rules", org / "rules.yaml", "--source", f"csv:{org}", "--as-of", AS_OF,

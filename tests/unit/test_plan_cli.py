@@ -9,32 +9,18 @@ from __future__ import annotations
 import csv
 import json
 import random
-import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from sandbox.sample import write_sample
-from worker.cli import app
+from tests.unit.cli_runs import AS_OF, copy_org, run
 from worker.explain_view import explain_account
-
-ORG = Path(__file__).resolve().parents[1] / "golden" / "org"
-AS_OF = "2027-01-04"
 
 
 @pytest.fixture
 def org(tmp_path: Path) -> Path:
-    """A writable copy of the fixed org (rules.yaml, companies.csv, owners.csv)."""
-    target = tmp_path / "org"
-    shutil.copytree(ORG, target)
-    return target
-
-
-def run(*args: str | Path) -> Result:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    return result
+    return copy_org(tmp_path / "org")
 
 
 def plan_args(org: Path, *extra: str | Path) -> list[str | Path]:

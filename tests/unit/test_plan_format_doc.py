@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from rules.reasons import ChangeReason, InfeasibleCause, KeptReason, Outcome, Share, Status, Why
-from worker.cli import app
+from tests.unit.cli_runs import AS_OF, copy_org, run
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "plan-format.md").read_text(encoding="utf-8")
-ORG = ROOT / "tests" / "golden" / "org"
 
 
 def documented(key: str) -> bool:
@@ -26,13 +23,11 @@ def documented(key: str) -> bool:
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    org = tmp_path_factory.mktemp("org")
-    shutil.copytree(ORG, org, dirs_exist_ok=True)
+    org = copy_org(tmp_path_factory.mktemp("org"))
     out = org / "plan.json"
-    result = CliRunner().invoke(
-        app,
-        ["plan", "--rules", str(org / "rules.yaml"), "--source", f"csv:{org}",
-         "--as-of", "2027-01-04", "--out", str(out)],
+    result = run(
+        "plan", "--rules", org / "rules.yaml", "--source", f"csv:{org}", "--as-of", AS_OF,
+        "--out", out,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return json.loads(out.read_text(encoding="utf-8"))
