@@ -1,13 +1,17 @@
 """A synthetic org for `territory sample`: canonical CSV exports plus a matching rule file.
 
-The sample is realistic where planning is sensitive to it: lognormal company sizes, families,
-a minority of accounts with recent intent signals, skewed current ownership, unowned
-accounts, departed owners still holding books, an owner in no team, and activity that is
-mostly the owner's and often stale. It never reads the clock: (accounts, reps, seed, flavour,
-as_of) determine every byte.
+The org looks like one mid-year: its owners follow the rule file because its last plan was
+applied (the engine plans the drawn companies once, and each takes its planned owner), and
+then the events a RevOps lead lives with happened (see `sandbox.sample.events`), so the first
+plan changes a small share of accounts and each change has a cause one can point at. The
+companies are realistic where planning is sensitive to it: lognormal sizes, families, a
+minority with recent intent signals, activity that follows how each account is worked. It
+never reads the clock: (accounts, reps, seed, flavour, as_of) determine every byte.
 
-Module map: sample_vocab (value spellings per CRM), sample_ids (record ids), sample_org
-(teams and owners), sample_accounts (companies and activities), sample_rules (rules.yaml).
+Module map: build (the sample in memory, step by step), companies (firmographics, families,
+signals), org (teams and owners), rules (rules.yaml), settle (the last plan, applied), events
+(what happened since), quotas (set from the settled books), activities (touches), files (the
+CSVs and rules.yaml on disk), vocab (value spellings per CRM), ids (record ids), columns.
 """
 
 from __future__ import annotations
@@ -20,33 +24,42 @@ from typing import Final, get_args
 
 import numpy as np
 
-from rules.loader import load_rules
-from sandbox.sample.accounts import (
-    ACTIVITY_COLUMNS,
-    COMPANY_COLUMNS,
-    AccountFactory,
-    NameCode,
-)
-from sandbox.sample.org import BUCKETS, Org, plan_org
-from sandbox.sample.rules import RuleInputs, render_rules
-from sandbox.sample.vocab import Flavour
+from sandbox.sample.build import CHUNK_ROWS, Sample, build_sample
+from sandbox.sample.files import write_files
+from sandbox.sample.vocab import Flavour, ObjectArray
 
-__all__ = ["CHUNK_ROWS", "DEFAULT_AS_OF", "Flavour", "SampleSummary", "write_sample"]
+__all__ = [
+    "CHUNK_ROWS",
+    "DEFAULT_AS_OF",
+    "Flavour",
+    "SampleEvents",
+    "SampleSummary",
+    "write_sample",
+]
 
 DEFAULT_AS_OF: Final = date(2027, 1, 4)
-# Rows per chunk: bounds memory (~100 MB at peak) and sets the progress granularity. Part of
-# the output's identity: each chunk has its own random stream.
-CHUNK_ROWS: Final = 100_000
 
-COMPANIES_FILE: Final = "companies.csv"
-OWNERS_FILE: Final = "owners.csv"
-ACTIVITIES_FILE: Final = "activities.csv"
-RULES_FILE: Final = "rules.yaml"
+
+@dataclass(frozen=True, slots=True)
+class SampleEvents:
+    """What happened since the sample's last plan, by company id (see sandbox.sample.events)."""
+
+    departed_rep: str | None  # email of the rep deactivated with a book
+    departed: tuple[str, ...]
+    new: tuple[str, ...]
+    took_watchlist: tuple[str, ...]
+    took_other_team: tuple[str, ...]
+    held_outside_teams: tuple[str, ...]
+    moved_region: tuple[str, ...]
+    skewed_team: str | None
+    skewed_rep: str | None  # email of the rep handed teammates' accounts
+    skewed: tuple[str, ...]
+    neglected: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SampleSummary:
-    """What `write_sample` wrote: counts for the CLI to report, and the files' paths."""
+    """What `write_sample` wrote: counts for the CLI to report, the events, the files' paths."""
 
     accounts: int
     owners: int
@@ -55,6 +68,7 @@ class SampleSummary:
     activities: int
     families: int
     teams: int
+    events: SampleEvents
     files: tuple[pathlib.Path, ...]
 
 
@@ -66,77 +80,65 @@ def write_sample(
     seed: int,
     flavour: Flavour = "canonical",
     as_of: date = DEFAULT_AS_OF,
+    events: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> SampleSummary:
     """Write companies, owners and activities CSVs and a valid rules.yaml into `out`.
 
-    The same arguments always write byte-identical files. `progress(n)` is called after each
-    chunk with the number of accounts it added (the calls sum to `accounts`). Files are
-    written under temporary names and renamed at the end, so a failed run leaves no
-    half-written sample behind.
+    The org is the one its last plan left, after the events since (`events=False`: before
+    them, so planning it changes nothing). The same arguments always write byte-identical
+    files. `progress(n)` is called after each chunk is written with the number of companies
+    it added (the calls sum to `accounts`). Files are written under temporary names and
+    renamed at the end, so a failed run leaves no half-written sample behind.
     """
     if accounts < 1:
         raise ValueError(f"a sample needs at least one account, got {accounts}")
     if flavour not in get_args(Flavour):
         raise ValueError(f"unknown flavour {flavour!r}; expected one of {get_args(Flavour)}")
-    org_rng = np.random.default_rng([seed, 0])
-    org = plan_org(reps, flavour, as_of, org_rng)
-    factory = AccountFactory(org, flavour, as_of, seed, NameCode.for_accounts(accounts, org_rng))
-
-    out.mkdir(parents=True, exist_ok=True)
-    final = {
-        name: out / name for name in (COMPANIES_FILE, OWNERS_FILE, ACTIVITIES_FILE, RULES_FILE)
-    }
-    partial = {name: path.with_name(f".{name}.partial") for name, path in final.items()}
-    activities = families = 0
-    buckets = np.zeros(len(BUCKETS), dtype=np.int64)
-    named: tuple[str, ...] = ()
-    with (
-        partial[COMPANIES_FILE].open("w", encoding="utf-8", newline="") as companies_out,
-        partial[ACTIVITIES_FILE].open("w", encoding="utf-8", newline="") as activities_out,
-    ):
-        companies_out.write(",".join(COMPANY_COLUMNS) + "\n")
-        activities_out.write(",".join(ACTIVITY_COLUMNS) + "\n")
-        for number, start in enumerate(range(0, accounts, CHUNK_ROWS)):
-            count = min(CHUNK_ROWS, accounts - start)
-            chunk = factory.chunk(number, start, count)
-            companies_out.write(chunk.companies)
-            activities_out.write(chunk.activities)
-            activities += chunk.activity_count
-            families += chunk.family_count
-            buckets += chunk.bucket_counts
-            if number == 0:
-                named = chunk.named_candidates
-            if progress is not None:
-                progress(count)
-
-    partial[OWNERS_FILE].write_text(_owners_csv(org), encoding="utf-8", newline="")
-    rules_text = render_rules(
-        RuleInputs(org, flavour, as_of, seed, accounts, buckets, named_domains=named)
+    sample = build_sample(
+        accounts, reps, seed, flavour, as_of, events=events, chunk_rows=CHUNK_ROWS
     )
-    # A generator bug must not hand the user an invalid rule file; this raises RuleError.
-    load_rules(rules_text, str(final[RULES_FILE]))
-    partial[RULES_FILE].write_text(rules_text, encoding="utf-8", newline="")
-    for name, path in partial.items():
-        path.replace(final[name])
-
-    active = sum(owner.active for owner in org.owners)
+    written = write_files(sample, out, progress)
+    owners = sample.org.owners
+    inactive = sum(not o.active for o in owners) + (sample.events.departed_owner >= 0)
     return SampleSummary(
         accounts=accounts,
-        owners=len(org.owners),
-        active_owners=active,
-        inactive_owners=len(org.owners) - active,
-        activities=activities,
-        families=families,
-        teams=len(org.teams),
-        files=tuple(final.values()),
+        owners=len(owners),
+        active_owners=len(owners) - inactive,
+        inactive_owners=inactive,
+        activities=written.activities,
+        families=_families(sample),
+        teams=len(sample.org.teams),
+        events=_sample_events(sample),
+        files=written.files,
     )
 
 
-def _owners_csv(org: Org) -> str:
-    rows = ["id,email,first_name,last_name,active"]
-    rows += [
-        f"{o.id},{o.email},{o.first_name},{o.last_name},{'true' if o.active else 'false'}"
-        for o in org.owners
-    ]
-    return "\n".join(rows) + "\n"
+def _families(sample: Sample) -> int:
+    """Families: parents at the top of their family that some company points at."""
+    parent = sample.companies.parent
+    parents = np.unique(parent[parent >= 0])
+    return int(np.count_nonzero(parent[parents] < 0))
+
+
+def _sample_events(sample: Sample) -> SampleEvents:
+    org, events = sample.org, sample.events
+
+    def named(rows: np.ndarray) -> tuple[str, ...]:
+        ids: ObjectArray = sample.ids[rows]
+        return tuple(ids.tolist())
+
+    departed, skewed = events.departed_owner, events.skewed_owner
+    return SampleEvents(
+        departed_rep=org.owners[departed].email if departed >= 0 else None,
+        departed=named(events.departed),
+        new=named(events.new),
+        took_watchlist=named(events.took_watchlist),
+        took_other_team=named(events.took_other_team),
+        held_outside_teams=named(events.held_outside_teams),
+        moved_region=named(events.moved_region),
+        skewed_team=org.teams[events.skewed_team].spec.id if events.skewed_team >= 0 else None,
+        skewed_rep=org.owners[skewed].email if skewed >= 0 else None,
+        skewed=named(events.skewed),
+        neglected=named(events.neglected),
+    )

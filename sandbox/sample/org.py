@@ -1,14 +1,14 @@
-"""The sample's people: teams sized from the rep count, the CRM owners, who holds how much.
+"""The sample's people: teams sized from the rep count and the book, and the CRM owners.
 
-The org carries the realistic mess the planner exists to clean up: current ownership is
-skewed (a few veterans hold far more than new hires), some accounts sit with deactivated
-owners or with an active owner who is in no team, and a queue user holds parked accounts.
+Besides the team members, the CRM holds a queue user (the holding owner of parked accounts),
+reps who left earlier in the year (inactive, holding nothing since their books were moved),
+and one active owner in no team (a sales engineer, say), whom hand edits sometimes pick.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
@@ -16,6 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from sandbox.sample.companies import BUCKETS
 from sandbox.sample.ids import owner_ids
 from sandbox.sample.vocab import FIRST_NAMES, LAST_NAMES, Flavour
 
@@ -23,34 +24,46 @@ EMAIL_DOMAIN: Final = "example.com"
 QUEUE_EMAIL: Final = f"territory-queue@{EMAIL_DOMAIN}"
 CRO_EMAIL: Final = f"cro@{EMAIL_DOMAIN}"
 
-# Shares of all accounts held by each kind of owner; team members hold the rest.
-UNOWNED_SHARE: Final = 0.06
-QUEUE_SHARE: Final = 0.01
-INACTIVE_SHARE: Final = 0.03
-STRAY_SHARE: Final = 0.005
-# New hires were handed a starter book only: this fraction of a typical rep's weight.
-RAMPING_WEIGHT: Final = 0.1
+ACCOUNT_MANAGEMENT: Final = "account-management"
+SDR_POOL: Final = "sdr-pool"
 
-# Route buckets: which routing row an account would reach (see sample_accounts.route_buckets).
-BUCKETS: Final = ("customer", "enterprise", "na", "emea", "other")
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A team's pipeline math: deal size, win rate and account -> opportunity conversion."""
+
+    avg_deal_size: int
+    win_rate: float
+    account_to_opportunity: float
+
+    @property
+    def bookings_per_account(self) -> float:
+        """What one account worked for a quarter is expected to book."""
+        return self.avg_deal_size * self.win_rate * self.account_to_opportunity
 
 
 @dataclass(frozen=True, slots=True)
 class TeamSpec:
-    """A kind of team the sample can field: id, role, base quota and pipeline math."""
+    """A kind of team the sample can field: id, role, and how its quota is set."""
 
     id: str
     role: str
-    quota: int | None
-    pipeline: tuple[int, float, float] | None  # avg deal size, win rate, account→opportunity
+    quota: int | None  # a flat quota; None: set from the book (pipeline) or no quota at all
+    pipeline: Pipeline | None
 
 
-_NA_ENTERPRISE: Final = TeamSpec("na-enterprise", "enterprise_ae", 1_200_000, (60_000, 0.25, 0.08))
-_NA_MIDMARKET: Final = TeamSpec("na-midmarket", "ae_full_cycle", 800_000, (25_000, 0.3, 0.1))
-_EMEA_MIDMARKET: Final = TeamSpec("emea-midmarket", "ae_full_cycle", 700_000, (22_000, 0.28, 0.1))
-_FIELD_SALES: Final = TeamSpec("field-sales", "ae_full_cycle", 750_000, (20_000, 0.3, 0.1))
-_ACCOUNT_MANAGEMENT: Final = TeamSpec("account-management", "account_manager", 600_000, None)
-_SDR_POOL: Final = TeamSpec("sdr-pool", "ae_sdr_assisted", None, None)
+# Conversions are for the working universe (accounts with fresh intent, and enterprise
+# accounts), which converts far better than a whole book.
+_NA_ENTERPRISE: Final = TeamSpec(
+    "na-enterprise", "enterprise_ae", None, Pipeline(150_000, 0.25, 0.2)
+)
+_NA_MIDMARKET: Final = TeamSpec("na-midmarket", "ae_full_cycle", None, Pipeline(45_000, 0.3, 0.25))
+_EMEA_MIDMARKET: Final = TeamSpec(
+    "emea-midmarket", "ae_full_cycle", None, Pipeline(40_000, 0.28, 0.25)
+)
+_FIELD_SALES: Final = TeamSpec("field-sales", "ae_full_cycle", None, Pipeline(40_000, 0.3, 0.25))
+_ACCOUNT_MANAGEMENT: Final = TeamSpec(ACCOUNT_MANAGEMENT, "account_manager", 600_000, None)
+_SDR_POOL: Final = TeamSpec(SDR_POOL, "ae_sdr_assisted", None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +71,6 @@ class Member:
     """A rep in one team, as the rule file lists them."""
 
     email: str
-    quota: int | None
     start_date: date | None = None
     out_of_office_until: date | None = None
     industries: tuple[str, ...] = ()
@@ -86,17 +98,13 @@ class OwnerRow:
 
 @dataclass(frozen=True, slots=True)
 class Org:
-    """Teams, owners, and the per-owner arrays the account generator draws from.
-
-    Owner arrays are indexed like `owners`; index -1 means "no owner".
-    """
+    """Teams and CRM owners; `owners` is in creation order and arrays are indexed like it."""
 
     teams: tuple[Team, ...]
     owners: tuple[OwnerRow, ...]
-    holding_cdf: npt.NDArray[np.float64]  # cumulative P(owner) over owners, then unowned
     is_person: npt.NDArray[np.bool_]  # false for the queue user, who logs no activity
-    departed_days: npt.NDArray[np.int64]  # days since an inactive owner left; 0 when active
-    member_index: npt.NDArray[np.int64]  # owner indices of active team members
+    member_index: npt.NDArray[np.int64]  # owner indices of team members, in rule-file order
+    stray: int  # owner index of the active owner in no team
     bucket_team: dict[str, str]  # route bucket -> the team its routing row names
     customers_team: str
     watchlist_team: str
@@ -106,17 +114,18 @@ class Org:
         """Return the team with this id."""
         return next(team for team in self.teams if team.spec.id == team_id)
 
+    def owner_index(self) -> dict[str, int]:
+        """Owner index by email."""
+        return {owner.email: i for i, owner in enumerate(self.owners)}
+
 
 @dataclass(frozen=True, slots=True)
-class _Holder:
-    """A CRM owner before ids are handed out, with its share of current ownership."""
+class _Person:
+    """A CRM owner before ids are handed out."""
 
-    kind: str  # queue, rep, inactive or stray
+    kind: str  # queue, rep, former or stray
     first_name: str
     last_name: str
-    active: bool
-    weight: float
-    departed_days: int = 0
 
     @property
     def email(self) -> str:
@@ -125,34 +134,45 @@ class _Holder:
         return _email(self.first_name.lower(), self.last_name.lower())
 
 
-def plan_org(reps: int, flavour: Flavour, as_of: date, rng: np.random.Generator) -> Org:
-    """Return the org for `reps` team members; every team has at least one member."""
-    sizes = _team_sizes(reps)
+def plan_org(
+    reps: int,
+    flavour: Flavour,
+    as_of: date,
+    rng: np.random.Generator,
+    worked: Sequence[int],
+) -> Org:
+    """Return the org for `reps` team members; every team has at least one member.
+
+    `worked` counts the accounts each route bucket (BUCKETS order) gives reps to work: the
+    field's headcount follows it, so enterprise books hold tens of accounts like midmarket ones.
+    """
+    sizes = _team_sizes(reps, worked)
     people = _people(rng)
     rep_names = [next(people) for _ in range(reps)]
     ae_positions = [i for i, spec in enumerate(_expand(sizes)) if spec.pipeline is not None]
     ramping = _pick(rng, ae_positions, 0 if reps < 2 else 1 if reps < 10 else 2)
     out_of_office = _pick(rng, [i for i in ae_positions if i not in ramping], int(reps >= 3))
     teams = _teams(sizes, rep_names, people, ramping, out_of_office, as_of, rng)
-    holders = _holders(rep_names, people, ramping, rng)
+    persons = _persons(rep_names, people, ramping, rng)
 
-    ids = owner_ids(flavour, len(holders))
-    weights = np.array([h.weight for h in holders] + [UNOWNED_SHARE], dtype=np.float64)
-    is_rep = np.array([h.kind == "rep" for h in holders])
+    ids = owner_ids(flavour, len(persons))
+    owners = tuple(
+        OwnerRow(ids[i], p.email, p.first_name, p.last_name, p.kind != "former")
+        for i, p in enumerate(persons)
+    )
+    by_email = {owner.email: i for i, owner in enumerate(owners)}
     team_ids = [spec.id for spec, _ in sizes]
-    catch_all = "sdr-pool" if "sdr-pool" in team_ids else _ae_team_ids(team_ids)[-1]
-    customers = "account-management" if "account-management" in team_ids else catch_all
+    catch_all = SDR_POOL if SDR_POOL in team_ids else _ae_team_ids(team_ids)[-1]
+    customers = ACCOUNT_MANAGEMENT if ACCOUNT_MANAGEMENT in team_ids else catch_all
     na_team = "na-midmarket" if "na-midmarket" in team_ids else catch_all
     return Org(
         teams=teams,
-        owners=tuple(
-            OwnerRow(ids[i], h.email, h.first_name, h.last_name, h.active)
-            for i, h in enumerate(holders)
+        owners=owners,
+        is_person=np.array([p.kind != "queue" for p in persons]),
+        member_index=np.array(
+            [by_email[m.email] for team in teams for m in team.members], dtype=np.int64
         ),
-        holding_cdf=np.cumsum(weights) / weights.sum(),
-        is_person=np.array([h.kind != "queue" for h in holders]),
-        departed_days=np.array([h.departed_days for h in holders], dtype=np.int64),
-        member_index=np.flatnonzero(is_rep).astype(np.int64),
+        stray=next(i for i, p in enumerate(persons) if p.kind == "stray"),
         bucket_team={
             "customer": customers,
             "enterprise": "na-enterprise" if "na-enterprise" in team_ids else na_team,
@@ -195,7 +215,6 @@ def _teams(
             members.append(
                 Member(
                     email=_email(*rep_names[position]),
-                    quota=_quota(spec, rng, ramping=start is not None),
                     start_date=start,
                     out_of_office_until=away,
                     industries=_affinity(spec, rng),
@@ -206,49 +225,36 @@ def _teams(
     return tuple(teams)
 
 
-def _holders(
+def _persons(
     rep_names: list[tuple[str, str]],
     people: Iterator[tuple[str, str]],
     ramping: list[int],
     rng: np.random.Generator,
-) -> list[_Holder]:
-    """Every CRM owner in creation order, weighted by the share of accounts they hold.
+) -> list[_Person]:
+    """Every CRM owner in creation order.
 
-    Creation order: the queue user first, then veterans, leavers and the stray owner mixed,
-    then this quarter's new hires, who get the newest ids and only a starter book.
+    The queue user first, then veterans, former reps and the stray owner mixed, then this
+    quarter's new hires, who get the newest ids.
     """
     reps = len(rep_names)
-    rep_weights = _skewed_weights(reps, rng)
-    rep_weights[ramping] *= RAMPING_WEIGHT
-    rep_weights *= (
-        1.0 - UNOWNED_SHARE - QUEUE_SHARE - INACTIVE_SHARE - STRAY_SHARE
-    ) / rep_weights.sum()
-    n_inactive = 2 + reps // 50
-    inactive_weights = rng.lognormal(0.0, 0.6, n_inactive)
-    inactive_weights *= INACTIVE_SHARE / inactive_weights.sum()
-
-    def person(kind: str, name: tuple[str, str], weight: float, departed: int = 0) -> _Holder:
-        first, last = name
-        return _Holder(kind, first.title(), last.title(), kind != "inactive", weight, departed)
-
-    established = [
-        person("rep", rep_names[i], float(rep_weights[i])) for i in range(reps) if i not in ramping
-    ]
-    established += [
-        person("inactive", next(people), float(w), int(rng.integers(20, 240)))
-        for w in inactive_weights
-    ]
-    established.append(person("stray", next(people), STRAY_SHARE))
-    queue = _Holder("queue", "Territory", "Queue", True, QUEUE_SHARE)
-    new_hires = [person("rep", rep_names[i], float(rep_weights[i])) for i in ramping]
+    established = [_Person("rep", *_titled(rep_names[i])) for i in range(reps) if i not in ramping]
+    established += [_Person("former", *_titled(next(people))) for _ in range(2 + reps // 50)]
+    established.append(_Person("stray", *_titled(next(people))))
+    queue = _Person("queue", "Territory", "Queue")
+    new_hires = [_Person("rep", *_titled(rep_names[i])) for i in ramping]
     return [queue, *(established[int(i)] for i in rng.permutation(len(established))), *new_hires]
 
 
-def _team_sizes(reps: int) -> list[tuple[TeamSpec, int]]:
+def _titled(name: tuple[str, str]) -> tuple[str, str]:
+    return name[0].title(), name[1].title()
+
+
+def _team_sizes(reps: int, worked: Sequence[int]) -> list[tuple[TeamSpec, int]]:
     """Split `reps` into teams: ~10% account management, ~10% SDR pool, the rest AEs.
 
     Fewer reps field fewer teams rather than empty ones: 1 rep is one field team, 2 add
-    account management, 3 split the field by region, 4+ add the SDR pool.
+    account management, 3 split the field by region, 4+ add the SDR pool. From 3 field reps
+    on, each field team has one rep and the rest follow the accounts each will work.
     """
     if reps < 1:
         raise ValueError(f"a sample needs at least one rep, got {reps}")
@@ -261,7 +267,8 @@ def _team_sizes(reps: int) -> list[tuple[TeamSpec, int]]:
     elif field == 2:
         ae = [(_NA_MIDMARKET, 1), (_EMEA_MIDMARKET, 1)]
     else:
-        split = _largest_remainder(field - 3, (0.25, 0.40, 0.35))
+        load = [1 + worked[BUCKETS.index(bucket)] for bucket in ("enterprise", "na", "emea")]
+        split = _largest_remainder(field - 3, tuple(x / sum(load) for x in load))
         ae = [
             (_NA_ENTERPRISE, 1 + split[0]),
             (_NA_MIDMARKET, 1 + split[1]),
@@ -286,7 +293,7 @@ def _expand(sizes: list[tuple[TeamSpec, int]]) -> list[TeamSpec]:
 
 
 def _ae_team_ids(team_ids: list[str]) -> list[str]:
-    return [t for t in team_ids if t not in ("account-management", "sdr-pool")]
+    return [t for t in team_ids if t not in (ACCOUNT_MANAGEMENT, SDR_POOL)]
 
 
 def _pick(rng: np.random.Generator, pool: list[int], count: int) -> list[int]:
@@ -311,29 +318,8 @@ def _email(first: str, last: str) -> str:
     return f"{first}.{last}@{EMAIL_DOMAIN}"
 
 
-def _quota(spec: TeamSpec, rng: np.random.Generator, *, ramping: bool) -> int | None:
-    if spec.quota is None:
-        return None
-    factor = float(rng.choice([0.9, 1.0, 1.0, 1.1, 1.25]))
-    if ramping:
-        factor *= 0.5  # a first-quarter quota is prorated
-    return int(round(spec.quota * factor / 50_000) * 50_000)
-
-
 def _affinity(spec: TeamSpec, rng: np.random.Generator) -> tuple[str, ...]:
     """Some enterprise reps have an industry background the `affinity` preference uses."""
     if spec is not _NA_ENTERPRISE or rng.random() >= 0.4:
         return ()
     return (str(rng.choice(["software", "fintech", "logistics", "healthcare"])),)
-
-
-def _skewed_weights(reps: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    """Zipf-like holding weights in random rep order: the top rep holds ~6x the median.
-
-    1 / (rank + c) with c = reps / 10 keeps the head heavy without one rep holding half the
-    book; the max/median ratio is reps / (2c) + 1, about 6 from a few dozen reps upward.
-    """
-    c = max(1.0, reps / 10)
-    ranks = rng.permutation(reps).astype(np.float64)
-    weights: npt.NDArray[np.float64] = 1.0 / (ranks + c)
-    return weights

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
@@ -18,7 +18,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from sandbox.sample.org import BUCKETS, CRO_EMAIL, QUEUE_EMAIL, Org, Team
+from sandbox.sample.companies import (
+    BUCKETS,
+    ENTERPRISE_EMPLOYEES,
+    SCOPE_EMPLOYEES,
+    WORKED_EMPLOYEES,
+)
+from sandbox.sample.org import CRO_EMAIL, QUEUE_EMAIL, Org, Team
 from sandbox.sample.vocab import COUNTRIES, REGIONS, SIGNALS, Flavour, value_mappings
 
 # Role budgets get this headroom over the estimated worked accounts per rep, so the org is
@@ -63,6 +69,7 @@ class RuleInputs:
     accounts: int
     bucket_counts: npt.NDArray[np.int64]
     named_domains: tuple[str, ...]
+    quotas: Mapping[str, int]  # by member email; none while the org is being settled
 
 
 def render_rules(inputs: RuleInputs) -> str:
@@ -98,11 +105,11 @@ def render_rules(inputs: RuleInputs) -> str:
         "  - band: B",
         "    id: right-size",
         "    when:",
-        "      employees: {between: [50, 20000]}",
+        f"      employees: {{between: {list(WORKED_EMPLOYEES)}}}",
         "  - band: C",
         "    id: edge",
         "    when:",
-        "      employees: {gte: 20}",
+        f"      employees: {{gte: {SCOPE_EMPLOYEES}}}",
         "",
         "intent:",
         "  hot_days: 30",
@@ -126,7 +133,11 @@ def render_rules(inputs: RuleInputs) -> str:
         "",
     ]
     lines += _capacity(inputs)
-    lines += ["teams:", *(line for team in org.teams for line in _team(team)), ""]
+    lines += [
+        "teams:                          # quotas were set from each rep's book at the last plan",
+        *(line for team in org.teams for line in _team(team, inputs.quotas)),
+        "",
+    ]
     lines += _named_accounts(inputs)
     lines += ["hierarchy:", "  children_follow_parent: true", ""]
     lines += _routing(inputs)
@@ -202,7 +213,7 @@ def _capacity(inputs: RuleInputs) -> list[str]:
     return [*lines, ""]
 
 
-def _team(team: Team) -> list[str]:
+def _team(team: Team, quotas: Mapping[str, int]) -> list[str]:
     spec = team.spec
     lines = [
         f"  - id: {spec.id}",
@@ -211,18 +222,18 @@ def _team(team: Team) -> list[str]:
         f"    escalate_to: {CRO_EMAIL}",
     ]
     if spec.pipeline is not None:
-        deal, win, conversion = spec.pipeline
+        p = spec.pipeline
         lines.append(
-            f"    pipeline: {{avg_deal_size: {deal}, win_rate: {win}, "
-            f"account_to_opportunity: {conversion}}}"
+            f"    pipeline: {{avg_deal_size: {p.avg_deal_size}, win_rate: {p.win_rate}, "
+            f"account_to_opportunity: {p.account_to_opportunity}}}"
         )
     lines.append("    members:")
     for member in team.members:
         parts = [f"email: {member.email}"]
         if member.industries:
             parts.append(f"industries: {_flow_list(list(member.industries))}")
-        if member.quota is not None:
-            parts.append(f"quota: {member.quota}")
+        if member.email in quotas:
+            parts.append(f"quota: {quotas[member.email]}")
         if member.start_date is not None:
             parts.append(f"start_date: {member.start_date.isoformat()}")
         if member.out_of_office_until is not None:
@@ -268,6 +279,14 @@ def _routing(inputs: RuleInputs) -> list[str]:
         "    - id: out-of-scope",
         "      when: {fit: {eq: D}}",
         f"      assign: {{unassigned: true{parked}}}",
+    ]
+    if "na-enterprise" in team_ids:
+        lines += [
+            "    - id: na-enterprise        # worked whatever their intent: before the watchlist",
+            f"      when: {{region: {{eq: NA}}, employees: {{gte: {ENTERPRISE_EMPLOYEES}}}}}",
+            "      assign: {team: na-enterprise, strategy: balanced, prefer: affinity}",
+        ]
+    lines += [
         "    - id: cold-watchlist",
         "      when: {intent: {eq: cold}}",
         (
@@ -275,17 +294,13 @@ def _routing(inputs: RuleInputs) -> list[str]:
             f"holding_owner: {QUEUE_EMAIL}}}"
         ),
     ]
-    regional = (
-        ("na-enterprise", "{region: {eq: NA}, employees: {gte: 1000}}", ", prefer: affinity"),
-        ("na-midmarket", "{region: {eq: NA}}", ""),
-        ("emea-midmarket", "{region: {eq: EMEA}}", ""),
-    )
-    for team_id, when, prefer in regional:
+    regional = (("na-midmarket", "{region: {eq: NA}}"), ("emea-midmarket", "{region: {eq: EMEA}}"))
+    for team_id, when in regional:
         if team_id in team_ids:
             lines += [
                 f"    - id: {team_id.removesuffix('-midmarket')}",
                 f"      when: {when}",
-                f"      assign: {{team: {team_id}, strategy: balanced{prefer}}}",
+                f"      assign: {{team: {team_id}, strategy: balanced}}",
             ]
     lines += [
         "    - id: catch-all",

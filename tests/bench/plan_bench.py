@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Generated orgs are cached here (gitignored) and keyed by the generator's source, so a change
 # to the generator never benchmarks a stale org.
 DEFAULT_CACHE = ROOT / ".bench-cache"
-GENERATOR_SOURCES = ("sample.py", "sample_accounts.py", "sample_org.py", "sample_rules.py")
+GENERATOR = ROOT / "sandbox" / "sample"
 COMPLETE_MARKER = ".complete"
 
 
@@ -105,11 +105,10 @@ class PlanFigures:
 
 
 def generator_fingerprint() -> str:
-    """A short digest of the sample generator's source files."""
+    """A short digest of the sample generator's source files (it plans with the engine too)."""
     digest = hashlib.sha256()
-    for name in GENERATOR_SOURCES:
-        path = ROOT / "connectors" / "files" / name
-        digest.update(path.read_bytes() if path.is_file() else b"")
+    for path in sorted([*GENERATOR.glob("*.py"), *(ROOT / "rules").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -271,7 +271,7 @@ def test_batch_update_answers_207_per_failed_record(sandbox_factory: Factory) ->
     ("properties", "code"),
     [
         ({"hubspot_owner_id": "12345"}, "INVALID_OWNER_ID"),
-        ({"hubspot_owner_id": "50000005"}, "INVALID_OWNER_ID"),  # deactivated
+        ({"hubspot_owner_id": "50000003"}, "INVALID_OWNER_ID"),  # deactivated
         ({"hs_object_id": "1"}, "READ_ONLY_VALUE"),
         ({"no_such_property": "x"}, "PROPERTY_DOESNT_EXIST"),
     ],
@@ -322,7 +322,7 @@ def test_owners_hide_the_deactivated_unless_archived_is_asked(shared: Http) -> N
     assert len(active["results"]) == 5
     assert active["paging"]["next"]["after"]
     archived = shared.get("/crm/v3/owners", archived="true").json()["results"]
-    assert [o["id"] for o in archived] == ["50000005", "50000011"]
+    assert [o["id"] for o in archived] == ["50000003", "50000008", "50000009"]
     assert all(o["archived"] and "userId" not in o for o in archived)
     assert all(o["userIdIncludingInactive"] for o in archived)
     queue = shared.get("/crm/v3/owners", email="territory-queue@example.com").json()["results"]
@@ -452,9 +452,9 @@ def test_the_clients_models_accept_the_sandboxs_answers(shared: Http) -> None:
     )
     assert read.errors[0].context == {"ids": [MISSING_COMPANY]}
     owners = crm.owners.owners_api.get_page(archived=True)
-    assert [o.type for o in owners.results] == ["PERSON", "PERSON"]
+    assert [o.type for o in owners.results] == ["PERSON", "PERSON", "PERSON"]
     links = crm.associations.v4.batch_api.get_page(
-        "companies", "calls", {"inputs": [{"id": "1000000002"}]}
+        "companies", "calls", {"inputs": [{"id": "1000000004"}]}
     )
     assert links.results[0].to[0].association_types[0].type_id == 181
     properties = crm.properties.core_api.get_all("companies")

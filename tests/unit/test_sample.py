@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import pytest
 
 from connectors.files.csv_source import load_csv_directory
+from rules.engine import plan_territories
 from rules.loader import load_rules
+from rules.plan import Plan
 from rules.schema import RuleFile
 from sandbox import sample
 from sandbox.sample import SampleSummary, write_sample
@@ -62,6 +66,17 @@ class Sample:
     def column(self, name: str) -> list[str]:
         return [c[name] for c in self.companies]
 
+    @cached_property
+    def first_plan(self) -> Plan:
+        """The plan `territory plan` makes of the written files, on the sample's as_of."""
+        path = self.directory / "rules.yaml"
+        loaded = load_rules(path.read_text(encoding="utf-8"), str(path))
+        snapshot = load_csv_directory(self.directory, loaded.rule, strict=True).snapshot
+        return plan_territories(loaded, snapshot, self.rule.effective_from or AS_OF)
+
+    def email_of(self, owner_id: str | None) -> str | None:
+        return self.owner_by_id()[owner_id]["email"] if owner_id else None
+
 
 def make_sample(
     directory: Path,
@@ -71,9 +86,16 @@ def make_sample(
     seed: int = 11,
     flavour: sample.Flavour = "canonical",
     as_of: date = AS_OF,
+    events: bool = True,
 ) -> Sample:
     summary = write_sample(
-        directory, accounts=accounts, reps=reps, seed=seed, flavour=flavour, as_of=as_of
+        directory,
+        accounts=accounts,
+        reps=reps,
+        seed=seed,
+        flavour=flavour,
+        as_of=as_of,
+        events=events,
     )
     rules_path = directory / "rules.yaml"
     return Sample(
@@ -107,6 +129,25 @@ def any_flavour(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 @pytest.fixture(scope="module")
 def canonical(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     return make_sample(tmp_path_factory.mktemp("canonical"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    """The org `make demo` plans."""
+    return make_sample(
+        tmp_path_factory.mktemp("demo"), accounts=5000, reps=40, seed=7, flavour="hubspot"
+    )
+
+
+# The change each event causes in the first plan (see sandbox.sample.events).
+EVENT_REASONS = {
+    "departed": "departed",
+    "new": "orphaned",
+    "took_watchlist": "unassigned",
+    "took_other_team": "rule_change",
+    "held_outside_teams": "ineligible_owner",
+    "moved_region": "rule_change",
+}
 
 
 # Determinism
@@ -245,9 +286,10 @@ def test_last_activity_at_is_the_latest_activity(canonical: Sample) -> None:
         assert company["last_activity_at"] == latest.get(company["id"], "")
 
 
-def test_team_members_are_active_owners_and_the_queue_is_one(canonical: Sample) -> None:
+def test_team_members_are_active_owners_but_the_one_who_left(canonical: Sample) -> None:
     active = {o["email"] for o in canonical.owners if o["active"] == "true"}
-    assert canonical.team_emails() <= active
+    departed = canonical.summary.events.departed_rep
+    assert canonical.team_emails() - active == {departed}
     holding = {row.assign.holding_owner for row in canonical.rule.routing.rows} - {None}
     assert holding == {QUEUE}
     assert QUEUE in active
@@ -256,29 +298,53 @@ def test_team_members_are_active_owners_and_the_queue_is_one(canonical: Sample) 
 # Realism
 
 
-def test_current_ownership_is_skewed(canonical: Sample) -> None:
-    email_of = {o["id"]: o["email"] for o in canonical.owners}
-    held = dict.fromkeys(canonical.team_emails(), 0)
+def test_one_team_has_a_rep_handed_teammates_accounts(canonical: Sample) -> None:
+    events = canonical.summary.events
+    assert events.skewed_team is not None
+    assert events.skewed_rep is not None
+    owner_email = {o["id"]: o["email"] for o in canonical.owners}
+    team = next(t for t in canonical.rule.teams if t.id == events.skewed_team)
+    held = dict.fromkeys((m.email for m in team.members if m.start_date is None), 0)
     for company in canonical.companies:
-        email = email_of.get(company["owner_id"])
+        email = owner_email.get(company["owner_id"])
         if email in held:
             held[email] += 1
-    assert max(held.values()) >= 3 * statistics.median(held.values())
+    assert held[events.skewed_rep] > 1.25 * statistics.median(held.values())
 
 
-def test_some_accounts_are_unowned(canonical: Sample) -> None:
-    unowned = canonical.column("owner_id").count("") / len(canonical.companies)
-    assert 0.02 < unowned < 0.15
+def test_new_companies_are_the_newest_and_nobody_owns_them(canonical: Sample) -> None:
+    new = set(canonical.summary.events.new)
+    assert 0.01 < len(new) / len(canonical.companies) < 0.05
+    newest = canonical.column("id")[-len(canonical.companies) // 20 :]
+    assert new <= set(newest)
+    assert all(c["owner_id"] == "" for c in canonical.companies if c["id"] in new)
+    assert all(c["last_activity_at"] == "" for c in canonical.companies if c["id"] in new)
 
 
-def test_inactive_owners_still_hold_accounts(canonical: Sample) -> None:
+def test_one_deactivated_rep_still_holds_their_book(canonical: Sample) -> None:
     owners = canonical.owner_by_id()
-    inactive_holders = {
-        c["owner_id"]
+    holders = {
+        owners[c["owner_id"]]["email"]
         for c in canonical.companies
         if c["owner_id"] and owners[c["owner_id"]]["active"] == "false"
     }
-    assert len(inactive_holders) >= 2
+    departed = canonical.summary.events.departed_rep
+    assert holders == {departed}
+    assert departed in canonical.team_emails(), "the rule file still lists them"
+    book = {
+        c["id"]
+        for c in canonical.companies
+        if owners.get(c["owner_id"], {}).get("email") == departed
+    }
+    assert book == set(canonical.summary.events.departed)
+
+
+def test_reps_who_left_earlier_hold_nothing(canonical: Sample) -> None:
+    inactive = {o["id"] for o in canonical.owners if o["active"] == "false"}
+    departed = canonical.summary.events.departed_rep
+    earlier = {i for i in inactive if canonical.owner_by_id()[i]["email"] != departed}
+    assert len(earlier) >= 2
+    assert not earlier & set(canonical.column("owner_id"))
 
 
 def test_one_active_owner_outside_every_team_holds_accounts(canonical: Sample) -> None:
@@ -289,7 +355,8 @@ def test_one_active_owner_outside_every_team_holds_accounts(canonical: Sample) -
         and o["email"] != QUEUE
     }  # fmt: skip
     assert len(outsiders) == 1
-    assert outsiders & set(canonical.column("owner_id"))
+    held = {c["id"] for c in canonical.companies if c["owner_id"] in outsiders}
+    assert held == set(canonical.summary.events.held_outside_teams) != set()
 
 
 def test_company_sizes_are_lognormal_with_revenue_following_size(canonical: Sample) -> None:
@@ -334,23 +401,137 @@ def test_a_minority_has_signals_spread_over_hot_warm_and_old(canonical: Sample) 
 
 
 def test_activity_is_mostly_the_owners_and_often_stale(canonical: Sample) -> None:
-    owner_of = {c["id"]: c["owner_id"] for c in canonical.companies}
-    by_owner = sum(a["owner_id"] == owner_of[a["account_id"]] for a in canonical.activities)
-    assert 0.5 < by_owner / len(canonical.activities) < 0.9, "some off-territory work"
+    people = {o["id"] for o in canonical.owners if o["email"] != QUEUE}
+    owner_of = {c["id"]: c["owner_id"] for c in canonical.companies if c["owner_id"] in people}
+    on_owned = [a for a in canonical.activities if a["account_id"] in owner_of]
+    by_owner = sum(a["owner_id"] == owner_of[a["account_id"]] for a in on_owned)
+    assert 0.5 < by_owner / len(on_owned) < 0.9, "some off-territory work"
     assert 1.0 <= len(canonical.activities) / len(canonical.companies) <= 2.0
     last = canonical.column("last_activity_at")
     untouched = sum(not t or _days_before_as_of(t) > 90 for t in last) / len(last)
     assert untouched > 0.3
 
 
-def test_departed_owners_accounts_went_quiet_when_they_left(canonical: Sample) -> None:
-    inactive = {o["id"] for o in canonical.owners if o["active"] == "false"}
+def test_the_deactivated_reps_book_went_quiet_when_they_left(canonical: Sample) -> None:
+    book = set(canonical.summary.events.departed)
     quiet = [
         _days_before_as_of(c["last_activity_at"])
         for c in canonical.companies
-        if c["owner_id"] in inactive and c["last_activity_at"]
+        if c["id"] in book and c["last_activity_at"]
     ]
-    assert min(quiet) >= 20
+    assert quiet
+    assert min(quiet) >= 5
+
+
+# The first plan: a settled org, then the events since
+
+
+@pytest.mark.parametrize("flavour", ["canonical", "hubspot", "salesforce"])
+def test_the_settled_org_plans_to_no_change(tmp_path: Path, flavour: sample.Flavour) -> None:
+    settled = make_sample(tmp_path, accounts=1500, reps=20, flavour=flavour, events=False)
+    assert not settled.first_plan.changes
+    assert all(team.within_tolerance for team in settled.first_plan.teams)
+    assert not any(
+        o["active"] == "false" for o in settled.owners if o["email"] in settled.team_emails()
+    )
+
+
+def test_first_plan_changes_a_small_share_each_caused_by_an_event(any_flavour: Sample) -> None:
+    plan, events = any_flavour.first_plan, any_flavour.summary.events
+    cause = {account: kind for kind in EVENT_REASONS for account in getattr(events, kind)}
+    assert 0 < len(plan.changes) < 0.10 * len(plan.assignments)
+    team_of = {m.email: t.id for t in any_flavour.rule.teams for m in t.members}
+    rebalanced = [c for c in plan.changes if c.reason == "rebalance"]
+    for change in plan.changes:
+        if change.reason != "rebalance":
+            assert EVENT_REASONS[cause[change.account_id]] == change.reason, change
+    # The skewed rep's book is rebalanced; a team that lost a rep may shift an account too.
+    assert {team_of[any_flavour.email_of(c.from_owner_id) or ""] for c in rebalanced} <= {
+        events.skewed_team,
+        team_of[events.departed_rep or ""],
+    }
+    assert any(any_flavour.email_of(c.from_owner_id) == events.skewed_rep for c in rebalanced)
+
+
+def test_every_event_shows_in_the_first_plan(any_flavour: Sample) -> None:
+    plan, events = any_flavour.first_plan, any_flavour.summary.events
+    changed = {c.account_id for c in plan.changes}
+    for kind in EVENT_REASONS:
+        assert getattr(events, kind), f"no {kind} event"
+        if kind != "new":
+            assert set(getattr(events, kind)) <= changed, kind
+    # A new company out of scope stays unowned on a CRM that allows it: no change to make.
+    for account_id in set(events.new) - changed:
+        assignment = plan.assignment(account_id)
+        assert assignment is not None
+        assert (assignment.outcome, assignment.owner_id) == ("unassigned", None)
+    assert len(events.new) > len(set(events.new) - changed)
+
+
+def test_events_scale_with_the_org_and_spare_small_teams(tmp_path: Path) -> None:
+    small = make_sample(tmp_path, accounts=300, reps=3)
+    events = small.summary.events
+    assert events.departed_rep is None, "no team of three to lose a rep from"
+    assert events.skewed_team is None
+    assert not small.first_plan.changes or all(
+        c.reason in EVENT_REASONS.values() for c in small.first_plan.changes
+    )
+
+
+def test_demo_org_first_plan_changes_few_accounts_and_keeps_every_team_in_band(
+    demo: Sample,
+) -> None:
+    plan = demo.first_plan
+    assert len(plan.changes) < 0.05 * len(plan.assignments)
+    assert all(team.within_tolerance for team in plan.teams)
+    reasons = Counter(c.reason for c in plan.changes)
+    assert reasons.keys() == {*EVENT_REASONS.values(), "rebalance"}
+
+
+def test_enterprise_books_hold_tens_of_accounts(demo: Sample) -> None:
+    books = [
+        r.accounts
+        for r in demo.first_plan.reps
+        if r.team == "na-enterprise" and r.active and r.accounts
+    ]
+    assert len(books) >= 2
+    assert min(books) >= 20
+
+
+def test_some_quotas_pencil_out_and_some_do_not(demo: Sample) -> None:
+    pipelines = {t.team: t.pipeline for t in demo.first_plan.teams if t.pipeline}
+    pencils = []
+    for rep in demo.first_plan.reps:
+        team = pipelines.get(rep.team)
+        if team is None or rep.quota is None or not rep.active:
+            continue
+        # As the coverage map reads it: a rep's need is the team's, in proportion to quota.
+        needed = team["accounts_per_quarter"] * rep.quota / team["quota"]
+        pencils.append(rep.accounts >= needed)
+    assert 0.2 < sum(pencils) / len(pencils) < 0.8
+    assert {team["pencils_out"] for team in pipelines.values()} == {True, False}
+
+
+def test_neglected_tier_one_accounts_are_stale_and_keep_their_owner(demo: Sample) -> None:
+    plan, neglected = demo.first_plan, set(demo.summary.events.neglected)
+    window = demo.rule.neglect.tier1
+    last = {c["id"]: c["last_activity_at"] for c in demo.companies}
+    assert neglected
+    assert not neglected & {c.account_id for c in plan.changes}
+    for account_id in neglected:
+        assignment = plan.assignment(account_id)
+        assert assignment is not None
+        assert (assignment.outcome, assignment.tier) == ("assigned", 1)
+        assert not last[account_id] or _days_before_as_of(last[account_id]) > window
+    tier1 = [a for a in plan.assignments if a.outcome == "assigned" and a.tier == 1]
+    covered = sum(
+        bool(last[a.account_id])
+        and _days_before_as_of(last[a.account_id]) <= demo.rule.coverage.window_days.tier1
+        for a in tier1
+    )
+    target = demo.rule.coverage.targets.tier1
+    assert target is not None
+    assert 0.75 < covered / len(tier1) < target, "neglect costs the tier-1 coverage target"
 
 
 def test_rule_file_has_ramping_away_and_named_reps(canonical: Sample) -> None:
