@@ -9,12 +9,16 @@ Each endpoint is declared with `Gate.endpoint(name, api=..., kind=...)`. The gat
    after a write was applied, and (read by handlers) partial batch failures.
 
 Randomness comes from one seeded generator, so a run with the same requests and the same fault
-spec fails the same requests.
+spec fails the same requests. A rule can also pick its requests exactly: of the requests it
+matches that pass the limits, `skip=N` lets the first N through untouched and `times=K` stops
+its faults (statuses, drops, partial failures; not latency) after K more, so
+`hubspot.companies.batch_update:skip=1,times=1,401=1` refuses the second batch update only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fnmatch
 import functools
 import random
@@ -37,7 +41,7 @@ Api = Literal["hubspot", "salesforce", "control"]
 Kind = Literal["read", "search", "write", "create"]
 Handler = Callable[[Request], Response]
 
-FAULT_STATUSES: Final = (429, 500, 502, 503)
+FAULT_STATUSES: Final = (401, 403, 429, 500, 502, 503)
 
 
 @dataclass(slots=True)
@@ -64,6 +68,15 @@ class FaultRule:
     latency_ms: float = 0.0
     drop_after_write: float = 0.0  # rate: apply the write, then cut the connection
     partial: float = 0.0  # rate per record of a batch: that record fails (207 / per-record)
+    skip: int = 0  # the first `skip` matching requests pass untouched
+    times: int | None = None  # then at most this many are faulted (None: every one)
+    seen: int = 0  # matching requests so far
+
+    def selects_next(self) -> bool:
+        """Count one more matching request; True when this rule's faults apply to it."""
+        self.seen += 1
+        after_skip = self.seen - self.skip
+        return after_skip > 0 and (self.times is None or after_skip <= self.times)
 
 
 class FaultSpecError(ValueError):
@@ -72,9 +85,10 @@ class FaultSpecError(ValueError):
 
 FAULT_SPEC_HELP: Final = (
     "PATTERN:KEY=VALUE[,KEY=VALUE…][;PATTERN:…] where PATTERN matches endpoint names "
-    "(fnmatch, e.g. 'hubspot.companies.*' or '*') and KEY is 429, 500, 502 or 503 (a rate "
-    "0..1), latency_ms, drop_after_write (a rate) or partial (a rate per batch record); "
-    "e.g. 'hubspot.*:429=0.2,latency_ms=5;salesforce.collections:partial=0.1'"
+    "(fnmatch, e.g. 'hubspot.companies.*' or '*') and KEY is 401, 403, 429, 500, 502 or 503 "
+    "(a rate 0..1), latency_ms, drop_after_write (a rate), partial (a rate per batch record), "
+    "skip (let the first N matching requests through) or times (then fault at most N); "
+    "e.g. 'hubspot.*:429=0.2,latency_ms=5;salesforce.collections:skip=1,times=1,503=1'"
 )
 
 
@@ -105,16 +119,30 @@ def parse_faults(spec: str) -> list[FaultRule]:
                 rule.drop_after_write = _rate(part, key, value)
             elif key == "partial":
                 rule.partial = _rate(part, key, value)
+            elif key in {"skip", "times"}:
+                setattr(rule, key, _count(part, key, value))
             else:
                 raise FaultSpecError(f"fault rule {part!r}: unknown key {key!r}; {FAULT_SPEC_HELP}")
         rules.append(rule)
     return rules
 
 
+def _count(part: str, key: str, value: float) -> int:
+    if value != int(value):
+        raise FaultSpecError(f"fault rule {part!r}: {key} is a whole number, not {value:g}")
+    return int(value)
+
+
 def _rate(part: str, key: str, value: float) -> float:
     if value > 1:
         raise FaultSpecError(f"fault rule {part!r}: {key} is a rate between 0 and 1, not {value:g}")
     return value
+
+
+# The fault rules that selected the request being handled (read by `Gate.partial_rate`).
+_SELECTED: Final[contextvars.ContextVar[list[FaultRule] | None]] = contextvars.ContextVar(
+    "sandbox_fault_rules", default=None
+)
 
 
 class _Window:
@@ -151,6 +179,8 @@ class Gate:
 
     def set_faults(self, faults: list[FaultRule], seed: int | None = None) -> None:
         with self._lock:
+            for rule in faults:
+                rule.seen = 0
             self.faults = faults
             if seed is not None:
                 self._random = random.Random(seed)  # noqa: S311 - seeded faults, not secrets
@@ -165,6 +195,11 @@ class Gate:
     def _rules_for(self, name: str) -> list[FaultRule]:
         return [r for r in self.faults if fnmatch.fnmatchcase(name, r.pattern)]
 
+    def _select(self, name: str) -> list[FaultRule]:
+        """The rules whose faults apply to this request to `name` (each counts it)."""
+        with self._lock:
+            return [r for r in self._rules_for(name) if r.selects_next()]
+
     def chance(self, rate: float) -> bool:
         """One draw of the seeded generator."""
         if rate <= 0:
@@ -173,8 +208,11 @@ class Gate:
             return self._random.random() < rate
 
     def partial_rate(self, name: str) -> float:
-        """The per-record failure rate handlers apply to batch `name`."""
-        return max((r.partial for r in self._rules_for(name)), default=0.0)
+        """The per-record failure rate handlers apply to batch `name` (in a gated request:
+        of the rules that selected it)."""
+        selected = _SELECTED.get()
+        rules = self._rules_for(name) if selected is None else selected
+        return max((r.partial for r in rules if fnmatch.fnmatchcase(name, r.pattern)), default=0.0)
 
     # ---- the gate ---------------------------------------------------------------------------
 
@@ -188,8 +226,7 @@ class Gate:
             async def gated(request: Request) -> Response:
                 with self.org.lock:
                     self.org.stats.requests[name] += 1
-                rules = self._rules_for(name)
-                latency = max((r.latency_ms for r in rules), default=0.0)
+                latency = max((r.latency_ms for r in self._rules_for(name)), default=0.0)
                 if latency:
                     await asyncio.sleep(latency / 1000)
                 headers: dict[str, str] = {}
@@ -201,12 +238,17 @@ class Gate:
                     refused = None
                 if refused is not None:
                     return refused
+                rules = self._select(name)
                 fault = self._fault_status(rules)
                 if fault is not None:
                     with self.org.lock:
                         self.org.stats.faults_served[f"{name}:{fault}"] += 1
                     return _fault_response(api, fault, headers)
-                response = await run_in_threadpool(handler, request)
+                selected = _SELECTED.set(rules)
+                try:
+                    response = await run_in_threadpool(handler, request)
+                finally:
+                    _SELECTED.reset(selected)
                 response.headers.update(headers)
                 if kind in {"write", "create"} and self.chance(
                     max((r.drop_after_write for r in rules), default=0.0)
@@ -265,16 +307,10 @@ class Gate:
     ) -> Response:
         with self.org.lock:
             self.org.stats.rate_limited += 1
-        body = {
-            "status": "error",
-            "message": f"You have reached your {words} limit.",
-            "errorType": "RATE_LIMIT",
-            "correlationId": str(uuid.uuid4()),
-            "policyName": policy,
-            "groupName": "publicapi:private-app:sandbox",
-        }
         # HubSpot sends no Retry-After; the window headers are all a client gets.
-        return JSONResponse(body, status_code=429, headers=headers)
+        return JSONResponse(
+            hubspot_rate_limit_body(policy, words), status_code=429, headers=headers
+        )
 
     def _salesforce_limits(self, headers: dict[str, str]) -> Response | None:
         limits = self.limits
@@ -301,35 +337,59 @@ class Gate:
         return None
 
 
+def hubspot_rate_limit_body(policy: str, words: str) -> dict[str, str]:
+    """HubSpot's 429 body: `policyName` names the window that was full."""
+    return {
+        "status": "error",
+        "message": f"You have reached your {words} limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": str(uuid.uuid4()),
+        "policyName": policy,
+        "requestId": str(uuid.uuid4()),
+        "groupName": "publicapi:private-app:sandbox",
+    }
+
+
+# Salesforce's error (code, message) for an injected status; 500 and 502 are its default.
+_SALESFORCE_FAULTS: Final = {
+    401: ("INVALID_SESSION_ID", "Session expired or invalid"),
+    403: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    503: ("SERVER_UNAVAILABLE", "Server unavailable."),
+}
+_SALESFORCE_DEFAULT_FAULT: Final = (
+    "UNKNOWN_EXCEPTION",
+    "An unexpected error occurred. Please try again.",
+)
+# HubSpot's (category, message) for an injected status; 500 and above share the last one.
+_HUBSPOT_FAULTS: Final = {
+    401: (
+        "INVALID_AUTHENTICATION",
+        "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+    ),
+    403: (
+        "MISSING_SCOPES",
+        "This app hasn't been granted all required scopes to make this call.",
+    ),
+    500: ("INTERNAL_ERROR", "internal error"),
+}
+_HUBSPOT_SERVER_FAULT: Final = ("INTERNAL_ERROR", "Bad gateway or service unavailable")
+
+
 def _fault_response(api: Api, status: int, headers: dict[str, str]) -> Response:
     if api == "salesforce":
-        body: object = [
-            {
-                "message": "An unexpected error occurred. Please try again.",
-                "errorCode": "UNKNOWN_EXCEPTION",
-            }
-        ]
-        if status == 503:
-            body = [{"message": "Server unavailable.", "errorCode": "SERVER_UNAVAILABLE"}]
+        code, message = _SALESFORCE_FAULTS.get(status, _SALESFORCE_DEFAULT_FAULT)
+        body: object = [{"message": message, "errorCode": code}]
         return JSONResponse(body, status_code=status, headers=headers)
     if status == 429:
-        return JSONResponse(
-            {
-                "status": "error",
-                "message": "You have reached your ten_secondly_rolling limit.",
-                "errorType": "RATE_LIMIT",
-                "correlationId": str(uuid.uuid4()),
-                "policyName": "TEN_SECONDLY_ROLLING",
-            },
-            status_code=429,
-            headers=headers,
-        )
+        body = hubspot_rate_limit_body("TEN_SECONDLY_ROLLING", "ten_secondly_rolling")
+        return JSONResponse(body, status_code=429, headers=headers)
+    category, message = _HUBSPOT_FAULTS.get(status, _HUBSPOT_SERVER_FAULT)
     return JSONResponse(
         {
             "status": "error",
-            "message": "internal error" if status == 500 else "Bad gateway or service unavailable",
+            "message": message,
             "correlationId": str(uuid.uuid4()),
-            "category": "INTERNAL_ERROR",
+            "category": category,
         },
         status_code=status,
         headers=headers,
