@@ -4,27 +4,34 @@ A budget holds moving-window limits per kind of call (for HubSpot: all requests,
 and searches, 5 per second; kept a little under the CRM's own so several workers never trip
 it). `acquire(kind)` blocks until the call fits every limit that applies, so a burst of work
 queues here instead of earning 429s. When the CRM still answers 429, `pause(seconds)` makes
-every worker sharing the budget hold off.
+every worker sharing the budget hold off. When the run's share of the daily allowance is used
+(`observe`), or the CRM says the allowance is spent (`stop`), every later `acquire` refuses
+with a BudgetExhaustedError: the allowance is never hammered.
 
 With a Redis URL the windows live in Redis (the `limits` library's moving-window strategy, one
-key per limit), so every worker process counts against the same window; without one they live
+key per limit) and so does the pause (one key whose time to live is the pause left), so every
+worker process counts against the same windows and holds off together; without one they live
 in this process.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final, Protocol
 
 from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from connectors.base import BudgetReport
 from connectors.errors import BudgetExhaustedError
+
+log = logging.getLogger(__name__)
 
 ALL_CALLS: Final = "request"
 
@@ -52,12 +59,56 @@ class _Counters:
     daily_limit: int | None = None
 
 
+class _SharedPause(Protocol):
+    """A pause every worker sharing the budget sees."""
+
+    def hold(self, seconds: float) -> None: ...
+
+    def left(self) -> float: ...
+
+
+class _NoSharedPause:
+    """An in-process budget: the pause is the budget's own."""
+
+    def hold(self, seconds: float) -> None:
+        del seconds
+
+    def left(self) -> float:
+        return 0.0
+
+
+class _RedisPause:
+    """The pause as one Redis key whose time to live is the pause left (lengthened, never
+    shortened, so a short 429 never cuts a longer one short)."""
+
+    _LENGTHEN: Final = (
+        "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then "
+        "redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end return 0"
+    )
+
+    def __init__(self, storage: RedisStorage, key: str) -> None:
+        # limits types its client as a protocol of the commands it uses; it is redis-py's
+        # client (plain, sentinel or cluster), with every command.
+        connection: Any = storage.get_connection()
+        self._redis = connection
+        self._key = key
+        self._lengthen = connection.register_script(self._LENGTHEN)
+
+    def hold(self, seconds: float) -> None:
+        self._lengthen(keys=[self._key], args=[max(1, math.ceil(seconds * 1000))])
+
+    def left(self) -> float:
+        milliseconds = int(self._redis.pttl(self._key))
+        return milliseconds / 1000 if milliseconds > 0 else 0.0
+
+
 class RateBudget:
     """Moving-window limits per call kind, enforced before each call.
 
     `windows` maps a kind to its window; every call also counts against `ALL_CALLS` when that
-    kind is present. `max_daily_share` stops the run (BudgetExhaustedError) once the CRM reports
-    that more than that share of its daily allowance is used.
+    kind is present. `max_daily_share` stops the run once the CRM reports that more than that
+    share of its daily allowance is used: from then on (for the life of this budget, one run)
+    `acquire` raises BudgetExhaustedError and nothing more is sent.
     """
 
     def __init__(
@@ -77,18 +128,28 @@ class RateBudget:
             raise TypeError(f"{storage_uri!r}: an asynchronous storage cannot hold this budget")
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(self._storage)
+        self._shared_pause: _SharedPause = (
+            _RedisPause(storage, f"{namespace}/pause")
+            if isinstance(storage, RedisStorage)
+            else _NoSharedPause()
+        )
         self._sleep = sleep
         self._lock = threading.Lock()
         self._counters = _Counters()
-        self._paused_until = 0.0  # local copy; the shared one lives in the storage
+        self._paused_until = 0.0  # local copy; the shared one lives in Redis
+        self._stopped: BudgetExhaustedError | None = None
 
     # ---- before a call ----------------------------------------------------------------------
 
     def acquire(self, kind: str = ALL_CALLS) -> float:
-        """Block until a call of `kind` fits every window that applies; return seconds waited."""
+        """Block until a call of `kind` fits every window that applies; return seconds waited.
+
+        Raise BudgetExhaustedError, at once, once the run has been stopped.
+        """
         kinds = [k for k in dict.fromkeys((ALL_CALLS, kind)) if k in self.windows]
         waited = 0.0
         while True:
+            self._refuse_when_stopped()
             pause = self._pause_left()
             if pause > 0:
                 self._sleep(pause)
@@ -126,24 +187,25 @@ class RateBudget:
         with self._lock:
             self._counters.rate_limited += 1
             self._paused_until = max(self._paused_until, until)
-        self._share_pause(seconds)
-
-    def _share_pause(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        # A window of one call lasting `seconds`: while it is full, everyone is paused.
-        item = RateLimitItemPerSecond(1, max(1, round(seconds)))
-        self._limiter.hit(item, self.namespace, "pause")
+        if seconds > 0:
+            self._shared_pause.hold(seconds)
 
     def _pause_left(self) -> float:
         left = self._paused_until - time.time()
-        if left > 0:
-            return left
-        item = RateLimitItemPerSecond(1, 1)
-        stats = self._limiter.get_window_stats(item, self.namespace, "pause")
-        if stats.remaining == 0:
-            return max(0.0, stats.reset_time - time.time())
-        return 0.0
+        return left if left > 0 else self._shared_pause.left()
+
+    def stop(self, error: BudgetExhaustedError) -> None:
+        """The allowance is spent: every later `acquire` refuses with `error`'s message."""
+        with self._lock:
+            if self._stopped is None:
+                log.warning("CRM calls stop for this run: %s", error)
+                self._stopped = error
+
+    def _refuse_when_stopped(self) -> None:
+        stopped = self._stopped
+        if stopped is not None:
+            # A fresh error each time: the caller attaches its own attempts and results.
+            raise BudgetExhaustedError(stopped.message, status=stopped.status, code=stopped.code)
 
     def observe(
         self,
@@ -153,7 +215,8 @@ class RateBudget:
         daily_used: int | None = None,
         daily_limit: int | None = None,
     ) -> None:
-        """Record what the CRM's headers said; stop the run past `max_daily_share` of the day."""
+        """Record what the CRM's headers said; past `max_daily_share` of the day, stop the run
+        (the call that reported it has succeeded; the next `acquire` refuses)."""
         with self._lock:
             c = self._counters
             if remaining is not None:
@@ -166,11 +229,13 @@ class RateBudget:
                 c.daily_limit = daily_limit
             used, allowed = c.daily_used, c.daily_limit
         if used is not None and allowed and used > self.max_daily_share * allowed:
-            raise BudgetExhaustedError(
-                f"the CRM reports {used:,} of {allowed:,} daily API calls used, above this run's "
-                f"share of {self.max_daily_share:.0%}; stopping cleanly (raise "
-                "TERRITORY_MAX_DAILY_API_SHARE to allow more)",
-                code="DAILY_SHARE",
+            self.stop(
+                BudgetExhaustedError(
+                    f"the CRM reports {used:,} of {allowed:,} daily API calls used, above this "
+                    f"run's share of {self.max_daily_share:.0%}; stopping cleanly (raise "
+                    "TERRITORY_MAX_DAILY_API_SHARE to allow more)",
+                    code="DAILY_SHARE",
+                )
             )
 
     def report(self) -> BudgetReport:

@@ -42,20 +42,63 @@ def test_pause_holds_every_call() -> None:
     assert budget.report().rate_limited == 1
 
 
-def test_daily_share_stops_the_run_with_a_clear_message() -> None:
+def test_daily_share_stops_the_next_call_with_a_clear_message() -> None:
     budget = RateBudget({ALL_CALLS: Window(100, 1)}, max_daily_share=0.5)
     budget.observe(daily_used=400, daily_limit=1000)
+    budget.acquire()
+    budget.observe(daily_used=501, daily_limit=1000)  # that call was answered: no raise here
     with pytest.raises(
         BudgetExhaustedError,
         match=r"501 of 1,000 daily API calls used, above this run's share of 50%",
-    ):
-        budget.observe(daily_used=501, daily_limit=1000)
+    ) as stopped:
+        budget.acquire()
+    assert stopped.value.code == "DAILY_SHARE"
+
+
+def test_a_stopped_budget_refuses_every_later_call_at_once_with_a_fresh_error() -> None:
+    slept: list[float] = []
+    budget = RateBudget({ALL_CALLS: Window(1, 60)}, sleep=slept.append)
+    budget.acquire()  # the window is now full for a minute
+    budget.stop(BudgetExhaustedError("allowance spent", status=403, code="REQUEST_LIMIT_EXCEEDED"))
+    errors = []
+    for _ in range(2):
+        with pytest.raises(BudgetExhaustedError) as refused:
+            budget.acquire()
+        errors.append(refused.value)
+    assert slept == []  # refused before waiting for the window
+    assert errors[0] is not errors[1]  # each caller may attach its own results
+    assert {(e.code, e.status, e.message) for e in errors} == {
+        ("REQUEST_LIMIT_EXCEEDED", 403, "allowance spent")
+    }
+
+
+def test_a_short_pause_never_cuts_a_longer_one_short() -> None:
+    budget = RateBudget({ALL_CALLS: Window(100, 1)})
+    budget.pause(0.4)
+    budget.pause(0.05)
+    started = time.monotonic()
+    budget.acquire()
+    assert time.monotonic() - started >= 0.3
 
 
 def test_hubspot_windows_stay_under_the_crm_limits() -> None:
     windows = hubspot_windows(190, 10, 5)
     assert windows[ALL_CALLS].calls < 190
     assert windows["search"].calls < 5
+
+
+def test_a_pause_shared_through_redis_holds_another_budget_exactly_as_long(
+    redis_url: str,
+) -> None:
+    one = RateBudget({ALL_CALLS: Window(100, 1)}, storage_uri=redis_url, namespace="pause")
+    other = RateBudget({ALL_CALLS: Window(100, 1)}, storage_uri=redis_url, namespace="pause")
+    apart = RateBudget({ALL_CALLS: Window(100, 1)}, storage_uri=redis_url, namespace="elsewhere")
+    one.pause(1.6)  # longer than a second, not a whole number of seconds
+    started = time.monotonic()
+    other.acquire()
+    held = time.monotonic() - started
+    assert 1.4 <= held < 1.9
+    assert apart.acquire() == 0.0  # another namespace shares nothing
 
 
 def _worker(url: str, calls: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
