@@ -1,8 +1,22 @@
 """The one protocol every source implements: CSV directory, HubSpot, Salesforce.
 
-Reads stream domain values (`rules.domain`); writes take batches and answer per record, in input
-order, never raising for one bad record. Failures of the call itself raise the typed errors of
+Reads stream domain values (`rules.domain`); failures raise the typed errors of
 `connectors.errors` (transient, rate-limited, terminal, conflict).
+
+Writes (`write_owners`, `post_notes`) send their inputs in batches and answer with exactly one
+`WriteResult` per input, in input order, whose `outcome` is one of:
+
+- `applied`: the CRM carried it out (a note: created and attached to its company);
+- `failed`: the CRM refused it, or it was refused before sending; it did not happen;
+- `unknown`: it was sent and we cannot tell whether it landed (the connection dropped after
+  sending, a server error on a call that may have run): resolve it by reading back
+  (`read_owners`, `find_notes`), never by writing again blindly;
+- `not_sent`: never sent, because the run stopped earlier.
+
+One record's failure never raises. A failure of a whole call that no record can get past (bad
+credentials, a missing scope, a spent allowance, a transient failure whose retries ran out)
+raises its typed error with `results`: every input's outcome, the earlier batches' as they
+happened, the failing batch's `failed` or `unknown`, and `not_sent` for the rest.
 """
 
 from __future__ import annotations
@@ -10,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Final, Protocol, runtime_checkable
 
 from connectors.errors import ConnectorError
@@ -43,14 +58,38 @@ class OwnerWrite:
     fields: Mapping[str, str] = field(default_factory=dict)  # logical name -> value
 
 
+class WriteOutcome(StrEnum):
+    """What became of one input of a write (see this module's docstring)."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    NOT_SENT = "not_sent"
+
+    @classmethod
+    def after(cls, error: ConnectorError) -> WriteOutcome:
+        """The outcome of the inputs of a call that failed with `error` (as the retry loop
+        left it): never sent, may have run, or refused."""
+        if error.attempts == 0:
+            return cls.NOT_SENT
+        return cls.UNKNOWN if error.may_have_run else cls.FAILED
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What happened to one record of a batch write (or note post)."""
+    """What became of one input of a write: its outcome, the error when it did not apply, the
+    created record (a note) when there is one, and how many requests carried it."""
 
     account_id: str
-    ok: bool
+    outcome: WriteOutcome
     error: ConnectorError | None = None
-    record_id: str | None = None  # the created record (a note) when there is one
+    record_id: str | None = None
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        """True when the write was applied."""
+        return self.outcome is WriteOutcome.APPLIED
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +163,8 @@ class Connector(Protocol):
         ...
 
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
-        """Apply owner changes in batches; one result per write, in input order."""
+        """Apply owner changes in batches; one result per write, in input order (a run-stopping
+        error carries them as `results`)."""
         ...
 
     def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
@@ -132,7 +172,8 @@ class Connector(Protocol):
         ...
 
     def post_notes(self, notes: Sequence[Note]) -> list[WriteResult]:
-        """Create notes owned by the integration; one result per note, in input order."""
+        """Create notes owned by the integration; one result per note, in input order (a
+        run-stopping error carries them as `results`)."""
         ...
 
     def ensure_fields(self, *, create: bool = True) -> FieldCheck:

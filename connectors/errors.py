@@ -5,29 +5,53 @@ and a 429 from Salesforce mean the same thing to the worker:
 
 - `RateLimitedError` (429): wait `wait_seconds`, then try again.
 - `TransientError` (408, 425, 500, 502, 503, 504, dropped connections): retry with backoff,
-  within bounds.
+  within bounds (after `wait_seconds` when the CRM sent a `Retry-After`).
 - `ConflictError` (409, 412): re-read and compare; never overwrite blindly.
 - `TerminalError` (everything else: 400, 401, 403, 404, …): stop this run and tell a person.
 
-Messages never carry tokens or session ids: connectors build them from statuses, error codes and
-record ids only.
+An error is stored, not pickled: `to_json` gives its class and fields, `error_from_json` builds
+it again (the ledger keeps a write's last error this way). Messages never carry tokens or
+session ids: connectors build them from statuses, error codes and record ids only.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, Final
+
+if TYPE_CHECKING:
+    from connectors.base import WriteResult
 
 
 class ConnectorError(Exception):
-    """A CRM call failed. `status` is the HTTP status when there was one."""
+    """A CRM call failed. `status` is the HTTP status when there was one.
 
-    retryable: bool = False
+    `wait_seconds` is how long the CRM asked us to wait (a 429's window, a `Retry-After`), if it
+    said. The retry loop (`connectors.retry`) sets `attempts` (requests sent for the call; 0:
+    refused before sending) and `may_have_run` (one of them may have been carried out: a
+    dropped connection or a server error). A write that stops the run raises its error with
+    `results`: one `WriteResult` per input, in input order.
+    """
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        wait_seconds: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
+        self.wait_seconds = None if wait_seconds is None else max(0.0, wait_seconds)
+        self.attempts = 1
+        # A retryable failure other than a refusal (429) may have been carried out first.
+        self.may_have_run = self.retryable and not isinstance(self, RateLimitedError)
+        self.results: tuple[WriteResult, ...] = ()
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -36,6 +60,18 @@ class ConnectorError(Exception):
         if self.status is not None:
             parts.append(f"(HTTP {self.status})")
         return " ".join(parts)
+
+    def to_json(self) -> dict[str, object]:
+        """The error as JSON-ready values: `class`, `status`, `code`, `message`, `retryable`,
+        `wait` (seconds, or None)."""
+        return {
+            "class": type(self).__name__,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+            "wait": self.wait_seconds,
+        }
 
 
 class TransientError(ConnectorError):
@@ -47,6 +83,8 @@ class TransientError(ConnectorError):
 class RateLimitedError(TransientError):
     """The CRM (or our own budget) refused for now; retry after `wait_seconds`."""
 
+    wait_seconds: float
+
     def __init__(
         self,
         message: str,
@@ -56,8 +94,7 @@ class RateLimitedError(TransientError):
         code: str | None = None,
         policy: str | None = None,
     ) -> None:
-        super().__init__(message, status=status, code=code)
-        self.wait_seconds = max(0.0, wait_seconds)
+        super().__init__(message, status=status, code=code, wait_seconds=wait_seconds)
         self.policy = policy
 
 
@@ -91,6 +128,19 @@ RETRYABLE_STATUSES: Final = frozenset(s for s, kind in _BY_STATUS.items() if kin
 
 DEFAULT_RATE_LIMIT_WAIT: Final = 1.0
 
+# Every class an error read back from JSON may be; any other name reads as terminal.
+_BY_NAME: Final[dict[str, type[ConnectorError]]] = {
+    kind.__name__: kind
+    for kind in (
+        ConnectorError,
+        TransientError,
+        RateLimitedError,
+        TerminalError,
+        ConflictError,
+        BudgetExhaustedError,
+    )
+}
+
 
 def error_for_status(
     status: int,
@@ -100,12 +150,38 @@ def error_for_status(
     wait_seconds: float | None = None,
     policy: str | None = None,
 ) -> ConnectorError:
-    """Return the typed error for an HTTP `status` (see the table in this module's docstring)."""
+    """Return the typed error for an HTTP `status` (see the table in this module's docstring).
+
+    `wait_seconds` is what the CRM asked for (a 429's window, a `Retry-After` on any status).
+    """
     kind = _BY_STATUS.get(status, TerminalError)
     if kind is RateLimitedError:
         wait = DEFAULT_RATE_LIMIT_WAIT if wait_seconds is None else wait_seconds
         return RateLimitedError(message, wait_seconds=wait, status=status, code=code, policy=policy)
-    return kind(message, status=status, code=code)
+    return kind(message, status=status, code=code, wait_seconds=wait_seconds)
+
+
+def error_from_json(data: Mapping[str, object]) -> ConnectorError:
+    """The error `ConnectorError.to_json` stored: same class (TerminalError for an unknown
+    one), status, code, message and wait."""
+    kind = _BY_NAME.get(str(data.get("class")), TerminalError)
+    message = str(data.get("message") or "")
+    status = data.get("status")
+    code = data.get("code")
+    wait = data.get("wait")
+    status_value = status if isinstance(status, int) and not isinstance(status, bool) else None
+    code_value = str(code) if code is not None else None
+    wait_value = (
+        float(wait) if isinstance(wait, int | float) and not isinstance(wait, bool) else None
+    )
+    if kind is RateLimitedError:
+        return RateLimitedError(
+            message,
+            wait_seconds=DEFAULT_RATE_LIMIT_WAIT if wait_value is None else wait_value,
+            status=status_value,
+            code=code_value,
+        )
+    return kind(message, status=status_value, code=code_value, wait_seconds=wait_value)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -2,8 +2,11 @@
 
 Reads come from `load_csv_directory` (loaded once, on first use). An export carries no modified
 dates, so an incremental read is a full read, and nothing is ever archived. Writes change
-`owner_id` cells in `companies.csv` (replaced atomically: a crash leaves the old file or the
-new one, never half of one) and append notes to `notes.csv`. There is no API, so no budget.
+`owner_id` cells in `companies.csv` (replaced atomically, once per batch: a crash leaves the
+old file or the new one, never half of one) and append notes to `notes.csv`, with the outcomes
+of `connectors.base`: a write naming an unknown company or owner fails alone; a file that cannot
+be written stops the run (a TerminalError carrying every input's outcome). A batch is the whole
+call unless `write_batch_size` says otherwise. There is no API, so no budget.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from connectors.base import BudgetReport, FieldCheck, Note, OwnerWrite, WriteResult
-from connectors.errors import ConflictError, TerminalError
+from connectors.base import BudgetReport, FieldCheck, Note, OwnerWrite, WriteOutcome, WriteResult
+from connectors.batching import BatchedWrite, in_batches
+from connectors.errors import ConflictError, ConnectorError, TerminalError
 from connectors.files.companies import COMPANIES_FILE
 from connectors.files.csv_source import CsvLoad, load_csv_directory
 from connectors.files.headers import company_columns
@@ -33,9 +37,16 @@ class CsvConnector:
 
     name = "csv"
 
-    def __init__(self, directory: Path, rule: RuleFile | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        rule: RuleFile | None = None,
+        *,
+        write_batch_size: int | None = None,
+    ) -> None:
         self.directory = directory
         self.rule = rule
+        self.write_batch_size = write_batch_size
         self._load: CsvLoad | None = None
         self._by_id: dict[str, Account] = {}
         self._owners: dict[str, Owner] = {}
@@ -78,23 +89,33 @@ class CsvConnector:
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
         """Set owners; a write naming an unknown company or owner fails alone."""
         self.load  # noqa: B018 - load on first use
-        results: list[WriteResult] = []
-        changed: dict[str, str] = {}
-        for write in writes:
+        run = BatchedWrite([w.account_id for w in writes])
+        valid: list[int] = []
+        for position, write in enumerate(writes):
             if write.account_id not in self._by_id:
                 error = TerminalError(f"no company {write.account_id!r}", code="NOT_FOUND")
             elif write.owner_id not in self._owners:
                 error = TerminalError(f"no owner {write.owner_id!r}", code="INVALID_OWNER")
             else:
-                changed[write.account_id] = write.owner_id
-                results.append(WriteResult(write.account_id, ok=True))
+                valid.append(position)
                 continue
-            results.append(WriteResult(write.account_id, ok=False, error=error))
-        if changed:
-            self._rewrite_owners(changed)
+            run.sent([position], 1)
+            run.refuse(position, error)
+        for batch in self._batches(valid):
+            changed = {writes[p].account_id: writes[p].owner_id for p in batch}
+            try:
+                self._rewrite_owners(changed)
+            except (ConnectorError, OSError) as failure:
+                run.stop(_file_error(failure, COMPANIES_FILE), batch)
             for account_id, owner_id in changed.items():
                 self._by_id[account_id].owner_id = owner_id
-        return results
+            run.sent(batch, 1)
+            for position in batch:
+                run.settle(position, WriteOutcome.APPLIED)
+        return run.results()
+
+    def _batches(self, positions: list[int]) -> list[list[int]]:
+        return list(in_batches(positions, self.write_batch_size or max(1, len(positions))))
 
     def _rewrite_owners(self, changed: dict[str, str]) -> None:
         path = self.directory / COMPANIES_FILE
@@ -128,31 +149,38 @@ class CsvConnector:
             yield from csv.DictReader(handle)
 
     def post_notes(self, notes: Sequence[Note]) -> list[WriteResult]:
-        path = self.directory / NOTES_FILE
-        existing = sum(1 for _ in self._notes())
-        rows = [
-            [n.account_id, n.marker, n.timestamp.isoformat(), n.body]
-            for n in notes
-            if n.account_id in self._known_ids()
-        ]
-        new_file = not path.is_file()
-        with path.open("a", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            if new_file:
-                writer.writerow(NOTE_COLUMNS)
-            writer.writerows(rows)
-        results: list[WriteResult] = []
-        line = existing + 2
-        for note in notes:
+        """Append notes to notes.csv; a note on an unknown company fails alone."""
+        run = BatchedWrite([n.account_id for n in notes])
+        known: list[int] = []
+        for position, note in enumerate(notes):
             if note.account_id in self._known_ids():
-                results.append(
-                    WriteResult(note.account_id, ok=True, record_id=f"{NOTES_FILE}:{line}")
-                )
-                line += 1
+                known.append(position)
             else:
-                error = TerminalError(f"no company {note.account_id!r}", code="NOT_FOUND")
-                results.append(WriteResult(note.account_id, ok=False, error=error))
-        return results
+                run.sent([position], 1)
+                run.refuse(
+                    position, TerminalError(f"no company {note.account_id!r}", code="NOT_FOUND")
+                )
+        line = sum(1 for _ in self._notes()) + 2  # the header, then one line per note
+        for batch in self._batches(known):
+            self._append_notes([notes[p] for p in batch], batch, run)
+            run.sent(batch, 1)
+            for position in batch:
+                run.settle(position, WriteOutcome.APPLIED, record_id=f"{NOTES_FILE}:{line}")
+                line += 1
+        return run.results()
+
+    def _append_notes(self, notes: list[Note], batch: list[int], run: BatchedWrite) -> None:
+        """Append `notes`; a failure stops the run with them failed when the file is as it
+        was, unknown when some rows may have been written."""
+        path = self.directory / NOTES_FILE
+        size = path.stat().st_size if path.is_file() else None
+        rows = [[n.account_id, n.marker, n.timestamp.isoformat(), n.body] for n in notes]
+        try:
+            _append(path, rows)
+        except OSError as failure:
+            unchanged = (path.stat().st_size if path.is_file() else None) == size
+            outcome = WriteOutcome.FAILED if unchanged else WriteOutcome.UNKNOWN
+            run.stop(_file_error(failure, NOTES_FILE), batch, outcome=outcome)
 
     def _known_ids(self) -> dict[str, Account]:
         self.load  # noqa: B018 - load on first use
@@ -164,6 +192,23 @@ class CsvConnector:
 
     def budget(self) -> BudgetReport:
         return BudgetReport()
+
+
+def _file_error(failure: ConnectorError | OSError, name: str) -> ConnectorError:
+    """A file the run cannot write, as the connector error that stops it."""
+    if isinstance(failure, ConnectorError):
+        return failure
+    return TerminalError(f"cannot write {name}: {failure.strerror or failure}", code="FILE")
+
+
+def _append(path: Path, rows: list[list[str]]) -> None:
+    """Append `rows` to the notes file at `path`, creating it with its header."""
+    new_file = not path.is_file()
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        if new_file:
+            writer.writerow(NOTE_COLUMNS)
+        writer.writerows(rows)
 
 
 def _replace(path: Path, rows: list[list[str]]) -> None:

@@ -47,8 +47,8 @@ class HubSpotConnector:
         self.builder = AccountBuilder("hubspot", rule)
         self._companies = CompanyReader(self.transport, self.builder)
         self._activity = ActivityReader(self.transport)
-        self._writer = OwnerWriter(self.transport)
-        self._notes = NoteStore(self.transport)
+        self._writer = OwnerWriter(self.transport, config.write_batch_size)
+        self._notes = NoteStore(self.transport, config.write_batch_size)
         self._fields = FieldManager(self.transport, config.property_group)
 
     def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:

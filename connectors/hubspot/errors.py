@@ -3,7 +3,9 @@
 A whole call fails with an HTTP status and a body `{status, message, category, …}`; one record of
 a batch fails with an entry of the 207's `errors` (a category, no status of its own). Both go
 through `error_for_status`, the one status table: a record's category is first translated to
-the status HubSpot uses for that category on a whole call.
+the status HubSpot uses for that category on a whole call. One 429 means more than its status:
+policy `DAILY` says the portal's daily allowance is spent, which ends the run (a
+BudgetExhaustedError) instead of being waited out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from typing import Any, Final
 
 import orjson
 
-from connectors.errors import ConnectorError, error_for_status
+from connectors.errors import (
+    BudgetExhaustedError,
+    ConnectorError,
+    error_for_status,
+    parse_retry_after,
+)
 
 Json = dict[str, Any]
 
@@ -28,8 +35,9 @@ _CATEGORY_STATUS: Final = {
     "RATE_LIMITS": 429,
     "INTERNAL_ERROR": 500,
 }
+DAILY: Final = "DAILY"  # the 429 policy of a spent daily allowance
 # HubSpot sends no Retry-After on a 429; the policy says which window was full.
-_POLICY_WAIT_SECONDS: Final = {"SECONDLY": 1.0, "DAILY": 3600.0}
+_POLICY_WAIT_SECONDS: Final = {"SECONDLY": 1.0, DAILY: 3600.0}
 _INTERVAL_HEADER: Final = "X-HubSpot-RateLimit-Interval-Milliseconds"
 
 
@@ -54,7 +62,13 @@ def call_error(
     if scopes:
         message = f"the private app lacks scope {', '.join(scopes)}: {message}"
     policy = body.get("policyName")
-    wait = rate_limit_wait(policy, headers) if status == 429 else None
+    if status == 429 and policy == DAILY:
+        return BudgetExhaustedError(f"HubSpot {operation}: {message}", status=status, code=DAILY)
+    wait: float | None
+    if status == 429:
+        wait = rate_limit_wait(policy, headers)
+    else:
+        wait = parse_retry_after((headers or {}).get("Retry-After"))
     return error_for_status(
         status,
         f"HubSpot {operation}: {message}",

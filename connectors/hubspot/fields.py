@@ -13,8 +13,9 @@ from typing import Any, Final
 from connectors.base import FieldCheck
 from connectors.errors import ConnectorError
 from connectors.hubspot.errors import Json
-from connectors.hubspot.transport import HubSpotTransport, Replay
+from connectors.hubspot.transport import HubSpotTransport
 from connectors.hubspot.writes import TERRITORY_PROPERTIES
+from connectors.retry import Replay
 
 _OBJECT: Final = "companies"
 # Logical field -> (label, type, fieldType, description) of its property.

@@ -7,7 +7,7 @@ with HubSpot-defined type 190 (note to company), and owned by the integration: n
 answer belongs to which note.
 
 A create is never sent blindly twice. When the answer is lost (a dropped connection or a 5xx
-after the request went out) every note of that call gets a TransientError saying so: the
+after the request went out) the run stops, and every note of that call is `unknown`: the
 caller looks for the marker with `find` before posting again. `find` reads the company's note
 associations and then the notes (a batch read), never the search, which lags behind creates.
 """
@@ -18,13 +18,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Final
 
-from connectors.base import Note, WriteResult
-from connectors.errors import ConnectorError, RateLimitedError, TerminalError, TransientError
+from connectors.base import Note, WriteOutcome, WriteResult
+from connectors.batching import BatchedWrite
+from connectors.errors import ConnectorError, TerminalError, TransientError
 from connectors.hubspot.associations import associated_ids
 from connectors.hubspot.errors import Json, record_error
 from connectors.hubspot.paging import chunks
-from connectors.hubspot.transport import HubSpotTransport, Replay
-from connectors.hubspot.writes import fails_the_run
+from connectors.hubspot.transport import HubSpotTransport
+from connectors.retry import Replay
 
 NOTE_TO_COMPANY: Final = 190
 NOTE_BODY_LIMIT: Final = 65_536
@@ -34,23 +35,24 @@ OPERATION: Final = "notes.batch_create"
 class NoteStore:
     """Post notes and look them up by marker."""
 
-    def __init__(self, transport: HubSpotTransport) -> None:
+    def __init__(self, transport: HubSpotTransport, batch_size: int) -> None:
         self.transport = transport
+        self.batch_size = batch_size
 
     def post(self, notes: Sequence[Note]) -> list[WriteResult]:
-        results: dict[int, WriteResult] = {}
+        run = BatchedWrite([n.account_id for n in notes])
         ready: list[int] = []
         for index, note in enumerate(notes):
             problem = _problem(note)
             if problem is None:
                 ready.append(index)
             else:
-                results[index] = WriteResult(note.account_id, ok=False, error=problem)
-        for batch in chunks(ready):
-            results.update(self._create(batch, notes))
-        return [results[i] for i in range(len(notes))]
+                run.refuse(index, problem)
+        for batch in chunks(ready, self.batch_size):
+            self._create(batch, notes, run)
+        return run.results()
 
-    def _create(self, batch: list[int], notes: Sequence[Note]) -> dict[int, WriteResult]:
+    def _create(self, batch: list[int], notes: Sequence[Note], run: BatchedWrite) -> None:
         try:
             reply = self.transport.call(
                 OPERATION,
@@ -59,10 +61,8 @@ class NoteStore:
                 replay=Replay.CREATE,
             )
         except ConnectorError as error:
-            if fails_the_run(error):
-                raise
-            lost = _maybe_created(error)
-            return {i: WriteResult(notes[i].account_id, ok=False, error=lost) for i in batch}
+            run.stop(error, batch)
+        run.sent(batch, reply.attempts)
         created = {
             str(r.get("objectWriteTraceId")): str(r["id"]) for r in reply.body.get("results") or []
         }
@@ -70,17 +70,15 @@ class NoteStore:
         for entry in reply.body.get("errors") or []:
             for trace in (entry.get("context") or {}).get("objectWriteTraceId") or []:
                 failed[str(trace)] = record_error(OPERATION, entry)
-        results: dict[int, WriteResult] = {}
         for index in batch:
-            account, trace = notes[index].account_id, str(index)
+            trace = str(index)
             if trace in created:
-                results[index] = WriteResult(account, ok=True, record_id=created[trace])
+                run.settle(index, WriteOutcome.APPLIED, record_id=created[trace])
+            elif trace in failed:
+                run.settle(index, WriteOutcome.FAILED, error=failed[trace])
             else:
-                problem = failed.get(trace) or _maybe_created(
-                    TransientError(f"HubSpot {OPERATION}: no result for this note")
-                )
-                results[index] = WriteResult(account, ok=False, error=problem)
-        return results
+                lost = TransientError(f"HubSpot {OPERATION}: no result for this note")
+                run.settle(index, WriteOutcome.UNKNOWN, error=lost)
 
     def find(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
         """Marker -> id of the (lowest-numbered) note on one of `account_ids` carrying it."""
@@ -142,18 +140,3 @@ def _problem(note: Note) -> ConnectorError | None:
             code="NOTE_TOO_LONG",
         )
     return None
-
-
-def _maybe_created(error: ConnectorError) -> ConnectorError:
-    """After a lost answer the note may exist: say so, so the caller looks before re-posting.
-
-    A 429 is the exception: HubSpot refused the call before running it.
-    """
-    if isinstance(error, RateLimitedError) or not isinstance(error, TransientError):
-        return error
-    return TransientError(
-        f"{error.message}; the note may have been created: look for its marker before posting "
-        "it again",
-        status=error.status,
-        code=error.code,
-    )

@@ -7,11 +7,12 @@ from typing import Final, TypeVar
 
 from connectors.batching import in_batches
 from connectors.errors import TerminalError
+from connectors.hubspot.config import BATCH_LIMIT
 from connectors.hubspot.errors import Json
 
 T = TypeVar("T")
 
-BATCH_SIZE: Final = 100  # inputs per batch read/update/create call
+BATCH_SIZE: Final = BATCH_LIMIT  # inputs per batch read/update/create call
 LIST_LIMIT: Final = 100  # records per page of a v3 object listing
 
 

@@ -1,20 +1,21 @@
-"""Every HubSpot call goes through here: budget first, then the official client, then one
-bounded retry loop, with every failure mapped to a `connectors.errors` type.
+"""Every HubSpot call goes through here: budget first, then the official client, within the
+one retry loop of `connectors.retry`, with every failure mapped to a `connectors.errors` type.
 
 The client is `hubspot-api-client` built with `HubSpot(access_token=…, retry=…, host=…)`. Its
 urllib3 `Retry` is configured on purpose to retry only connections that never reached HubSpot
-(nothing was sent, so that is safe even for a create). Everything else is decided here, where
-the rate budget and the kind of request are known:
+(nothing was sent, so that is safe even for a create). Everything else is decided by
+`send_within_budget`, where the rate budget and the kind of request (`Replay`) are known:
 
 - a 429 makes every worker sharing the budget hold off for the window HubSpot names, then the
   call is sent again (HubSpot refused it before running it, so even a create may be resent);
-- a 5xx is retried with exponential backoff for reads and idempotent updates, never for a
-  create (it may have run);
+  a 429 with policy DAILY (the portal's allowance is spent) stops the run instead;
+- a 5xx is retried with exponential backoff (or after its `Retry-After`, when longer) for
+  reads and idempotent updates, never for a create (it may have run);
 - a connection dropped after the request went out is retried for reads only: an update may
   have been applied (the caller re-reads and compares) and a create may exist (the caller looks
   for its marker before posting again).
 
-Retries stop at `RetryPolicy.attempts` or `RetryPolicy.max_seconds`, whichever comes first.
+Retries stop at `RetryPolicy.attempts`, or before a wait would pass `RetryPolicy.max_seconds`.
 Responses are read raw (`_preload_content=False`) and parsed as JSON: the client's generated
 models add nothing a connector needs, and the raw bodies are what HubSpot documents.
 """
@@ -25,7 +26,6 @@ import importlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Final
 
 import urllib3
@@ -33,45 +33,22 @@ from hubspot import HubSpot  # type: ignore[import-untyped]  # the client ships 
 from urllib3.util.retry import Retry
 
 from connectors.budget import ALL_CALLS, RateBudget
-from connectors.errors import (
-    ConnectorError,
-    RateLimitedError,
-    TransientError,
-    parse_retry_after,
-)
+from connectors.errors import ConnectorError, TransientError
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.errors import Json, call_error, json_object
-from connectors.retry import RetryPolicy
+from connectors.retry import Replay, RetryPolicy, send_within_budget
 
 ACTIVITY_OBJECTS: Final = ("calls", "emails", "meetings", "tasks")
 SEARCH: Final = "search"
-DAILY: Final = "DAILY"  # the 429 policy of a spent daily allowance
-
-
-class Replay(Enum):
-    """What may be sent again after a failure, by what the request does."""
-
-    READ = (True, True)  # server errors and dropped connections
-    UPDATE = (True, False)  # server errors only: a dropped update may have been applied
-    CREATE = (False, False)  # neither: a create that may have run is never sent blindly again
-
-    def __init__(self, server_errors: bool, dropped: bool) -> None:
-        self.server_errors = server_errors
-        self.dropped = dropped
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A successful answer: its status (200, 201, 207) and JSON body."""
+    """A successful answer: its status (200, 201, 207), JSON body, and the requests it took."""
 
     status: int
     body: Json
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    error: ConnectorError
-    server_wait: float | None = None  # a Retry-After HubSpot sent with a 5xx
+    attempts: int = 1
 
 
 def connection_retry(policy: RetryPolicy) -> Retry:
@@ -158,14 +135,12 @@ class HubSpotTransport:
         budget: RateBudget,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.apis = HubSpotApis.connect(config)
         self.budget = budget
         self.policy = config.retry
         self._timeout = (config.connect_timeout, config.read_timeout)
         self._sleep = sleep
-        self._clock = clock
 
     def call(
         self,
@@ -180,21 +155,19 @@ class HubSpotTransport:
         """Send `method(*args, **kwargs)` within the budget; retry what `replay` allows.
 
         Raise the `connectors.errors` type of the last failure when retrying is not allowed,
-        attempts or total time are used up, or the budget is exhausted.
+        attempts or total time are used up, or the budget is exhausted (see
+        `connectors.retry.send_within_budget` for what the error then says).
         """
-        started = self._clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            self.budget.acquire(SEARCH if search else ALL_CALLS)
-            outcome = self._send(operation, method, args, kwargs)
-            if isinstance(outcome, Reply):
-                return outcome
-            wait = self._retry_wait(outcome, attempt, replay, self._clock() - started)
-            if wait is None:
-                raise outcome.error
-            if wait > 0:
-                self._sleep(wait)
+        sent = send_within_budget(
+            lambda: self._send(operation, method, args, kwargs),
+            budget=self.budget,
+            policy=self.policy,
+            replay=replay,
+            kind=SEARCH if search else ALL_CALLS,
+            sleep=self._sleep,
+        )
+        status, body = sent.value
+        return Reply(status, body, sent.attempts)
 
     def _send(
         self,
@@ -202,7 +175,9 @@ class HubSpotTransport:
         method: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-    ) -> Reply | _Failure:
+    ) -> tuple[int, Json]:
+        """One request: (status, body), or the typed error raised."""
+        error: ConnectorError
         try:
             response = method(
                 *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
@@ -213,40 +188,22 @@ class HubSpotTransport:
             headers: Mapping[str, str] = refused.headers or {}
             self._observe(headers)
             error = call_error(operation, refused.status, json_object(refused.body), headers)
-            if isinstance(error, RateLimitedError) and error.policy != DAILY:
-                # Every worker sharing the budget holds off for the window. A spent daily
-                # allowance is not waited out here: the call fails and the run stops.
-                self.budget.pause(error.wait_seconds)
-            return _Failure(error, parse_retry_after(headers.get("Retry-After")))
         except urllib3.exceptions.HTTPError as exc:
-            message = (
-                f"HubSpot {operation}: the connection failed ({type(exc).__name__}); the request "
-                "may or may not have reached HubSpot"
+            error = TransientError(
+                f"HubSpot {operation}: the connection failed ({type(exc).__name__}); the "
+                "request may or may not have reached HubSpot",
+                code="CONNECTION",
             )
-            return _Failure(TransientError(message, code="CONNECTION"))
-        self._observe(response.headers)
-        return Reply(response.status, json_object(raw))
-
-    def _retry_wait(
-        self, failure: _Failure, attempt: int, replay: Replay, elapsed: float
-    ) -> float | None:
-        """Seconds to wait before sending again, or None when the failure is final."""
-        error = failure.error
-        if isinstance(error, RateLimitedError):
-            if error.policy == DAILY:
-                return None
-        elif not (replay.dropped if error.status is None else replay.server_errors):
-            return None
-        wait = self.policy.wait_before_retry(attempt, error, elapsed)
-        if wait is None:
-            return None
-        if isinstance(error, RateLimitedError):
-            return 0.0  # the budget is paused for the window: acquire() does the waiting
-        wait = max(wait, failure.server_wait or 0.0)
-        return wait if elapsed + wait <= self.policy.max_seconds else None
+        else:
+            self._observe(response.headers)
+            return response.status, json_object(raw)
+        # Raised outside the except blocks: the client's exception (and the response its
+        # traceback holds) is not chained onto ours.
+        raise error
 
     def _observe(self, headers: Mapping[str, str]) -> None:
-        """Feed HubSpot's X-HubSpot-RateLimit-* figures to the budget (it may stop the run)."""
+        """Feed HubSpot's X-HubSpot-RateLimit-* figures to the budget (it may stop the run
+        before the next call)."""
         remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
         limit = _int_header(headers, "X-HubSpot-RateLimit-Max")
         daily = _int_header(headers, "X-HubSpot-RateLimit-Daily")

@@ -4,7 +4,8 @@ HubSpot answers a batch update three ways: 200 (all applied), 207 (some records 
 named in `errors[].context.ids`) or 400 for the whole batch when one input is invalid (an owner
 id that is not an active owner, say), without saying which, and applying nothing. That batch is
 split in halves and each half sent again, until the invalid inputs are alone and fail on their
-own; k bad inputs in n cost at most about 2·k·log2(n) extra calls.
+own; k bad inputs in n cost at most about 2·k·log2(n) extra calls. Any other failure of a call
+stops the run: its error is raised carrying every input's outcome (see `connectors.base`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
-from connectors.base import OwnerWrite, WriteResult
-from connectors.errors import BudgetExhaustedError, ConnectorError, TerminalError, TransientError
+from connectors.base import OwnerWrite, WriteOutcome, WriteResult
+from connectors.batching import BatchedWrite
+from connectors.errors import ConnectorError, TerminalError, TransientError
 from connectors.hubspot.errors import Json, record_error
 from connectors.hubspot.paging import BATCH_SIZE, results_by_id
-from connectors.hubspot.transport import HubSpotTransport, Replay
+from connectors.hubspot.transport import HubSpotTransport
+from connectors.retry import Replay
 
 OPERATION: Final = "companies.batch_update"
 # Logical territory field (connectors.base.TERRITORY_FIELDS) -> HubSpot company property.
@@ -29,32 +32,29 @@ TERRITORY_PROPERTIES: Final = {
 }
 
 
-def fails_the_run(error: ConnectorError) -> bool:
-    """Errors no record can get past: bad credentials, a missing scope, a spent allowance."""
-    return isinstance(error, BudgetExhaustedError) or error.status in {401, 403}
-
-
 class OwnerWriter:
     """Batch updates with per-record results, in input order."""
 
-    def __init__(self, transport: HubSpotTransport) -> None:
+    def __init__(self, transport: HubSpotTransport, batch_size: int) -> None:
         self.transport = transport
+        self.batch_size = batch_size
 
     def write(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
-        results: dict[int, WriteResult] = {}
+        run = BatchedWrite([w.account_id for w in writes])
         inputs: dict[int, Json] = {}
         for index, write in enumerate(writes):
             unknown = sorted(set(write.fields) - set(TERRITORY_PROPERTIES))
             if unknown:
-                error = TerminalError(f"unknown territory field(s) {unknown}", code="FIELD")
-                results[index] = WriteResult(write.account_id, ok=False, error=error)
+                run.refuse(
+                    index, TerminalError(f"unknown territory field(s) {unknown}", code="FIELD")
+                )
             else:
                 inputs[index] = {"id": write.account_id, "properties": _properties(write)}
-        for batch in distinct_batches(inputs):
-            results.update(self._send(batch, inputs))
-        return [results[i] for i in range(len(writes))]
+        for batch in distinct_batches(inputs, self.batch_size):
+            self._send(batch, inputs, run)
+        return run.results()
 
-    def _send(self, batch: list[int], inputs: Mapping[int, Json]) -> dict[int, WriteResult]:
+    def _send(self, batch: list[int], inputs: Mapping[int, Json], run: BatchedWrite) -> None:
         try:
             reply = self.transport.call(
                 OPERATION,
@@ -63,13 +63,18 @@ class OwnerWriter:
                 replay=Replay.UPDATE,
             )
         except ConnectorError as error:
-            if fails_the_run(error):
-                raise
-            if error.status == 400 and len(batch) > 1:
-                middle = len(batch) // 2
-                return self._send(batch[:middle], inputs) | self._send(batch[middle:], inputs)
-            return {i: WriteResult(inputs[i]["id"], ok=False, error=error) for i in batch}
-        return _per_record(batch, inputs, reply.body)
+            if error.status != 400:
+                run.stop(error, batch)
+            if len(batch) == 1:
+                run.fail_call(batch[0], error)
+                return
+            run.sent(batch, error.attempts)
+            middle = len(batch) // 2
+            self._send(batch[:middle], inputs, run)
+            self._send(batch[middle:], inputs, run)
+            return
+        run.sent(batch, reply.attempts)
+        _settle(batch, inputs, reply.body, run)
 
 
 def _properties(write: OwnerWrite) -> dict[str, str]:
@@ -78,13 +83,14 @@ def _properties(write: OwnerWrite) -> dict[str, str]:
     return properties
 
 
-def distinct_batches(inputs: Mapping[int, Json]) -> Iterator[list[int]]:
-    """Input positions in batches of at most 100 that name each company once (HubSpot refuses
-    a batch with a duplicate id), in input order so later writes to a company land later."""
+def distinct_batches(inputs: Mapping[int, Json], size: int = BATCH_SIZE) -> Iterator[list[int]]:
+    """Input positions in batches of at most `size` that name each company once (HubSpot
+    refuses a batch with a duplicate id), in input order so later writes to a company land
+    later."""
     batch: list[int] = []
     ids: set[str] = set()
     for index, item in inputs.items():
-        if len(batch) == BATCH_SIZE or item["id"] in ids:
+        if len(batch) == size or item["id"] in ids:
             yield batch
             batch, ids = [], set()
         batch.append(index)
@@ -93,22 +99,21 @@ def distinct_batches(inputs: Mapping[int, Json]) -> Iterator[list[int]]:
         yield batch
 
 
-def _per_record(batch: list[int], inputs: Mapping[int, Json], body: Json) -> dict[int, WriteResult]:
-    """A 200/207 body read into one result per input."""
+def _settle(batch: list[int], inputs: Mapping[int, Json], body: Json, run: BatchedWrite) -> None:
+    """A 200/207 body read into one outcome per input; a record HubSpot does not mention is
+    unknown (re-read it)."""
     failed: dict[str, ConnectorError] = {}
     for entry in body.get("errors") or []:
         error = record_error(OPERATION, entry)
         for record_id in (entry.get("context") or {}).get("ids") or []:
             failed[str(record_id)] = error
     applied = results_by_id(body)
-    results: dict[int, WriteResult] = {}
     for index in batch:
         record_id = inputs[index]["id"]
         if record_id in failed:
-            results[index] = WriteResult(record_id, ok=False, error=failed[record_id])
+            run.settle(index, WriteOutcome.FAILED, error=failed[record_id])
         elif record_id in applied:
-            results[index] = WriteResult(record_id, ok=True, record_id=record_id)
+            run.settle(index, WriteOutcome.APPLIED, record_id=record_id)
         else:
             error = TransientError(f"HubSpot {OPERATION}: no result for this record; re-read it")
-            results[index] = WriteResult(record_id, ok=False, error=error)
-    return results
+            run.settle(index, WriteOutcome.UNKNOWN, error=error)

@@ -1,17 +1,20 @@
 """One authenticated simple_salesforce client behind the budget, the retry policy and the
-error table: every Salesforce call the connector makes goes through `SalesforceClient.call`.
+error table: every Salesforce call the connector makes goes through `SalesforceClient.send`.
 
-Per attempt: refuse at once if the run was stopped (allowance exhausted), take a slot from the
-rate budget, call, then feed `Sforce-Limit-Info` (read from every response by a session hook,
-errors included, with or without `; api-bursts=`) to the budget. A failure is mapped through
+Each call runs in the one retry loop of `connectors.retry` (`send_within_budget`): per try, a
+slot from the rate budget (refused at once once the run is stopped), the request, then
+`Sforce-Limit-Info` (read from every response by a session hook, errors included, with or
+without `; api-bursts=`) fed to the budget. A failure is mapped through
 `failures.error_from_exception`, then:
 
-- `INVALID_SESSION_ID`: log in again once (login settings) and repeat the call; with a bare
-  session id, a TerminalError that says a new session id is needed;
-- REQUEST_LIMIT_EXCEEDED or the run's daily share used: BudgetExhaustedError, and every later
+- `INVALID_SESSION_ID`: log in again (login settings) and send the request once more; with a
+  bare session id, a TerminalError that says a new session id is needed;
+- REQUEST_LIMIT_EXCEEDED, or the run's daily share used: BudgetExhaustedError, and every later
   call is refused without a request (the allowance is never hammered);
-- transient errors: retried with backoff within `RetryPolicy` (attempts and total seconds),
-  only for idempotent calls; a create is never repeated blindly.
+- a 429 holds every worker sharing the budget for its `Retry-After`;
+- transient errors are retried with backoff (or after their `Retry-After`, when longer) within
+  `RetryPolicy`, only as the request's `Replay` allows: a create that may have run is never
+  sent again blindly.
 
 simple_salesforce's own re-login is not used: it would re-send without the budget seeing it,
 and its `api_usage` is only set on successful calls.
@@ -33,8 +36,8 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 from simple_salesforce.login import SalesforceLogin
 
 from connectors.budget import RateBudget
-from connectors.errors import BudgetExhaustedError, ConnectorError, RateLimitedError, TerminalError
-from connectors.retry import RetryPolicy
+from connectors.errors import ConnectorError, TerminalError
+from connectors.retry import Replay, RetryPolicy, Sent, send_within_budget
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import INVALID_SESSION_ID, error_from_exception
 
@@ -95,7 +98,6 @@ class SalesforceClient:
         self._sleep = sleep
         self._sf: Salesforce | None = None
         self._headers: Mapping[str, str] = {}
-        self._stopped: BudgetExhaustedError | None = None
 
     # ---- calls ------------------------------------------------------------------------------
 
@@ -118,11 +120,12 @@ class SalesforceClient:
         method: str = "GET",
         body: object = None,
         headers: Mapping[str, str] | None = None,
-        idempotent: bool = True,
-    ) -> Any:
-        """One REST call under /services/data/vXX.X/; the decoded JSON (None for 204)."""
+        replay: Replay = Replay.READ,
+    ) -> Sent[Any]:
+        """One REST call under /services/data/vXX.X/: the decoded JSON (None for 204) and the
+        requests it took."""
         data = None if body is None else json.dumps(body)
-        return self.call(
+        return self.send(
             kind,
             lambda sf: sf.restful(
                 path,
@@ -131,50 +134,54 @@ class SalesforceClient:
                 headers=dict(headers or {}),
                 timeout=self.config.timeout_seconds,
             ),
-            idempotent=idempotent,
+            replay=replay,
         )
 
     def last_header(self, name: str) -> str | None:
         """A header of the latest response (e.g. the ETag of the record just read)."""
         return self._headers.get(name)
 
-    def call(self, kind: str, request: Request[T], *, idempotent: bool = True) -> T:
-        """Run `request` under the budget, retrying and re-authenticating as the docstring says."""
-        started, attempt, renewed = time.monotonic(), 0, False
-        while True:
-            if self._stopped is not None:
-                stopped = self._stopped
-                raise BudgetExhaustedError(
-                    stopped.message, status=stopped.status, code=stopped.code
-                )
+    def call(self, kind: str, request: Request[T], *, replay: Replay = Replay.READ) -> T:
+        """Run `request` as the module docstring says; its answer."""
+        return self.send(kind, request, replay=replay).value
+
+    def send(self, kind: str, request: Request[T], *, replay: Replay = Replay.READ) -> Sent[T]:
+        """Run `request` under the budget and the retry policy; its answer and the requests
+        it took (a failure raises as `connectors.retry.send_within_budget` says)."""
+        return send_within_budget(
+            lambda: self._attempt(kind, request),
+            budget=self.budget,
+            policy=self.retry,
+            replay=replay,
+            kind=kind,
+            sleep=self._sleep,
+        )
+
+    def _attempt(self, kind: str, request: Request[T]) -> T:
+        """One try; a session found expired is renewed and the request sent once more."""
+        answer = self._request(request)
+        if isinstance(answer, ConnectorError) and answer.code == INVALID_SESSION_ID:
+            log.info("Salesforce session expired or revoked; logging in again")
+            self._log_in_again()
             self.budget.acquire(kind)
-            attempt += 1
-            try:
-                result = request(self._client())
-            except (SalesforceError, requests.RequestException) as exc:
-                error: ConnectorError | None = error_from_exception(exc, self._headers)
-            else:
-                error = None
-            # Outside the except block: an error raised here must not carry the failed call's
-            # exception, whose traceback holds the response (and its connection) alive.
+            answer = self._request(request)
+        if isinstance(answer, ConnectorError):
+            raise answer
+        return answer
+
+    def _request(self, request: Request[T]) -> T | ConnectorError:
+        """The answer, or the typed error: returned, never raised from the except block, where
+        it would carry the failed call's exception, whose traceback holds the response (and its
+        connection) alive."""
+        try:
+            answer = request(self._client())
+        except (SalesforceError, requests.RequestException) as exc:
+            error = error_from_exception(exc, self._headers)
+        else:
             self._observe_limits()
-            if error is None:
-                return result
-            if error.code == INVALID_SESSION_ID and not renewed:
-                log.info("Salesforce session expired or revoked; logging in again")
-                self._log_in_again()
-                renewed = True
-                continue
-            if isinstance(error, BudgetExhaustedError):
-                self._stop(error)
-                raise error
-            wait = self.retry.wait_before_retry(attempt, error, time.monotonic() - started)
-            if wait is None or not idempotent:
-                raise error
-            if isinstance(error, RateLimitedError):
-                self.budget.pause(wait)  # every worker sharing the budget holds off, this one too
-            else:
-                self._sleep(wait)
+            return answer
+        self._observe_limits()
+        return error
 
     # ---- limits -------------------------------------------------------------------------------
 
@@ -182,19 +189,11 @@ class SalesforceClient:
         self._headers = response.headers
 
     def _observe_limits(self) -> None:
+        """Feed `Sforce-Limit-Info` to the budget: past the run's share, the call that said so
+        has succeeded and the next one is refused."""
         usage = parse_limit_info(self._headers.get("Sforce-Limit-Info", ""))
-        if usage is None:
-            return
-        try:
+        if usage is not None:
             self.budget.observe(daily_used=usage[0], daily_limit=usage[1])
-        except BudgetExhaustedError as error:
-            # The call that crossed the line succeeded; the next one is refused.
-            self._stop(error)
-
-    def _stop(self, error: BudgetExhaustedError) -> None:
-        if self._stopped is None:
-            log.warning("Salesforce calls stop for this run: %s", error)
-        self._stopped = error
 
     # ---- authentication -----------------------------------------------------------------------
 

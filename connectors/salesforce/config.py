@@ -15,6 +15,7 @@ from typing import Any, Final
 from pydantic import SecretStr
 
 API_VERSION: Final = "59.0"  # Winter '24: every resource the connector uses exists there
+COLLECTION_LIMIT: Final = 200  # records sObject Collections take per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,10 @@ class SalesforceLoginSettings:
 
 @dataclass(frozen=True, slots=True)
 class SalesforceConfig:
-    """Where the org is, how to authenticate, and how this connector paces itself."""
+    """Where the org is, how to authenticate, and how this connector paces itself.
+
+    `write_batch_size` is how many owner writes go in one sObject Collections call (at most 200).
+    """
 
     instance_url: str | None = None
     session_id: SecretStr | None = None
@@ -55,6 +59,7 @@ class SalesforceConfig:
     look_back: timedelta = timedelta(minutes=10)  # incremental reads re-read this far back
     max_daily_share: float = 0.5  # stop the run above this share of the org's daily allowance
     timeout_seconds: float = 60.0
+    write_batch_size: int = COLLECTION_LIMIT
 
     def __post_init__(self) -> None:
         has_session = self.instance_url is not None and self.session_id is not None
@@ -64,3 +69,7 @@ class SalesforceConfig:
             )
         if not 0 < self.max_daily_share <= 1:
             raise ValueError(f"max_daily_share must be in (0, 1], got {self.max_daily_share}")
+        if not 1 <= self.write_batch_size <= COLLECTION_LIMIT:
+            raise ValueError(
+                f"write_batch_size must be 1 to {COLLECTION_LIMIT}, got {self.write_batch_size}"
+            )

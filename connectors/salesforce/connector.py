@@ -4,7 +4,9 @@ Reads are SOQL: Accounts by `SystemModstamp` with an `Id` tie-break (incremental
 look-back before the cursor, so an edit committed late is not missed), deleted Accounts through
 queryAll, Users with `IsActive` (inactive users keep owning records), and Tasks and Events by
 `AccountId` for per-owner activity. Writes go through sObject Collections, 200 records per
-call with `allOrNone: false`, answered per record in input order. Collections have no
+call with `allOrNone: false`, answered per record in input order; a failure of a whole call
+stops the run, raising its error with every input's outcome (see `connectors.base`). Collections
+have no
 per-record precondition: compare-before-write (read the owners with `read_owners`, then write)
 has the same race as HubSpot's batch update; `read_owner_version` and `write_owner_if_unchanged`
 use the single-record ETag / If-Match for the reconciler.
@@ -27,13 +29,15 @@ from connectors.base import (
     FieldCheck,
     Note,
     OwnerWrite,
+    WriteOutcome,
     WriteResult,
     carries_marker,
 )
+from connectors.batching import BatchedWrite
 from connectors.budget import RateBudget, salesforce_windows
 from connectors.errors import ConnectorError, TerminalError
 from connectors.records import AccountBuilder, parse_instant
-from connectors.retry import RetryPolicy
+from connectors.retry import Replay, RetryPolicy
 from connectors.salesforce import notes
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.config import SalesforceConfig
@@ -49,7 +53,6 @@ from connectors.salesforce.queries import (
 from rules.domain import Account, Owner
 from rules.schema import RuleFile
 
-RECORDS_PER_WRITE: Final = 200  # sObject Collections' limit per call
 USER_FIELDS: Final = ("Id", "Email", "FirstName", "LastName", "IsActive", "ManagerId")
 # Per activity object: extra filter, and the fields that date a touch, most precise first.
 ACTIVITY_SOURCES: Final = (
@@ -140,56 +143,68 @@ class SalesforceConnector:
     def read_owner_version(self, account_id: str) -> tuple[str | None, str | None]:
         """(owner, ETag) of one Account, for a conditional write by the reconciler."""
         path = f"sobjects/Account/{record_id(account_id)}?fields=Id,OwnerId"
-        record = self.client.rest("read", path)
+        record = self.client.rest("read", path).value
         return record.get("OwnerId"), self.client.last_header("ETag")
 
     # ---- writes -----------------------------------------------------------------------------
 
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for start in range(0, len(writes), RECORDS_PER_WRITE):
-            results.extend(self._write_chunk(writes[start : start + RECORDS_PER_WRITE]))
-        return results
-
-    def _write_chunk(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
-        results: list[WriteResult | None] = [None] * len(writes)
-        records: list[dict[str, object]] = []
-        sent: list[int] = []  # positions in `writes` of `records`
+        run = BatchedWrite([w.account_id for w in writes])
+        records: dict[int, dict[str, object]] = {}
         for position, write in enumerate(writes):
             try:
-                records.append(_update_record(write))
-                sent.append(position)
+                records[position] = _update_record(write)
             except TerminalError as error:
-                results[position] = WriteResult(write.account_id, ok=False, error=error)
-        if records:
-            body = {"allOrNone": False, "records": records}
-            saves = self.client.rest("write", "composite/sobjects", method="PATCH", body=body)
-            if not isinstance(saves, list) or len(saves) != len(records):
-                raise TerminalError(
-                    f"Salesforce answered {len(saves) if isinstance(saves, list) else 'no'} "
-                    f"results for {len(records)} records; treating the whole batch as unknown",
-                    code="UNEXPECTED_REPLY",
-                )
-            for position, save in zip(sent, saves, strict=True):
-                results[position] = _write_result(writes[position].account_id, save)
-        return [r for r in results if r is not None]
+                run.refuse(position, error)
+        for batch in batches(records, self.config.write_batch_size):
+            self._write_batch(batch, records, run)
+        return run.results()
+
+    def _write_batch(
+        self, batch: list[int], records: dict[int, dict[str, object]], run: BatchedWrite
+    ) -> None:
+        body = {"allOrNone": False, "records": [records[p] for p in batch]}
+        try:
+            sent = self.client.rest(
+                "write", "composite/sobjects", method="PATCH", body=body, replay=Replay.UPDATE
+            )
+        except ConnectorError as error:
+            run.stop(error, batch)
+        run.sent(batch, sent.attempts)
+        saves = sent.value
+        if not isinstance(saves, list) or len(saves) != len(batch):
+            unexpected = TerminalError(
+                f"Salesforce answered {len(saves) if isinstance(saves, list) else 'no'} "
+                f"results for {len(batch)} records; treating the whole batch as unknown",
+                code="UNEXPECTED_REPLY",
+            )
+            run.stop(unexpected, batch, outcome=WriteOutcome.UNKNOWN)
+        for position, save in zip(batch, saves, strict=True):
+            if isinstance(save, dict) and save.get("success"):
+                run.settle(position, WriteOutcome.APPLIED)
+            else:
+                errors = save.get("errors") if isinstance(save, dict) else None
+                run.settle(position, WriteOutcome.FAILED, error=record_error(errors))
 
     def write_owner_if_unchanged(self, write: OwnerWrite, etag: str) -> WriteResult:
         """Write one Account only if it still has `etag`; a ConflictError result when not."""
         record = {k: v for k, v in _update_record(write).items() if k not in {"attributes", "id"}}
         try:
-            self.client.rest(
+            sent = self.client.rest(
                 "write",
                 f"sobjects/Account/{record_id(write.account_id)}",
                 method="PATCH",
                 body=record,
                 headers={"If-Match": etag},
+                replay=Replay.UPDATE,
             )
         except ConnectorError as error:
             if error.status not in {400, 404, 409, 412}:
                 raise
-            return WriteResult(write.account_id, ok=False, error=error)
-        return WriteResult(write.account_id, ok=True)
+            return WriteResult(
+                write.account_id, WriteOutcome.FAILED, error=error, attempts=error.attempts
+            )
+        return WriteResult(write.account_id, WriteOutcome.APPLIED, attempts=sent.attempts)
 
     def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
         return notes.find_notes(self.client, account_ids, markers)
@@ -205,7 +220,7 @@ class SalesforceConnector:
         `create` is ignored: Salesforce fields come from a metadata deployment by an admin.
         """
         del create
-        described = self.client.rest("describe", "sobjects/Account/describe")
+        described = self.client.rest("describe", "sobjects/Account/describe").value
         names = {f["name"] for f in described.get("fields", [])}
         territory = [f.name for f in TERRITORY_CUSTOM_FIELDS]
         wanted = [*territory, *self.builder.properties()]
@@ -230,13 +245,6 @@ def _update_record(write: OwnerWrite) -> dict[str, object]:
         "OwnerId": write.owner_id,
         **write_values(write.fields),
     }
-
-
-def _write_result(account_id: str, save: Any) -> WriteResult:
-    if isinstance(save, dict) and save.get("success"):
-        return WriteResult(account_id, ok=True)
-    errors = save.get("errors") if isinstance(save, dict) else None
-    return WriteResult(account_id, ok=False, error=record_error(errors))
 
 
 def _fold_touch(

@@ -6,9 +6,14 @@ read back (the body cannot be queried), so `find_notes` finds a note through the
 links and one batch read of their titles, with no search index that lags.
 
 A create is not idempotent and is never repeated blindly: when the reply to one is lost, the
-caller looks for the marker before posting again. A link is: repeating one that was made
-answers DUPLICATE_VALUE, which counts as done. A note created but never linked (the run died in
-between) is invisible on the account; posting again makes a second, linked, note.
+run stops with that note `unknown`, and the caller looks for the marker before posting again.
+A link is: repeating one that was made answers DUPLICATE_VALUE, which counts as done. A note
+created but never linked (the run died in between) is invisible on the account; posting again
+makes a second, linked, note.
+
+A failure about one note (a bad account id, a refused field: 400 or 404) is that note's
+`failed` outcome; any other failure (connection, session, allowance) stops the run, raising
+its error with every note's outcome (see `connectors.base`).
 """
 
 from __future__ import annotations
@@ -19,16 +24,17 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from connectors.base import NOTE_MARKER_PREFIX, Note, WriteResult
+from connectors.base import NOTE_MARKER_PREFIX, Note, WriteOutcome, WriteResult
+from connectors.batching import BatchedWrite
 from connectors.errors import ConnectorError
+from connectors.retry import Replay
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.failures import DUPLICATE_VALUE
 from connectors.salesforce.queries import batches, id_list, select
 
 TITLE_CHARS: Final = 255
 _MARKERS: Final = re.compile(re.escape(NOTE_MARKER_PREFIX) + r"[0-9A-Za-z_-]+")
-# Failures about one note (a bad account id, a refused field): reported per note. Anything
-# else (connection, session, allowance) is about the whole batch and raises.
+# Failures about one note (a bad account id, a refused field): reported per note.
 _RECORD_STATUSES: Final = frozenset({400, 404})
 
 
@@ -68,38 +74,46 @@ def find_notes(
 
 def post_notes(client: SalesforceClient, notes: Sequence[Note]) -> list[WriteResult]:
     """Create and link each note; one result per note, in input order."""
-    return [_post(client, note) for note in notes]
+    run = BatchedWrite([n.account_id for n in notes])
+    for position, note in enumerate(notes):
+        _post(client, note, position, run)
+    return run.results()
 
 
-def _post(client: SalesforceClient, note: Note) -> WriteResult:
+def _post(client: SalesforceClient, note: Note, position: int, run: BatchedWrite) -> None:
     try:
         created = client.rest(
             "create",
             "sobjects/ContentNote",
             method="POST",
             body={"Title": note_title(note), "Content": note_content(note)},
-            idempotent=False,
+            replay=Replay.CREATE,
         )
     except ConnectorError as error:
-        return _failed(note, error)
-    note_id = str(created["id"])
+        _failed(run, position, error)
+        return
+    run.sent([position], created.attempts)
+    note_id = str(created.value["id"])
+    link = {"ContentDocumentId": note_id, "LinkedEntityId": note.account_id, "ShareType": "V"}
     try:
-        _link(client, note_id, note.account_id)
+        # A repeated link is refused as DUPLICATE_VALUE, never made twice: safe to resend.
+        linked = client.rest("create", "sobjects/ContentDocumentLink", method="POST", body=link)
     except ConnectorError as error:
-        return _failed(note, error, note_id)
-    return WriteResult(note.account_id, ok=True, record_id=note_id)
+        if error.code == DUPLICATE_VALUE:  # a retried link that had been made
+            run.sent([position], error.attempts)
+            run.settle(position, WriteOutcome.APPLIED, record_id=note_id)
+        else:
+            _failed(run, position, error, note_id)
+        return
+    run.sent([position], linked.attempts)
+    run.settle(position, WriteOutcome.APPLIED, record_id=note_id)
 
 
-def _link(client: SalesforceClient, note_id: str, account_id: str) -> None:
-    link = {"ContentDocumentId": note_id, "LinkedEntityId": account_id, "ShareType": "V"}
-    try:
-        client.rest("create", "sobjects/ContentDocumentLink", method="POST", body=link)
-    except ConnectorError as error:
-        if error.code != DUPLICATE_VALUE:  # a retried link that had been made
-            raise
-
-
-def _failed(note: Note, error: ConnectorError, note_id: str | None = None) -> WriteResult:
+def _failed(
+    run: BatchedWrite, position: int, error: ConnectorError, note_id: str | None = None
+) -> None:
+    """A note's own failure settles it; anything else stops the run."""
     if error.status not in _RECORD_STATUSES:
-        raise error
-    return WriteResult(note.account_id, ok=False, error=error, record_id=note_id)
+        run.stop(error, [position], record_id=note_id)
+    run.sent([position], error.attempts)
+    run.settle(position, WriteOutcome.after(error), error=error, record_id=note_id)

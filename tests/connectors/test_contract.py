@@ -1,9 +1,13 @@
-"""One contract, every connector: the same org in gives the same domain objects out.
+"""One contract, every connector: the same org in gives the same domain objects out, and every
+write answers with one outcome per input.
 
 Each case serves the conftest's sample org through one connector (the CSV directory itself,
 HubSpot via the sandbox, Salesforce via the sandbox) and maps its ids back to the CSV ids, so
 the assertions compare against what the CSV source reads from the same files. Times compare at
 day precision (Salesforce's LastActivityDate is a date).
+
+Writes go in batches of two, so a fault can hit exactly the second batch: the sandbox's
+`skip`/`times` faults on the CRMs, a file that cannot be written on the CSV directory.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from pydantic import SecretStr
 
-from connectors.base import Connector, Note, OwnerWrite, note_marker
+from connectors.base import Connector, Note, OwnerWrite, WriteOutcome, WriteResult, note_marker
+from connectors.errors import TerminalError, TransientError
+from connectors.files import connector as csv_files
 from connectors.files.connector import CsvConnector
 from connectors.files.csv_source import load_csv_directory
 from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy
@@ -26,19 +33,42 @@ from connectors.snapshot import pull_snapshot
 from rules.domain import Account, Snapshot
 from rules.loader import load_rules
 from rules.schema import RuleFile
+from sandbox.server import RunningSandbox
 from tests.connectors.conftest import control
 from tests.connectors.salesforce_support import close_sessions, connector_for
 
 CONNECTORS = ("csv", "hubspot", "salesforce")
+CRMS = ("hubspot", "salesforce")
+WRITE_BATCH = 2
+Target = Literal["owners", "notes"]
+Fault = Literal["refuse", "server_error", "drop"]
+# Each fault hits the second batch's call: a 401 once, a 503 on it and every retry, or the
+# connection cut once the write was applied.
+CRM_FAULTS: dict[Fault, str] = {
+    "refuse": "times=1,401=1",
+    "server_error": "503=1",
+    "drop": "times=1,drop_after_write=1",
+}
+
+APPLIED, FAILED, UNKNOWN, NOT_SENT = (
+    WriteOutcome.APPLIED,
+    WriteOutcome.FAILED,
+    WriteOutcome.UNKNOWN,
+    WriteOutcome.NOT_SENT,
+)
 
 
 @dataclass(slots=True)
 class Case:
-    """A connector over the sample org, with its ids mapped to and from the CSV's."""
+    """A connector over the sample org, with its ids mapped to and from the CSV's, and a way to
+    break the second write call of owners or notes."""
 
     connector: Connector
     company_id: dict[str, str]  # CSV id -> connector id
     owner_id: dict[str, str]
+    inject: Callable[[Target, Fault], None]
+    note_batch: int = WRITE_BATCH  # notes per write call
+    running: RunningSandbox | None = None
 
     def back(self) -> tuple[dict[str, str], dict[str, str]]:
         return (
@@ -47,19 +77,52 @@ class Case:
         )
 
 
+def _crm_faults(running: RunningSandbox, endpoints: dict[Target, tuple[str, int]]) -> Any:
+    """Inject a fault on the second write call: `endpoints` names each target's endpoint and
+    the requests one batch of it takes."""
+
+    def inject(target: Target, fault: Fault) -> None:
+        endpoint, requests_per_batch = endpoints[target]
+        spec = f"{endpoint}:skip={requests_per_batch},{CRM_FAULTS[fault]}"
+        control(running, "POST", "/faults", spec=spec)
+
+    return inject
+
+
+def _csv_faults(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The CSV directory's second write of companies.csv or notes.csv is refused."""
+
+    def inject(target: Target, fault: Fault) -> None:
+        assert fault == "refuse", "a CSV directory has no connection to lose"
+        name = "_replace" if target == "owners" else "_append"
+        write = getattr(csv_files, name)
+        calls = []
+
+        def second_refused(path: Path, rows: list[list[str]]) -> None:
+            calls.append(path)
+            if len(calls) == 2:
+                raise PermissionError(13, "Permission denied", str(path))
+            write(path, rows)
+
+        monkeypatch.setattr(csv_files, name, second_refused)
+
+    return inject
+
+
 def _rule(org: Path) -> RuleFile:
     path = org / "rules.yaml"
     return load_rules(path.read_text(encoding="utf-8"), str(path)).rule
 
 
-def _csv_case(org: Path, tmp_path: Path, _: pytest.FixtureRequest) -> Case:
+def _csv_case(org: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Case:
     copy = tmp_path / "org"
     shutil.copytree(org, copy)
     reference = load_csv_directory(copy, _rule(copy)).snapshot
     return Case(
-        connector=CsvConnector(copy, _rule(copy)),
+        connector=CsvConnector(copy, _rule(copy), write_batch_size=WRITE_BATCH),
         company_id={a.id: a.id for a in reference.accounts},
         owner_id={o.id: o.id for o in reference.owners},
+        inject=_csv_faults(request.getfixturevalue("monkeypatch")),
     )
 
 
@@ -70,11 +133,18 @@ def _hubspot_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
         token=SecretStr(running.info.hubspot_token),
         base_url=running.info.hubspot_url,
         retry=RetryPolicy(first_wait=0),
+        write_batch_size=WRITE_BATCH,
     )
+    endpoints: dict[Target, tuple[str, int]] = {
+        "owners": ("hubspot.companies.batch_update", 1),
+        "notes": ("hubspot.notes.batch_create", 1),
+    }
     return Case(
         connector=HubSpotConnector(config, rule=_rule(org)),
         company_id={k: v["hubspot"] for k, v in ids["companies"].items()},
         owner_id={k: v["hubspot"] for k, v in ids["owners"].items()},
+        inject=_crm_faults(running, endpoints),
+        running=running,
     )
 
 
@@ -82,10 +152,18 @@ def _salesforce_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case
     running = request.getfixturevalue("sandbox_factory")(data=org)
     request.addfinalizer(close_sessions)  # before the sandbox stops
     ids = control(running, "GET", "/ids")
+    # A note is its own call pair: the ContentNote, then its ContentDocumentLink.
+    endpoints: dict[Target, tuple[str, int]] = {
+        "owners": ("salesforce.collections", 1),
+        "notes": ("salesforce.create", 2),
+    }
     return Case(
-        connector=connector_for(running, rule=_rule(org)),
+        connector=connector_for(running, rule=_rule(org), write_batch_size=WRITE_BATCH),
         company_id={k: v["salesforce"] for k, v in ids["companies"].items()},
         owner_id={k: v["salesforce"] for k, v in ids["owners"].items()},
+        inject=_crm_faults(running, endpoints),
+        note_batch=1,
+        running=running,
     )
 
 
@@ -146,27 +224,126 @@ def test_owners_include_deactivated_ones(case: Case, reference: Snapshot) -> Non
     assert any(not active for _, active in got.values())
 
 
-def test_writes_read_back_and_fail_per_record(case: Case, reference: Snapshot) -> None:
-    active = [o for o in reference.owners if o.active]
-    targets = [a for a in reference.accounts if a.owner_id != active[0].id][:3]
-    to = case.owner_id[active[0].id]
-    writes = [
-        OwnerWrite(case.company_id[targets[0].id], to),
-        OwnerWrite(case.company_id[targets[1].id], "000000000000000"),  # no such owner
-        OwnerWrite(case.company_id[targets[2].id], to),
-    ]
-    results = case.connector.write_owners(writes)
-    assert [r.account_id for r in results] == [w.account_id for w in writes]
-    assert [r.ok for r in results] == [True, False, True]
-    assert results[1].error is not None
-    current = case.connector.read_owners([w.account_id for w in writes])
-    assert current[writes[0].account_id] == to
-    assert current[writes[2].account_id] == to
-    assert current[writes[1].account_id] == _owner_or_none(case, targets[1])
+@dataclass(frozen=True, slots=True)
+class Moves:
+    """Six accounts to move to one active owner, in the connector's ids."""
+
+    writes: list[OwnerWrite]
+    before: list[str | None]  # each account's owner now
+    to: str
+
+    @classmethod
+    def of(cls, case: Case, reference: Snapshot) -> Moves:
+        owner = next(o for o in reference.owners if o.active)
+        accounts = [a for a in reference.accounts if a.owner_id != owner.id][:6]
+        to = case.owner_id[owner.id]
+        return cls(
+            writes=[OwnerWrite(case.company_id[a.id], to) for a in accounts],
+            before=[_owner_or_none(case, a) for a in accounts],
+            to=to,
+        )
+
+    def owners_now(self, connector: Connector) -> list[str | None]:
+        current = connector.read_owners([w.account_id for w in self.writes])
+        return [current[w.account_id] for w in self.writes]
+
+    def expected(self, moved: list[bool]) -> list[str | None]:
+        return [self.to if m else b for m, b in zip(moved, self.before, strict=True)]
 
 
 def _owner_or_none(case: Case, account: Account) -> str | None:
     return case.owner_id[account.owner_id] if account.owner_id else None
+
+
+def _outcomes(results: list[WriteResult] | tuple[WriteResult, ...]) -> list[WriteOutcome]:
+    return [r.outcome for r in results]
+
+
+def test_a_refused_record_in_the_second_batch_fails_alone(case: Case, reference: Snapshot) -> None:
+    moves = Moves.of(case, reference)
+    writes = list(moves.writes)
+    writes[3] = OwnerWrite(writes[3].account_id, "000000000000000")  # no such owner
+    results = case.connector.write_owners(writes)
+    assert [r.account_id for r in results] == [w.account_id for w in writes]
+    assert _outcomes(results) == [APPLIED, APPLIED, APPLIED, FAILED, APPLIED, APPLIED]
+    assert results[3].error is not None
+    assert all(r.attempts >= 1 for r in results)
+    assert moves.owners_now(case.connector) == moves.expected([True] * 3 + [False] + [True] * 2)
+
+
+def test_a_refusal_on_the_second_batch_stops_the_run_with_every_outcome(
+    case: Case, reference: Snapshot
+) -> None:
+    moves = Moves.of(case, reference)
+    case.inject("owners", "refuse")
+    with pytest.raises(TerminalError) as stopped:
+        case.connector.write_owners(moves.writes)
+    results = stopped.value.results
+    assert [r.account_id for r in results] == [w.account_id for w in moves.writes]
+    assert _outcomes(results) == [APPLIED, APPLIED, FAILED, FAILED, NOT_SENT, NOT_SENT]
+    assert [r.attempts for r in results] == [1, 1, 1, 1, 0, 0]
+    assert all(r.error is stopped.value for r in results[2:4])
+    assert moves.owners_now(case.connector) == moves.expected([True, True] + [False] * 4)
+
+
+def _second_batch_lost(
+    kind: str, fault: Fault, request: pytest.FixtureRequest
+) -> tuple[Case, Moves, tuple[WriteResult, ...]]:
+    """Six moves through `kind` with `fault` on the second batch: the run stops there, with
+    that batch unknown (the request went out) and the last one never sent."""
+    case = BUILDERS[kind](
+        request.getfixturevalue("sample_org"), request.getfixturevalue("tmp_path"), request
+    )
+    moves = Moves.of(case, request.getfixturevalue("reference"))
+    case.inject("owners", fault)
+    with pytest.raises(TransientError) as stopped:
+        case.connector.write_owners(moves.writes)
+    results = stopped.value.results
+    assert _outcomes(results) == [APPLIED, APPLIED, UNKNOWN, UNKNOWN, NOT_SENT, NOT_SENT]
+    return case, moves, results
+
+
+@pytest.mark.parametrize("kind", CRMS)
+def test_a_server_error_past_the_retries_leaves_the_second_batch_unknown_until_read_back(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    case, moves, results = _second_batch_lost(kind, "server_error", request)
+    assert results[2].attempts == results[3].attempts > 1  # retried, then given up
+    # Read back: the server failed before writing, so nothing of that batch landed.
+    assert moves.owners_now(case.connector) == moves.expected([True, True] + [False] * 4)
+
+
+@pytest.mark.parametrize("kind", CRMS)
+def test_a_write_whose_answer_was_lost_is_unknown_and_read_back_shows_it_landed(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    case, moves, results = _second_batch_lost(kind, "drop", request)
+    assert [r.attempts for r in results] == [1, 1, 1, 1, 0, 0]  # an update is not resent blindly
+    assert moves.owners_now(case.connector) == moves.expected([True] * 4 + [False] * 2)
+    assert case.running is not None
+    companies, _ = case.back()
+    written = control(case.running, "GET", "/stats")["owner_writes"]
+    assert written == {companies[w.account_id]: 1 for w in moves.writes[:4]}
+
+
+def test_notes_refused_on_the_second_batch_stop_the_run_and_only_the_first_exist(
+    case: Case, reference: Snapshot
+) -> None:
+    accounts = [case.company_id[a.id] for a in reference.accounts[:6]]
+    notes = [
+        Note(a, f"{i:024x}", f"Owner changed. {note_marker(f'{i:024x}')}", datetime.now(UTC))
+        for i, a in enumerate(accounts)
+    ]
+    case.inject("notes", "refuse")
+    with pytest.raises(TerminalError) as stopped:
+        case.connector.post_notes(notes)
+    results = stopped.value.results
+    batch = case.note_batch
+    assert [r.account_id for r in results] == accounts
+    assert _outcomes(results) == [APPLIED] * batch + [FAILED] * batch + [NOT_SENT] * (6 - 2 * batch)
+    assert all(r.record_id for r in results[:batch])
+    found = case.connector.find_notes(accounts, [n.marker for n in notes])
+    assert set(found) == {n.marker for n in notes[:batch]}
 
 
 def test_notes_are_found_again_by_marker(case: Case, reference: Snapshot) -> None:

@@ -1,17 +1,22 @@
-"""The one HTTP status table, and settings read from TERRITORY_* (secrets never shown)."""
+"""The one HTTP status table, errors stored as JSON, and settings read from TERRITORY_* (secrets
+never shown)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from connectors.errors import (
+    BudgetExhaustedError,
     ConflictError,
+    ConnectorError,
     RateLimitedError,
     TerminalError,
     TransientError,
     error_for_status,
+    error_from_json,
     parse_retry_after,
 )
 from worker.settings import SettingsError, load_settings
@@ -45,6 +50,49 @@ def test_rate_limited_carries_its_wait() -> None:
     assert error.wait_seconds == 2.5
     assert error.policy == "TEN_SECONDLY_ROLLING"
     assert error.retryable
+
+
+def test_a_retry_after_on_a_server_error_is_kept_as_its_wait() -> None:
+    error = error_for_status(503, "busy", wait_seconds=3.0)
+    assert type(error) is TransientError
+    assert error.wait_seconds == 3.0
+    assert error_for_status(502, "bad gateway").wait_seconds is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectorError("failed", status=418),
+        TransientError("HubSpot companies.list: internal error", status=500, code="INTERNAL_ERROR"),
+        TransientError("busy", status=503, wait_seconds=4.5),
+        TransientError("Salesforce request failed: ConnectionError", code="CONNECTION"),
+        RateLimitedError("slow down", wait_seconds=10.0, code="TEN_SECONDLY_ROLLING"),
+        TerminalError("bad token", status=401, code="INVALID_AUTHENTICATION"),
+        ConflictError("the owner changed", status=412),
+        BudgetExhaustedError("allowance spent", status=403, code="REQUEST_LIMIT_EXCEEDED"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_error_class_is_stored_as_json_and_read_back_the_same(error: ConnectorError) -> None:
+    stored = orjson.loads(orjson.dumps(error.to_json()))
+    assert set(stored) == {"class", "status", "code", "message", "retryable", "wait"}
+    assert stored["class"] == type(error).__name__
+    assert stored["retryable"] is error.retryable
+    again = error_from_json(stored)
+    assert type(again) is type(error)
+    assert again.to_json() == error.to_json()
+    assert str(again) == str(error)
+
+
+def test_an_error_of_a_class_no_longer_known_reads_back_as_terminal() -> None:
+    again = error_from_json({"class": "QuotaError", "message": "over quota", "status": 402})
+    assert type(again) is TerminalError
+    assert (again.message, again.status, again.code, again.wait_seconds) == (
+        "over quota",
+        402,
+        None,
+        None,
+    )
 
 
 def test_retry_after_in_seconds_only() -> None:

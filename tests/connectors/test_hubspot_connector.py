@@ -16,15 +16,15 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from pydantic import SecretStr
 
-from connectors.base import Note, OwnerWrite, note_marker
+from connectors.base import Note, OwnerWrite, WriteOutcome, note_marker
 from connectors.budget import RateBudget, hubspot_windows
 from connectors.errors import BudgetExhaustedError, TerminalError, TransientError
 from connectors.files.csv_source import load_csv_directory
 from connectors.hubspot import HubSpotConfig, HubSpotConnector, RetryPolicy
-from connectors.hubspot.transport import HubSpotTransport
 from rules.domain import Snapshot
 from rules.loader import load_rules
 from rules.schema import RuleFile
@@ -130,7 +130,9 @@ def test_owners_include_queues_and_the_deactivated_as_inactive(
         o.id: (o.email, o.active) for o in reference.owners
     }
     assert owners["50000001"].email.startswith("territory-queue@")  # a QUEUE owner
-    assert {i for i, o in owners.items() if not o.active} == {"50000005", "50000011"}
+    inactive = {o.id for o in reference.owners if not o.active}
+    assert inactive
+    assert {i for i, o in owners.items() if not o.active} == inactive
 
 
 def test_owner_activity_is_the_csv_sources_latest_touch_per_owner(
@@ -284,23 +286,16 @@ def test_a_server_error_that_persists_surfaces_as_transient(sandbox_factory: Fac
     assert requests_to(running, "hubspot.owners.list") == 3
 
 
-def test_retries_stop_at_the_total_time_before_the_attempts(sandbox_factory: Factory) -> None:
+def test_retries_stop_before_a_wait_would_pass_the_total_time(sandbox_factory: Factory) -> None:
     running = sandbox_factory(faults="hubspot.owners.list:502=1")
-    now = [0.0]
-    policy = RetryPolicy(attempts=50, max_seconds=3.0, first_wait=1.0)
-    config = HubSpotConfig(
-        token=SecretStr(running.info.hubspot_token), base_url=running.info.hubspot_url, retry=policy
-    )
-    transport = HubSpotTransport(
-        config,
-        budget_for(running.sandbox.gate.limits),
-        sleep=lambda seconds: now.__setitem__(0, now[0] + seconds),
-        clock=lambda: now[0],
-    )
-    with pytest.raises(TransientError):
-        transport.call("owners.list", transport.apis.owners.get_page, limit=10)
-    assert now[0] <= 3.0
-    assert 2 <= requests_to(running, "hubspot.owners.list") < 50
+    policy = RetryPolicy(attempts=50, max_seconds=0.5, first_wait=0.1, max_wait=0.1)
+    started = time.monotonic()
+    with pytest.raises(TransientError) as gave_up:
+        list(connect(running, retry=policy).iter_owners())
+    assert time.monotonic() - started < 0.5 + 0.3  # the last wait that fits, then the last try
+    sent = requests_to(running, "hubspot.owners.list")
+    assert 2 <= sent < 50
+    assert gave_up.value.attempts == sent
 
 
 def test_rate_limit_headers_feed_the_budget(shared: RunningSandbox) -> None:
@@ -320,6 +315,7 @@ def test_a_bad_token_is_terminal_and_never_shown(shared: RunningSandbox) -> None
         list(connector.iter_owners())
     assert caught.value.status == 401
     assert secret not in str(caught.value)
+    assert secret not in orjson.dumps(caught.value.to_json()).decode()
     assert secret not in repr(connector.config)
     assert shared.info.hubspot_token not in repr(connect(shared).config)
 
@@ -362,7 +358,8 @@ def test_one_invalid_owner_in_a_batch_fails_alone(
     accounts = [a.id for a in reference.accounts[:64]]
     writes = [OwnerWrite(a, other_active_owner(reference, a)) for a in accounts]
     writes[37] = OwnerWrite(accounts[37], "77777777")  # no such owner
-    writes[50] = OwnerWrite(accounts[50], "50000005")  # a deactivated owner
+    inactive = next(o.id for o in reference.owners if not o.active)
+    writes[50] = OwnerWrite(accounts[50], inactive)  # a deactivated owner
     results = connect(sandbox).write_owners(writes)
     assert [r.ok for r in results] == [i not in {37, 50} for i in range(64)]
     for index in (37, 50):
@@ -378,7 +375,7 @@ def test_writes_to_one_company_twice_land_in_order(
     sandbox: RunningSandbox, reference: Snapshot
 ) -> None:
     account = reference.accounts[0].id
-    first, second = "50000002", "50000003"
+    first, second = [o.id for o in reference.owners if o.active][1:3]
     results = connect(sandbox).write_owners(
         [OwnerWrite(account, first), OwnerWrite(account, second)]
     )
@@ -386,16 +383,18 @@ def test_writes_to_one_company_twice_land_in_order(
     assert connect(sandbox).read_owners([account]) == {account: second}
 
 
-def test_a_dropped_connection_after_a_write_is_transient_and_the_write_landed(
+def test_a_dropped_connection_after_a_write_is_unknown_never_resent_and_the_write_landed(
     sandbox_factory: Factory, reference: Snapshot
 ) -> None:
     running = sandbox_factory(faults="hubspot.companies.batch_update:drop_after_write=1")
     account = reference.accounts[3].id
     owner = other_active_owner(reference, account)
     connector = connect(running)
-    [result] = connector.write_owners([OwnerWrite(account, owner)])
-    assert not result.ok
-    assert isinstance(result.error, TransientError)
+    with pytest.raises(TransientError) as lost:
+        connector.write_owners([OwnerWrite(account, owner)])
+    [result] = lost.value.results
+    assert (result.outcome, result.attempts) == (WriteOutcome.UNKNOWN, 1)
+    assert result.error is lost.value
     assert connector.read_owners([account]) == {account: owner}
     assert stats(running)["owner_writes"] == {account: 1}  # not sent again
 
@@ -488,23 +487,26 @@ def test_notes_are_posted_once_owned_by_the_integration_and_found_by_marker(
     }
 
 
-def test_a_note_whose_answer_was_lost_is_transient_and_found_before_reposting(
+def test_a_note_whose_answer_was_lost_is_unknown_and_found_before_reposting(
     sandbox_factory: Factory,
 ) -> None:
     running = sandbox_factory(faults="hubspot.notes.batch_create:drop_after_write=1")
     note = make_note("1000000009", "dd" * 12)
     connector = connect(running)
-    [result] = connector.post_notes([note])
-    assert isinstance(result.error, TransientError)
-    assert "look for its marker" in str(result.error)
+    with pytest.raises(TransientError) as lost:
+        connector.post_notes([note])
+    assert [r.outcome for r in lost.value.results] == [WriteOutcome.UNKNOWN]
     assert connector.find_notes(["1000000009"], [note.marker]).keys() == {note.marker}
     assert stats(running)["notes_by_marker"] == {note.marker: 1}
 
 
-def test_a_server_error_on_a_note_create_is_never_retried(sandbox_factory: Factory) -> None:
+def test_a_server_error_on_a_note_create_is_never_retried_and_leaves_it_unknown(
+    sandbox_factory: Factory,
+) -> None:
     running = sandbox_factory(faults="hubspot.notes.batch_create:500=1")
-    [result] = connect(running).post_notes([make_note("1000000009", "ee" * 12)])
-    assert isinstance(result.error, TransientError)
+    with pytest.raises(TransientError) as failed:
+        connect(running).post_notes([make_note("1000000009", "ee" * 12)])
+    assert [(r.outcome, r.attempts) for r in failed.value.results] == [(WriteOutcome.UNKNOWN, 1)]
     assert requests_to(running, "hubspot.notes.batch_create") == 1
 
 
@@ -522,6 +524,7 @@ def test_a_note_without_its_marker_is_refused_before_sending(sandbox: RunningSan
     note = Note("1000000001", "ab" * 12, "no marker here", datetime(2027, 1, 4, tzinfo=UTC))
     [result] = connect(sandbox).post_notes([note])
     assert isinstance(result.error, TerminalError)
+    assert (result.outcome, result.attempts) == (WriteOutcome.FAILED, 0)
     assert requests_to(sandbox, "hubspot.notes.batch_create") == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 
 from connectors.base import note_marker
 from connectors.budget import RateBudget, hubspot_windows
-from connectors.errors import RateLimitedError, TerminalError, TransientError
+from connectors.errors import BudgetExhaustedError, RateLimitedError, TerminalError, TransientError
 from connectors.hubspot import HubSpotConfig, RetryPolicy
 from connectors.hubspot.activity import Touches, fold_touch
 from connectors.hubspot.errors import call_error, record_error
@@ -113,21 +114,45 @@ def test_paging_follows_cursors_past_short_pages_and_refuses_a_loop() -> None:
     assert list(chunks(range(5), 2)) == [[0, 1], [2, 3], [4]]
 
 
-def test_a_daily_limit_429_is_never_retried() -> None:
+def _refusals(*answers: tuple[int, dict[str, str]]) -> tuple[list[int], object]:
+    """A client method failing with (status, headers) for each of `answers`, then answering."""
     sent: list[int] = []
+    left = list(answers)
 
-    def refuse(*_: object, **__: object) -> object:
+    def method(*_: object, **__: object) -> object:
         sent.append(1)
-        error = ApiException(status=429, reason="Too Many Requests")
-        error.body = orjson.dumps({"policyName": "DAILY", "errorType": "RATE_LIMIT"}).decode()
-        error.headers = {}
+        if not left:
+            return SimpleNamespace(status=200, data=b"{}", headers={})
+        status, headers = left.pop(0)
+        error = ApiException(status=status, reason="refused")
+        body = {"policyName": "DAILY", "errorType": "RATE_LIMIT"} if status == 429 else {}
+        error.body = orjson.dumps(body).decode()
+        error.headers = headers
         raise error
 
+    return sent, method
+
+
+def test_a_daily_limit_429_stops_the_run_and_every_later_call_is_refused_unsent() -> None:
+    sent, refuse = _refusals((429, {}))
     config = HubSpotConfig(token=SecretStr("pat-test"), retry=RetryPolicy(first_wait=0))
     budget = RateBudget(hubspot_windows(), sleep=lambda _: None)
     transport = HubSpotTransport(config, budget, sleep=lambda _: None)
-    with pytest.raises(RateLimitedError) as caught:
+    with pytest.raises(BudgetExhaustedError) as caught:
         transport.call("owners.list", refuse)
-    assert caught.value.policy == "DAILY"
+    assert (caught.value.code, caught.value.status) == ("DAILY", 429)
     assert sent == [1]
-    assert budget.acquire() == 0.0  # nobody is made to wait out the day
+    with pytest.raises(BudgetExhaustedError) as refused:
+        transport.call("owners.list", refuse)
+    assert refused.value.attempts == 0  # nobody waits out the day, and nothing more is sent
+    assert sent == [1]
+
+
+def test_a_server_errors_retry_after_is_waited_when_longer_than_the_backoff() -> None:
+    sent, busy = _refusals((503, {"Retry-After": "3"}), (502, {}))
+    waits: list[float] = []
+    config = HubSpotConfig(token=SecretStr("pat-test"), retry=RetryPolicy(first_wait=0.5))
+    transport = HubSpotTransport(config, RateBudget(hubspot_windows()), sleep=waits.append)
+    reply = transport.call("owners.list", busy)
+    assert (reply.status, reply.attempts, len(sent)) == (200, 3, 3)
+    assert waits == [3.0, 1.0]  # HubSpot's Retry-After, then the backoff

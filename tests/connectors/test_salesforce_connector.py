@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Note, OwnerWrite, note_marker
+from connectors.base import Note, OwnerWrite, WriteOutcome, note_marker
 from connectors.budget import RateBudget, salesforce_windows
 from connectors.errors import BudgetExhaustedError, ConflictError, TerminalError, TransientError
 from connectors.files.csv_source import load_csv_directory
@@ -213,8 +213,9 @@ def test_a_note_create_is_never_repeated_blindly(
     running = sandbox_factory(faults="salesforce.create:500=1")
     connector = connector_for(running)
     account = next(iter(id_maps(running)[0]))
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError) as failed:
         connector.post_notes([Note(account, "abcdef0123456789", "body", datetime.now(UTC))])
+    assert [r.outcome for r in failed.value.results] == [WriteOutcome.UNKNOWN]
     assert stats(running)["salesforce.create"] == 1
 
 

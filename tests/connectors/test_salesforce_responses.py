@@ -15,7 +15,7 @@ import responses
 from pydantic import SecretStr
 from responses import matchers
 
-from connectors.base import Note, OwnerWrite
+from connectors.base import Note, OwnerWrite, WriteOutcome
 from connectors.budget import RateBudget, salesforce_windows
 from connectors.errors import (
     BudgetExhaustedError,
@@ -56,6 +56,15 @@ def make_connector(**config: object) -> tuple[SalesforceConnector, list[float]]:
         sleep=waits.append,
     )
     return connector, waits
+
+
+def note_created(api: responses.RequestsMock) -> None:
+    """The next ContentNote create answers with note 0695g00000AbCdEAAV."""
+    api.post(
+        f"{API}/sobjects/ContentNote",
+        status=201,
+        json={"id": "0695g00000AbCdEAAV", "success": True, "errors": []},
+    )
 
 
 @pytest.fixture
@@ -232,8 +241,10 @@ def test_a_reply_with_the_wrong_number_of_results_is_not_guessed_at(
         OwnerWrite("001RM000003oLrHYAU", "005RM000001aBcDYAU"),
         OwnerWrite("001RM000003oLrIYAU", "005RM000001aBcDYAU"),
     ]
-    with pytest.raises(TerminalError, match="1 results for 2 records"):
+    with pytest.raises(TerminalError, match="1 results for 2 records") as unexpected:
         connector.write_owners(writes)
+    # The call ran: the records may or may not be written, and a read will tell.
+    assert [r.outcome for r in unexpected.value.results] == [WriteOutcome.UNKNOWN] * 2
 
 
 def test_request_limit_exceeded_is_terminal_and_never_retried(api: responses.RequestsMock) -> None:
@@ -338,6 +349,58 @@ def test_server_errors_and_dropped_connections_are_retried_with_backoff(
     assert connector.budget().calls == 3
 
 
+def test_a_server_errors_retry_after_is_waited_when_longer_than_the_backoff(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(
+        f"{API}/query/",
+        status=503,
+        json=[{"message": "Server unavailable.", "errorCode": "SERVER_UNAVAILABLE"}],
+        headers={"Retry-After": "3"},
+    )
+    api.get(f"{API}/query/", json={"totalSize": 0, "done": True, "records": []})
+    connector, waits = make_connector()
+    assert list(connector.iter_owners()) == []
+    assert waits == [3.0]  # not the 0.25 s backoff
+
+
+def test_a_write_whose_connection_dropped_is_never_resent_and_is_unknown(
+    api: responses.RequestsMock,
+) -> None:
+    api.patch(f"{API}/composite/sobjects", body=requests.ConnectionError("connection reset"))
+    connector, waits = make_connector()
+    write = OwnerWrite("001RM000003oLrHYAU", "005RM000001aBcDYAU")
+    with pytest.raises(TransientError) as lost:
+        connector.write_owners([write])
+    assert [(r.outcome, r.attempts) for r in lost.value.results] == [(WriteOutcome.UNKNOWN, 1)]
+    assert len(api.calls) == 1
+    assert waits == []
+
+
+def test_a_note_create_refused_with_a_429_is_sent_again_since_it_never_ran(
+    api: responses.RequestsMock,
+) -> None:
+    api.post(
+        f"{API}/sobjects/ContentNote",
+        status=429,
+        json=[{"message": "slow down", "errorCode": "REQUEST_LIMIT"}],
+        headers={"Retry-After": "1"},
+    )
+    note_created(api)
+    api.post(
+        f"{API}/sobjects/ContentDocumentLink",
+        status=201,
+        json={"id": "06A5g00000XyZaBEAV", "success": True, "errors": []},
+    )
+    connector, _ = make_connector()
+    note = Note("001D000000IRFmaIAH", "c0ffee00c0ffee00", "x", datetime(2027, 1, 4, tzinfo=UTC))
+    [result] = connector.post_notes([note])
+    assert (result.outcome, result.record_id) == (WriteOutcome.APPLIED, "0695g00000AbCdEAAV")
+    assert result.attempts == 3  # the refused create, the create, the link
+    assert isinstance(connector.client.budget, PauseRecordingBudget)
+    assert connector.client.budget.pauses == [1.0]
+
+
 def test_a_429_pauses_the_shared_budget_for_as_long_as_retry_after_says(
     api: responses.RequestsMock,
 ) -> None:
@@ -349,7 +412,7 @@ def test_a_429_pauses_the_shared_budget_for_as_long_as_retry_after_says(
     )
     api.get(f"{API}/limits", json={"DailyApiRequests": {"Max": 5000, "Remaining": 4990}})
     connector, waits = make_connector()
-    assert connector.client.rest("limits", "limits")["DailyApiRequests"]["Max"] == 5000
+    assert connector.client.rest("limits", "limits").value["DailyApiRequests"]["Max"] == 5000
     assert isinstance(connector.client.budget, PauseRecordingBudget)
     assert connector.client.budget.pauses == [2.0]
     assert waits == []  # the budget does the waiting, for every worker sharing it
@@ -372,11 +435,7 @@ def test_retries_stop_at_the_attempt_bound(api: responses.RequestsMock) -> None:
 def test_a_note_is_a_content_note_then_a_link_and_a_duplicate_link_counts_as_done(
     api: responses.RequestsMock,
 ) -> None:
-    api.post(
-        f"{API}/sobjects/ContentNote",
-        status=201,
-        json={"id": "0695g00000AbCdEAAV", "success": True, "errors": []},
-    )
+    note_created(api)
     api.post(
         f"{API}/sobjects/ContentDocumentLink",
         status=400,
