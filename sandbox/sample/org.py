@@ -57,11 +57,11 @@ class TeamSpec:
 _NA_ENTERPRISE: Final = TeamSpec(
     "na-enterprise", "enterprise_ae", None, Pipeline(150_000, 0.25, 0.2)
 )
-_NA_MIDMARKET: Final = TeamSpec("na-midmarket", "ae_full_cycle", None, Pipeline(45_000, 0.3, 0.25))
+_NA_MIDMARKET: Final = TeamSpec("na-midmarket", "ae_full_cycle", None, Pipeline(60_000, 0.3, 0.25))
 _EMEA_MIDMARKET: Final = TeamSpec(
-    "emea-midmarket", "ae_full_cycle", None, Pipeline(40_000, 0.28, 0.25)
+    "emea-midmarket", "ae_full_cycle", None, Pipeline(55_000, 0.28, 0.25)
 )
-_FIELD_SALES: Final = TeamSpec("field-sales", "ae_full_cycle", None, Pipeline(40_000, 0.3, 0.25))
+_FIELD_SALES: Final = TeamSpec("field-sales", "ae_full_cycle", None, Pipeline(50_000, 0.3, 0.25))
 _ACCOUNT_MANAGEMENT: Final = TeamSpec(ACCOUNT_MANAGEMENT, "account_manager", 600_000, None)
 _SDR_POOL: Final = TeamSpec(SDR_POOL, "ae_sdr_assisted", None, None)
 

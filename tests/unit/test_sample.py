@@ -6,7 +6,7 @@ import csv
 import statistics
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -153,10 +153,12 @@ EVENT_REASONS = {
 # Determinism
 
 
-def test_same_arguments_write_byte_identical_files(tmp_path: Path) -> None:
-    make_sample(tmp_path / "a", accounts=800, seed=5)
-    make_sample(tmp_path / "b", accounts=800, seed=5)
+@pytest.mark.parametrize("flavour", ["canonical", "hubspot", "salesforce"])
+def test_same_arguments_write_byte_identical_files(tmp_path: Path, flavour: sample.Flavour) -> None:
+    first = make_sample(tmp_path / "a", accounts=800, seed=5, flavour=flavour)
+    second = make_sample(tmp_path / "b", accounts=800, seed=5, flavour=flavour)
     assert _file_bytes(tmp_path / "a") == _file_bytes(tmp_path / "b")
+    assert first.summary == replace(second.summary, files=first.summary.files)
 
 
 def test_another_seed_writes_a_different_org(tmp_path: Path) -> None:
