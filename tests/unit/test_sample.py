@@ -642,12 +642,14 @@ def test_an_empty_org_is_refused(tmp_path: Path, accounts: int, reps: int) -> No
 
 @pytest.mark.slow
 def test_fifty_thousand_accounts_are_written_quickly(tmp_path: Path) -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: a busy CI machine must not fail a test of our own speed.
+    started = time.process_time()
     calls: list[int] = []
     summary = write_sample(tmp_path, accounts=50_000, reps=100, seed=3, progress=calls.append)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert summary.accounts == sum(calls) == 50_000
     with (tmp_path / "companies.csv").open(encoding="utf-8") as handle:
         assert sum(1 for _ in handle) == 50_001
-    # ~0.3 s on a 2-core machine; the bound only catches an accidental per-row slow path.
+    # ~1.5 s of CPU, most of it the one engine run that settles the org; the bound only
+    # catches an accidental per-row slow path.
     assert elapsed < 10
