@@ -62,17 +62,7 @@ class AssociationHandlers:
             results.append(
                 _association_result(record_id, targets, afters.get(record_id) or None, type_id)
             )
-        errors = [
-            {
-                **batch_error(
-                    "OBJECT_NOT_FOUND",
-                    f"No {target} is associated with {source} {record_id}.",
-                    {"fromObjectId": [record_id]},
-                ),
-                "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-            }
-            for record_id in empty
-        ]
+        errors = [_no_associations(source, target, record_id) for record_id in empty]
         return batch_response(results, errors)
 
     def associated(self, source: str, target: str) -> dict[str, list[int]]:
@@ -100,6 +90,16 @@ class AssociationHandlers:
         return {k: sorted(v) for k, v in found.items()}
 
 
+def _no_associations(source: str, target: str, record_id: str) -> Json:
+    """The 207 entry for a record with no associations; the detail names the sub-category, a
+    string where the spec has one (its `StandardError.subCategory` is an object)."""
+    message = f"No {target} is associated with {source} {record_id}."
+    return {
+        **batch_error("OBJECT_NOT_FOUND", message, {"fromObjectId": [record_id]}),
+        "errors": [{"message": message, "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND"}],
+    }
+
+
 def _association_result(
     record_id: str, targets: list[int], after: str | None, type_id: int
 ) -> Json:
@@ -110,9 +110,8 @@ def _association_result(
         "to": [
             {
                 "toObjectId": target,
-                "associationTypes": [
-                    {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}
-                ],
+                # An unlabeled association has no label (the spec's `label` is a string).
+                "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id}],
             }
             for target in page
         ],

@@ -362,9 +362,7 @@ def test_notes_need_a_timestamp_and_the_note_to_company_type(http: Http) -> None
             "to": [
                 {
                     "toObjectId": int(note_id),
-                    "associationTypes": [
-                        {"category": "HUBSPOT_DEFINED", "typeId": 189, "label": None}
-                    ],
+                    "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 189}],
                 }
             ],
         }
@@ -382,7 +380,8 @@ def test_associations_say_none_with_a_207_per_record(shared: Http) -> None:
     )
     assert reply.status_code == 207
     [error] = reply.json()["errors"]
-    assert error["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
+    assert error["category"] == "OBJECT_NOT_FOUND"
+    assert error["errors"][0]["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
     assert error["context"] == {"fromObjectId": ["1000000001"]}
 
 
@@ -453,8 +452,10 @@ def test_the_clients_models_accept_the_sandboxs_answers(shared: Http) -> None:
     assert read.errors[0].context == {"ids": [MISSING_COMPANY]}
     owners = crm.owners.owners_api.get_page(archived=True)
     assert [o.type for o in owners.results] == ["PERSON", "PERSON", "PERSON"]
+    org = shared.running.sandbox.org
+    called = next(org.companies[a.account_key] for a in org.activities if a.kind == "call")
     links = crm.associations.v4.batch_api.get_page(
-        "companies", "calls", {"inputs": [{"id": "1000000004"}]}
+        "companies", "calls", {"inputs": [{"id": called.hubspot_id}]}
     )
     assert links.results[0].to[0].association_types[0].type_id == 181
     properties = crm.properties.core_api.get_all("companies")
