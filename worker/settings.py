@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     look_back_seconds: int = Field(
         600, ge=0, description="incremental sync re-reads this far before the stored cursor"
     )
+    # The CSV source
+    csv_max_skipped_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="refuse a CSV source when more than this share of a file's rows is skipped",
+    )
     # The ledger and the worker
     database_url: SecretStr | None = Field(
         None,

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from connectors.errors import ConnectorError
-from connectors.files import CsvLoad, CsvLoadError, load_csv_directory
+from connectors.files import CsvLoad, CsvLoadError, SkippedRowsError, load_csv_directory
 from connectors.files.issues import RowIssue
 from connectors.snapshot import pull_snapshot
 from rules.data_checks import check_rule_against_data
@@ -65,6 +65,8 @@ class LoadedSource:
     issue_total: int = 0
     skipped: int = 0
     unmapped: dict[str, UnmappedCount] = field(default_factory=dict)
+    # What was read, per file (CSV) or record kind (CRM): (rows read, rows skipped).
+    read: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @classmethod
     def from_csv(cls, csv: CsvLoad, loaded: LoadedRules) -> LoadedSource:
@@ -76,10 +78,12 @@ class LoadedSource:
             issue_total=sum(csv.issue_counts.values()),
             skipped=sum(csv.skipped.values()),
             unmapped=csv.unmapped,
+            read={name: (n, csv.skipped[name]) for name, n in csv.rows_read.items()},
         )
 
     def report(self, console: Console) -> int:
-        """Print row issues and rule warnings; return how many warnings there were."""
+        """Print rows read and kept, row issues and rule warnings; return the warning count."""
+        console.print(self.read_line(), highlight=False, soft_wrap=True, markup=False)
         for issue in self.issues[:SHOWN_ROW_ISSUES]:
             console.print(str(issue), highlight=False, soft_wrap=True, markup=False)
         hidden = self.issue_total - min(len(self.issues), SHOWN_ROW_ISSUES)
@@ -92,12 +96,21 @@ class LoadedSource:
             console.print(str(warning), highlight=False, soft_wrap=True, markup=False)
         return len(warnings) + sum(1 for i in self.issues if i.severity == "warning") + self.skipped
 
+    def read_line(self) -> str:
+        """Per file, the rows read beside the rows kept: "companies.csv 2,000 read, 1,999 kept"."""
+        counts = "; ".join(
+            f"{name} {read:,} read, {read - skipped:,} kept"
+            for name, (read, skipped) in self.read.items()
+        )
+        return f"read from {self.origin}: {counts}"
+
     def summary_line(self) -> str:
         accounts = len(self.snapshot.accounts)
         owners = len(self.snapshot.owners)
+        read = sum(n for n, _ in self.read.values())
         return (
             f"source: {accounts:,} companies, {owners:,} owners loaded from {self.origin}; "
-            f"{self.skipped:,} row(s) skipped"
+            f"{read:,} row(s) read, {read - self.skipped:,} kept, {self.skipped:,} skipped"
         )
 
 
@@ -120,6 +133,10 @@ def load_source(
     if not directory.is_dir():
         raise SourceError(f"--source {spec}: {directory} is not a directory")
     try:
+        max_skipped_share = load_settings().csv_max_skipped_share
+    except SettingsError as exc:
+        raise SourceError(f"--source {spec}: {exc}") from None
+    try:
         with progress_bar(console, "Loading CSV", total=None) as advance:
             csv = load_csv_directory(
                 directory,
@@ -128,7 +145,13 @@ def load_source(
                 date_format=date_format,
                 timezone=timezone,
                 progress=advance,
+                max_skipped_share=max_skipped_share,
             )
+    except SkippedRowsError as exc:
+        raise SourceError(
+            f"{exc}\nFix the rows above, or allow a larger share with "
+            f"TERRITORY_CSV_MAX_SKIPPED_SHARE (now {max_skipped_share:g})"
+        ) from None
     except CsvLoadError as exc:
         raise SourceError(str(exc)) from None
     return LoadedSource.from_csv(csv, loaded)
@@ -171,4 +194,5 @@ def _load_crm(
         issue_total=len(pulled.issues),
         skipped=pulled.skipped,
         unmapped=unmapped,
+        read={"companies": (len(pulled.snapshot.accounts) + pulled.skipped, pulled.skipped)},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.files.csv_source import CsvLoad, load_csv_directory
+from connectors.files.csv_source import CsvLoad, SkippedRowsError, load_csv_directory
 from connectors.files.issues import CsvLoadError, RowIssue
 
-__all__ = ["CsvLoad", "CsvLoadError", "RowIssue", "load_csv_directory"]
+__all__ = ["CsvLoad", "CsvLoadError", "RowIssue", "SkippedRowsError", "load_csv_directory"]

@@ -15,10 +15,17 @@ from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # "1,200", "$1,200,000.00", "USD 1,200.50", "1200 EUR": an optional currency code or symbol,
-# thousands separators only in groups of three (so "1,5" is refused, not read as 15).
+# thousands separators only in groups of three (so "1,5" is refused, not read as 15). Digits
+# are ASCII: `\d` would also take full-width digits and other scripts', as int() and float()
+# would, and no export writes a number that way.
 _EXPORT_NUMBER = re.compile(
-    r"^(?:[A-Z]{3}\s*)?[$€£¥]?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(?:[A-Z]{3})?$"
+    r"^(?:[A-Z]{3}\s*)?[$€£¥]?\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]+)?\s*(?:[A-Z]{3})?$"
 )
+# The largest values the CRMs' own fields hold: Salesforce's NumberOfEmployees is a number of
+# 8 digits and AnnualRevenue a currency of 18. Anything larger is a broken cell, and a count
+# beyond 64 bits cannot even be written to a plan.
+MAX_EMPLOYEES: Final = 99_999_999
+AMOUNT_LIMIT: Final = 1e18
 _BOOLEANS: Final = {
     "true": True,
     "false": False,
@@ -30,17 +37,24 @@ _BOOLEANS: Final = {
 
 
 def whole_number(raw: str) -> int:
-    """Return a count of 0 or more written as "1200", "1,200" or "1200.00"."""
-    if raw.isdecimal():
-        return int(raw)
+    """Return a count of 0 to MAX_EMPLOYEES written as "1200", "1,200" or "1200.00"."""
+    value = int(raw) if raw.isdecimal() and raw.isascii() else _whole_export_number(raw)
+    if value > MAX_EMPLOYEES:
+        raise ValueError(f"expected a whole number up to {MAX_EMPLOYEES:,}, got {raw!r}")
+    return value
+
+
+def _whole_export_number(raw: str) -> int:
     # Exports write "1,200": match them before int(), whose failure costs an exception per row.
     match = _EXPORT_NUMBER.match(raw)
     if match is not None:
         if match.group(2) and match.group(2).strip(".0"):
             raise ValueError(f"expected a whole number, got {raw!r}")
         return int(match.group(1).replace(",", ""))
+    if not raw.isascii():  # int() reads full-width and other scripts' digits
+        raise ValueError(f"expected a whole number in ASCII digits, got {raw!r}")
     try:
-        value = int(raw)  # what is left: a sign, "1_000", surrounding spaces
+        value = int(raw)  # what is left: a sign, "1_000"
     except ValueError:
         raise ValueError(f"expected a whole number, got {raw!r}") from None
     if value < 0:
@@ -49,21 +63,26 @@ def whole_number(raw: str) -> int:
 
 
 def amount(raw: str) -> float:
-    """Return an amount of 0 or more written as "1200.5", "1,200" or "$1,200,000.00"."""
+    """Return an amount of 0 or more, below AMOUNT_LIMIT, written as "1200.5" or "$1,200.00"."""
     value = _plain_float(raw) if raw[0].isdigit() and "," not in raw else None
     if value is None:
         match = _EXPORT_NUMBER.match(raw)
         # What the pattern leaves to float(): a sign, an exponent, "nan", "inf".
         value = _plain_float(raw) if match is None else float(_digits(match))
-    # float() also reads "nan" and "inf", which no revenue is.
-    if value is None or not math.isfinite(value):
+    # float() also reads "nan" and "inf", which no revenue is; "1e400" reads as inf too.
+    if value is None or math.isnan(value) or (math.isinf(value) and raw.lstrip("+-").isalpha()):
         raise ValueError(f"expected an amount such as 1200000 or 1,200,000.00, got {raw!r}")
     if value < 0:
         raise ValueError(f"expected an amount of 0 or more, got {raw!r}")
-    return value
+    if value >= AMOUNT_LIMIT:
+        raise ValueError(f"expected an amount below {AMOUNT_LIMIT:,.0f}, got {raw!r}")
+    return value + 0.0  # "-0" reads as -0.0; a plan should say 0.0
 
 
 def _plain_float(raw: str) -> float | None:
+    # float() reads full-width and other scripts' digits: only ASCII text is a number here.
+    if not raw.isascii():
+        return None
     try:
         return float(raw)
     except ValueError:
@@ -100,7 +119,10 @@ class DateReader:
     """Reads dates and times in ISO 8601, or in a given strptime format; naive ones in a zone."""
 
     def __init__(self, date_format: str | None = None, timezone: str | None = None) -> None:
-        """Raise ValueError naming the problem when `timezone` is not an IANA zone name."""
+        """Raise ValueError naming the problem when `date_format` is not a strptime format
+        or `timezone` is not an IANA zone name."""
+        if date_format:
+            _check_format(date_format)
         self.date_format = date_format
         self.zone: tzinfo = UTC
         if timezone:
@@ -131,14 +153,14 @@ class DateReader:
             parsed = parsed.replace(tzinfo=self.zone)
         elif zone is UTC:
             return parsed
-        return parsed.astimezone(UTC)
+        return _in_utc(parsed, raw)
 
     def day(self, raw: str) -> date:
         """Return the calendar date of `raw` as written; one with an offset is taken in UTC."""
         parsed = self._parse(raw)
         if parsed.tzinfo is None:
             return parsed.date()
-        return parsed.astimezone(UTC).date()
+        return _in_utc(parsed, raw).date()
 
     def _parse(self, raw: str) -> datetime:
         parsed = self._formatted(raw) if self.date_format else None
@@ -148,6 +170,28 @@ class DateReader:
             except ValueError:
                 raise ValueError(f"expected {self._expected}, got {raw!r}") from None
         return parsed
+
+
+def _in_utc(moment: datetime, raw: str) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise ValueError(
+            f"expected a date and time between years 1 and 9999 in UTC, got {raw!r}"
+        ) from None
+
+
+def _check_format(date_format: str) -> None:
+    """Raise ValueError unless `date_format` is a strptime format with at least one directive."""
+    expected = "expected a strptime format such as '%m/%d/%Y %H:%M'"
+    if "%" not in date_format.replace("%%", ""):
+        raise ValueError(f"date format {date_format!r}: no % directive; {expected}")
+    try:
+        datetime.strptime("", date_format)  # noqa: DTZ007 - only the format is checked
+    except ValueError as exc:
+        # "time data '' does not match format" means the format itself compiled.
+        if not str(exc).startswith("time data"):
+            raise ValueError(f"date format {date_format!r}: {exc}; {expected}") from None
 
 
 def _formatted_reader(date_format: str | None) -> Callable[[str], datetime | None]:

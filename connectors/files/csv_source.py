@@ -19,7 +19,7 @@ from connectors.files.headers import company_columns
 from connectors.files.hierarchy import link_parents
 from connectors.files.issues import CsvLoadError, IssueLog, RowIssue
 from connectors.files.owners import OWNERS_FILE, read_owners
-from connectors.files.reading import Progress, open_table
+from connectors.files.reading import Progress, open_table, refuse_rival_columns
 from rules.domain import Snapshot
 from rules.schema import RuleFile
 from rules.values import UnmappedCount, ValueMapper
@@ -27,6 +27,9 @@ from rules.values import UnmappedCount, ValueMapper
 # Above this share of owner names matching no single owner, owners.csv is most likely not
 # the same CRM's export: loading would turn a mistake into thousands of skipped accounts.
 MAX_UNRESOLVED_OWNER_SHARE: Final = 0.05
+# Above this share of a file's rows skipped, the file is broken rather than a few rows in it:
+# planning the rest would move the missing companies' neighbours and say nothing about them.
+MAX_SKIPPED_SHARE: Final = 0.01
 _FILE_ORDER: Final = {OWNERS_FILE: 0, COMPANIES_FILE: 1, ACTIVITIES_FILE: 2}
 
 
@@ -35,7 +38,8 @@ class CsvLoad:
     """A loaded snapshot and what loading found.
 
     `issues` keeps the first 1000 issues per file (`issue_counts` counts them all); `skipped`
-    and `rows_read` count data rows per file; `unmapped` is per field, "country" included.
+    and `rows_read` count data rows per file (a row read is kept or skipped); `unmapped` is per
+    field, "country" included.
     """
 
     snapshot: Snapshot
@@ -57,16 +61,19 @@ def load_csv_directory(
     date_format: str | None = None,
     timezone: str | None = None,
     progress: Progress | None = None,
+    max_skipped_share: float = MAX_SKIPPED_SHARE,
 ) -> CsvLoad:
     """Load the org in `directory`; bad rows are reported and skipped (strict: refused).
 
-    Raise CsvLoadError when a required file or column is missing, when more than 5% of owner
-    names resolve to no single owner, or in strict mode when any row has an error.
-    `progress` is called with the number of rows read since its previous call.
+    Raise CsvLoadError when a required file or column is missing, a header repeats a column,
+    two owners share an email, more than 5% of owner names resolve to no single owner, more
+    than `max_skipped_share` of any file's rows are skipped (SkippedRowsError), or in
+    strict mode when any row has an error. `progress` is called with the number of rows read
+    since its previous call.
     """
     _require_files(directory)
     with _cyclic_gc_paused():
-        return _load(
+        loaded = _load(
             directory,
             rule,
             strict=strict,
@@ -74,6 +81,8 @@ def load_csv_directory(
             timezone=timezone,
             progress=progress,
         )
+    _refuse_skipped_share(loaded, max_skipped_share)
+    return loaded
 
 
 @contextmanager
@@ -104,7 +113,7 @@ def _load(
     try:
         dates = DateReader(date_format, timezone)
     except ValueError as exc:
-        raise CsvLoadError(f"timezone: {exc}") from None
+        raise CsvLoadError(str(exc)) from None
     log = IssueLog()
     rows_read: dict[str, int] = {}
     skipped: dict[str, int] = {}
@@ -117,6 +126,9 @@ def _load(
         mapping = rule.fields.get("csv", {}) if rule is not None else {}
         signal_names = frozenset(rule.intent.signals) if rule is not None else None
         columns = company_columns(table.headers, mapping, signal_names)
+        refuse_rival_columns(
+            table.file, columns.conflicts, choose=", or name one in the rule's fields: csv:"
+        )
         for rule_field, header in columns.unknown_mappings:
             log.report_warning(
                 table.file,
@@ -177,6 +189,30 @@ def _load(
         unmapped=unmapped,
         issue_counts=dict(log.counts),
         unknown_activity_accounts=unknown,
+    )
+
+
+class SkippedRowsError(CsvLoadError):
+    """More than the allowed share of a file's rows were skipped; nothing was loaded."""
+
+
+def _refuse_skipped_share(loaded: CsvLoad, max_share: float) -> None:
+    over = [
+        (file, loaded.skipped[file], read)
+        for file, read in loaded.rows_read.items()
+        if read and loaded.skipped[file] > max_share * read
+    ]
+    if not over:
+        return
+    counts = "; ".join(
+        f"{file}: {skipped:,} of {read:,} rows ({skipped / read:.1%})"
+        for file, skipped, read in over
+    )
+    files = {file for file, _, _ in over}
+    raise SkippedRowsError(
+        f"{counts} skipped for errors, above the {max_share * 100:g}% allowed; a file this broken "
+        "would silently shrink the plan, so nothing was loaded",
+        [issue for issue in loaded.issues if issue.file in files and issue.severity == "error"],
     )
 
 

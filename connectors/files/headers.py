@@ -107,6 +107,8 @@ class CompanyColumns:
     signals: tuple[tuple[str, int], ...] = ()
     extra: tuple[tuple[str, int], ...] = ()
     unknown_mappings: list[tuple[str, str]] = field(default_factory=list)
+    # (field, headers) for fields two columns of the same kind (ids, or names) could feed.
+    conflicts: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def header(self, position: int) -> str:
         return self.headers[position]
@@ -130,6 +132,8 @@ def company_columns(
 
     by_name: set[str] = set()
     for name in COMPANY_FIELDS:
+        if name not in mapping:  # the rule's choice settles which column is meant
+            columns.conflicts.extend(_rival_columns(name, vocabulary, headers, position))
         found = position.get(header_key(name), -1)
         if found < 0 and vocabulary is not None:
             alias_key = _export_label(name, vocabulary, position)
@@ -170,6 +174,25 @@ def company_columns(
     return columns
 
 
+def _rival_columns(
+    name: str, vocabulary: str | None, headers: Sequence[str], position: Mapping[str, int]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """`[(name, headers)]` when two columns could feed `name` and neither is preferred.
+
+    An id column wins over a name column by design (a Salesforce report has both "Account
+    Owner" and "Account Owner ID"); two id columns, or two name columns, are a guess.
+    """
+    ids: list[int] = []
+    names: list[int] = []
+    if header_key(name) in position:
+        ids.append(position[header_key(name)])
+    if vocabulary is not None:
+        for key, alias in COMPANY_ALIASES.items():
+            if alias.field == name and alias.vocabulary == vocabulary and key in position:
+                (names if alias.by_name else ids).append(position[key])
+    return [(name, tuple(headers[i] for i in group)) for group in (ids, names) if len(group) > 1]
+
+
 def _export_label(name: str, vocabulary: str, position: Mapping[str, int]) -> str | None:
     """The export label the file uses for `name`; an id column wins over a name column."""
     labels = [
@@ -192,3 +215,16 @@ def simple_columns(
         if name in index and index[name] < 0:
             index[name] = i
     return index
+
+
+def simple_rivals(
+    headers: Sequence[str], fields: Sequence[str], aliases: Mapping[str, str]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(field, headers) for each of `fields` that more than one column names."""
+    found: dict[str, list[str]] = {name: [] for name in fields}
+    for header in headers:
+        key = header_key(header)
+        name = aliases.get(key, key.replace(" ", "_"))
+        if name in found:
+            found[name].append(header)
+    return [(name, tuple(columns)) for name, columns in found.items() if len(columns) > 1]

@@ -8,80 +8,215 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, TextIO
 
-from connectors.files.issues import CsvLoadError, IssueLog
+from connectors.files.headers import header_key
+from connectors.files.issues import CsvLoadError, IssueLog, RowIssue
+from connectors.files.lines import LineSource
+from connectors.files.quoting import broken_record_message, swallows_rows
 
 # How many rows pass between two progress reports: often enough for a bar, rare enough to
 # cost nothing per row.
 PROGRESS_EVERY: Final = 50_000
+# Lines of whole records are forgotten every 4096 rows (a mask: 4096 is a power of two).
+_RELEASE_MASK: Final = 4096 - 1
 
 Progress = Callable[[int], None]
-_NOT_UTF8 = "not UTF-8 text; export or save the file as UTF-8 CSV"
 
 
 class CsvTable:
     """An open CSV file: `headers`, then `rows()` once; counts rows read and skipped."""
 
-    def __init__(self, file: str, handle: TextIO, log: IssueLog, progress: Progress | None) -> None:
-        self.file = file
+    def __init__(
+        self, path: Path, handle: TextIO, log: IssueLog, progress: Progress | None
+    ) -> None:
+        self.file = path.name
         self.read = 0
         self.skipped = 0
+        self._path = path
         self._log = log
         self._progress = progress
-        self._reader = csv.reader(handle)
+        self._source = LineSource(handle)
         self.headers: list[str] = self._header_row()
 
     def _header_row(self) -> list[str]:
+        reader = self._source.reader
         try:
-            header = next(self._reader, None)
+            header = next(reader, None)
         except csv.Error as exc:
             raise CsvLoadError(f"{self.file}: row 1: cannot read the header: {exc}") from None
         except UnicodeDecodeError:
-            # The first block of the file is decoded at once: the bad byte may be on any row.
-            raise CsvLoadError(f"{self.file}: {_NOT_UTF8}") from None
+            raise not_utf8(self._path) from None
         if not header or not any(h.strip() for h in header):
             raise CsvLoadError(f"{self.file}: the file is empty; expected a header row first")
-        return [h.strip() for h in header]
+        if reader.line_num > 1:
+            raise CsvLoadError(
+                f"{self.file}: row 1: the header runs over lines 1-{reader.line_num}; a quote "
+                "in it is not closed"
+            )
+        headers = [h.strip() for h in header]
+        _refuse_duplicate_headers(self.file, headers)
+        return headers
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Yield (row number, cells) for each data row; the header is row 1.
 
         Each yielded row carries one extra "" cell at the end, so a field the file lacks can
         use column index -1 and read as empty without a branch per cell. A row whose width
-        differs from the header's is reported and skipped; blank lines are passed over.
+        differs from the header's is reported and skipped; blank lines are passed over. A
+        broken record (see connectors.files.quoting) is reported on its first line and
+        skipped, and the lines after that are read again as rows.
         """
         width = len(self.headers)
+        source = self._source
+        reader = source.reader
+        last = reader.line_num  # the reader's line that ended the previous record
         row_number = 1
         unreported = 0
-        try:
-            for row in self._reader:
-                row_number += 1
-                if len(row) != width:
-                    if not row:
+        while True:
+            try:
+                # A for loop, not next() per row: the csv.Error of a broken record ends it,
+                # and the loop starts again over the reader that reads the lines after it.
+                for row in reader:
+                    row_number += 1
+                    line = reader.line_num
+                    if line != last + 1 and not self._whole(row_number, row, last + 1, line):
+                        break
+                    last = line
+                    if row_number & _RELEASE_MASK == 0:
+                        source.release(last)
+                    if len(row) != width:
+                        if not row:
+                            continue
+                        self.read += 1
+                        self.skipped += 1
+                        self._log.report_error(
+                            self.file,
+                            row_number,
+                            None,
+                            f"expected {width} fields as in the header, got {len(row)}",
+                        )
                         continue
                     self.read += 1
-                    self.skipped += 1
-                    self._log.report_error(
-                        self.file,
-                        row_number,
-                        None,
-                        f"expected {width} fields as in the header, got {len(row)}",
-                    )
-                    continue
-                self.read += 1
-                unreported += 1
-                if unreported == PROGRESS_EVERY and self._progress is not None:
-                    self._progress(unreported)
-                    unreported = 0
-                row.append("")
-                yield row_number, row
-        except csv.Error as exc:
-            raise CsvLoadError(
-                f"{self.file}: row {row_number + 1}: cannot read CSV: {exc}"
-            ) from None
-        except UnicodeDecodeError:
-            raise CsvLoadError(f"{self.file}: after row {row_number}: {_NOT_UTF8}") from None
+                    unreported += 1
+                    if unreported == PROGRESS_EVERY and self._progress is not None:
+                        self._progress(unreported)
+                        unreported = 0
+                    row.append("")
+                    yield row_number, row
+                else:
+                    break
+            except csv.Error as exc:
+                row_number += 1
+                self._broken(row_number, last + 1, reader.line_num, str(exc))
+            except UnicodeDecodeError:
+                raise not_utf8(self._path) from None
+            reader, last = source.reader, 0
         if unreported and self._progress is not None:
             self._progress(unreported)
+
+    def _whole(self, row_number: int, row: list[str], first: int, last: int) -> bool:
+        """Whether a record over several lines is whole; if not, report it and read again."""
+        width = len(self.headers)
+        if len(row) == width and not swallows_rows(row, width):
+            return True
+        lines = self._source.take(first, last)
+        self._report_broken(row_number, lines, first, None, swallowed_rows=len(row) == width)
+        return False
+
+    def _broken(self, row_number: int, first: int, last: int, csv_error: str) -> None:
+        lines = self._source.take(first, last)
+        self._report_broken(row_number, lines, first, csv_error, swallowed_rows=False)
+
+    def _report_broken(
+        self,
+        row_number: int,
+        lines: list[str],
+        first: int,
+        csv_error: str | None,
+        *,
+        swallowed_rows: bool,
+    ) -> None:
+        source = self._source
+        column, message = broken_record_message(
+            lines, source.offset + first, csv_error, swallowed_rows=swallowed_rows
+        )
+        header = self.headers[column] if column is not None and column < len(self.headers) else None
+        self._log.report_error(self.file, row_number, header, message)
+        self.read += 1
+        self.skipped += 1
+        source.read_again(lines, first)
+
+
+def _refuse_duplicate_headers(file: str, headers: Sequence[str]) -> None:
+    """Raise CsvLoadError naming every pair of columns whose headers compare equal."""
+    first: dict[str, int] = {}
+    issues: list[RowIssue] = []
+    for i, header in enumerate(headers):
+        key = header_key(header)
+        if not key:
+            continue  # unnamed columns (a trailing comma in Excel's exports) are ignored
+        if key in first:
+            j = first[key]
+            issues.append(
+                RowIssue(
+                    file,
+                    1,
+                    header,
+                    f"column {i + 1} {header!r} repeats column {j + 1} {headers[j]!r} "
+                    "(headers compare ignoring case, '_' and spaces)",
+                )
+            )
+        else:
+            first[key] = i
+    if issues:
+        raise CsvLoadError(
+            f"{file}: {len(issues)} duplicate column header(s); rename or remove one of each "
+            "pair, nothing was loaded",
+            issues,
+        )
+
+
+def refuse_rival_columns(
+    file: str, rivals: Sequence[tuple[str, Sequence[str]]], *, choose: str = ""
+) -> None:
+    """Raise CsvLoadError when a field has more than one column: which one is meant is a guess.
+
+    `choose` says how else the user may settle it.
+    """
+    if not rivals:
+        return
+    issues = [
+        RowIssue(
+            file,
+            1,
+            headers[1],
+            f"{len(headers)} columns hold {name}: {', '.join(map(repr, headers))}",
+        )
+        for name, headers in rivals
+    ]
+    raise CsvLoadError(
+        f"{file}: {len(issues)} field(s) have more than one column; remove all but one{choose}; "
+        "nothing was loaded",
+        issues,
+    )
+
+
+def not_utf8(path: Path) -> CsvLoadError:
+    """The error for a file that is not UTF-8, naming the line of its first bad byte."""
+    with path.open("rb") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start]
+                # Most files that are not UTF-8 are Windows-1252 (Excel's "CSV"): show the text
+                # as it would read there, so the user recognises the cell.
+                near = line[max(0, exc.start - 20) : exc.start + 20]
+                shown = near.decode("cp1252", errors="replace").strip()
+                return CsvLoadError(
+                    f"{path.name}: line {line_number}: byte 0x{bad:02X} is not UTF-8 (near "
+                    f"{shown!r} read as Windows-1252); export or save the file as UTF-8 CSV"
+                )
+    return CsvLoadError(f"{path.name}: not UTF-8 text; export or save the file as UTF-8 CSV")
 
 
 @contextmanager
@@ -92,7 +227,7 @@ def open_table(path: Path, log: IssueLog, progress: Progress | None) -> Iterator
     except OSError as exc:
         raise CsvLoadError(f"{path}: cannot open: {exc.strerror}") from None
     with handle:
-        yield CsvTable(path.name, handle, log, progress)
+        yield CsvTable(path, handle, log, progress)
 
 
 def require_columns(

@@ -135,7 +135,13 @@ def load(
     date_format: str | None = None,
     timezone: str | None = None,
     progress: Callable[[int], None] | None = None,
+    max_skipped_share: float = 1.0,
 ) -> CsvLoad:
+    """Load like `--source csv:DIR`, except that any share of skipped rows is accepted.
+
+    Most tests here pin how one row is skipped, in files of a few rows; the refusal of a
+    file with too many skipped rows has its own tests (test_csv_damage.py).
+    """
     return load_csv_directory(
         directory,
         rule,
@@ -143,6 +149,7 @@ def load(
         date_format=date_format,
         timezone=timezone,
         progress=progress,
+        max_skipped_share=max_skipped_share,
     )
 
 
@@ -871,12 +878,19 @@ def test_empty_companies_file_is_refused(tmp_path: Path) -> None:
         load(org)
 
 
-def test_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+def test_file_that_is_not_utf8_is_refused_naming_the_line_of_the_first_bad_byte(
+    tmp_path: Path,
+) -> None:
     org = write_org(tmp_path, [company()])
-    (org / "companies.csv").write_bytes("id,name\nc1,Société\n".encode("latin-1"))
+    (org / "companies.csv").write_bytes("id,name\nc1,Acme\nc2,Société\n".encode("latin-1"))
 
-    with pytest.raises(CsvLoadError, match=r"companies\.csv: not UTF-8 text"):
+    with pytest.raises(CsvLoadError) as caught:
         load(org)
+
+    assert str(caught.value) == (
+        "companies.csv: line 3: byte 0xE9 is not UTF-8 (near 'c2,Société' read as "
+        "Windows-1252); export or save the file as UTF-8 CSV"
+    )
 
 
 def test_byte_order_mark_and_header_case_are_ignored(tmp_path: Path) -> None:
