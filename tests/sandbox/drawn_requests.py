@@ -80,6 +80,14 @@ NOTE = {
     ],
     "objectWriteTraceId": "t1",
 }
+BOOLEAN_PROPERTY = {
+    "name": "territory_lock",
+    "label": "Territory lock",
+    "type": "enumeration",
+    "fieldType": "booleancheckbox",
+    "groupName": "companyinformation",
+    "options": [{"label": "Yes", "value": "true", "displayOrder": 0}],
+}
 ACCOUNT_UPDATE = {
     "attributes": {"type": "Account"},
     "id": "0018d0000Bb0000AQA",
@@ -144,14 +152,7 @@ TEMPLATES: dict[tuple[str, str], object] = {
     ("POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"): {
         "inputs": [{"id": "1000000001"}, {"id": "1000000002", "after": "70000000002"}]
     },
-    ("POST", "/crm/v3/properties/companies"): {
-        "name": "territory_lock",
-        "label": "Territory lock",
-        "type": "enumeration",
-        "fieldType": "booleancheckbox",
-        "groupName": "companyinformation",
-        "options": [{"label": "Yes", "value": "true", "displayOrder": 0}],
-    },
+    ("POST", "/crm/v3/properties/companies"): BOOLEAN_PROPERTY,
     ("POST", "/crm/v3/properties/companies/groups"): {
         "name": "territory_sync",
         "label": "Territory",

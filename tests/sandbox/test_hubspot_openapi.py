@@ -17,6 +17,7 @@ import pytest
 from sandbox.gate import Limits
 from tests.sandbox.asgi import Reply
 from tests.sandbox.conftest import InProcess, in_process
+from tests.sandbox.drawn_requests import BOOLEAN_PROPERTY, NOTE
 from tests.sandbox.openapi import Mismatch, document
 
 
@@ -60,23 +61,6 @@ KNOWN_DIFFERENCES = (
 COMPANIES, NOTES = "/crm/v3/objects/companies", "/crm/v3/objects/notes"
 PROPERTIES = "/crm/v3/properties/{objectType}"
 ASSOCIATIONS = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"
-NOTE = {
-    "properties": {"hs_timestamp": "2026-01-05T09:00:00.000Z", "hs_note_body": "A note"},
-    "associations": [
-        {
-            "to": {"id": "1000000001"},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 190}],
-        }
-    ],
-}
-BOOLEAN_PROPERTY = {
-    "name": "territory_lock",
-    "label": "Territory lock",
-    "type": "enumeration",
-    "fieldType": "booleancheckbox",
-    "groupName": "companyinformation",
-    "options": [{"label": "Yes", "value": "true", "displayOrder": 0}],
-}
 
 
 @dataclass(frozen=True, slots=True)
