@@ -4,6 +4,7 @@ the temporary TLS directory (the CA key with it) is gone however the server stop
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -101,19 +102,22 @@ def test_a_sandbox_on_every_interface_carries_the_warning(tiny_org: Path, tmp_pa
 # ---- the command ------------------------------------------------------------------------------
 
 
-def serve(*arguments: str) -> subprocess.Popen[str]:
+def serve(*arguments: str, temp: Path | None = None) -> subprocess.Popen[str]:
+    """`territory sandbox serve` in its own process; its temporary directories go in `temp`."""
+    env = dict(os.environ, TMPDIR=str(temp)) if temp else None
     return subprocess.Popen(
         [sys.executable, "-m", "worker", "sandbox", "serve", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env=env,
     )
 
 
 @pytest.fixture
-def served(tiny_org: Path) -> Iterator[subprocess.Popen[str]]:
-    process = serve("--data", str(tiny_org))
+def served(tiny_org: Path, private_tmp: Path) -> Iterator[subprocess.Popen[str]]:
+    process = serve("--data", str(tiny_org), temp=private_tmp)
     yield process
     if process.poll() is None:
         process.kill()
@@ -122,11 +126,12 @@ def served(tiny_org: Path) -> Iterator[subprocess.Popen[str]]:
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_removes_the_temporary_tls_directory(
-    served: subprocess.Popen[str], stop: signal.Signals
+    served: subprocess.Popen[str], private_tmp: Path, stop: signal.Signals
 ) -> None:
     assert served.stdout is not None
     info = json.loads(served.stdout.readline())
     tls_dir = Path(info["ca_cert"]).parent
+    assert tls_dir.parent == private_tmp
     assert (tls_dir / "sandbox-key.pem").is_file()
     served.send_signal(stop)
     assert served.wait(timeout=15) == 0
