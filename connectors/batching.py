@@ -72,10 +72,12 @@ class BatchedWrite:
         """The input at `position` failed on its own (refused before sending, or by the CRM)."""
         self.settle(position, WriteOutcome.FAILED, error=error)
 
-    def fail_call(self, position: int, error: ConnectorError) -> None:
+    def fail_call(
+        self, position: int, error: ConnectorError, *, record_id: str | None = None
+    ) -> None:
         """The one-input call carrying `position` failed with `error` without stopping the run."""
         self.sent([position], error.attempts)
-        self.settle(position, WriteOutcome.after(error), error=error)
+        self.settle(position, WriteOutcome.after(error), error=error, record_id=record_id)
 
     def stop(
         self,

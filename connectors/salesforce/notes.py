@@ -115,5 +115,4 @@ def _failed(
     """A note's own failure settles it; anything else stops the run."""
     if error.status not in _RECORD_STATUSES:
         run.stop(error, [position], record_id=note_id)
-    run.sent([position], error.attempts)
-    run.settle(position, WriteOutcome.after(error), error=error, record_id=note_id)
+    run.fail_call(position, error, record_id=note_id)
