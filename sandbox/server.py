@@ -103,6 +103,23 @@ class _Server(uvicorn.Server):
         yield
 
 
+def _quiet_server(app: Starlette, tls: tuple[Path, Path] | None = None) -> _Server:
+    """A server that logs only warnings; over TLS with `tls` = (certificate chain, key)."""
+    chain, key = tls or (None, None)
+    return _Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            # Idle keep-alive (TLS) connections must not hold a shutdown for long.
+            timeout_graceful_shutdown=2,
+            ssl_certfile=chain,
+            ssl_keyfile=key,
+        )
+    )
+
+
 class RunningSandbox:
     """Both servers on one event loop, in a background thread or in the foreground."""
 
@@ -121,13 +138,13 @@ class RunningSandbox:
         ]
         self._temp: tempfile.TemporaryDirectory[str] | None = None
         self._sockets: list[socket.socket] = []
+        self._thread: threading.Thread | None = None
+        self.serving = False
         try:
             self._start_up(config)
         except BaseException:
             self.release()
             raise
-        self._thread: threading.Thread | None = None
-        self.serving = False
 
     def _start_up(self, config: SandboxConfig) -> None:
         tls_dir = config.tls_dir
@@ -151,24 +168,7 @@ class RunningSandbox:
             control_token=sandbox.control_token,
         )
         http_app, https_app = apps(sandbox)
-        quiet = {
-            "log_level": "warning",
-            "access_log": False,
-            "lifespan": "off",
-            # Idle keep-alive (TLS) connections must not hold a shutdown for long.
-            "timeout_graceful_shutdown": 2,
-        }
-        self._servers = [
-            _Server(uvicorn.Config(http_app, **quiet)),  # type: ignore[arg-type]
-            _Server(
-                uvicorn.Config(
-                    https_app,
-                    ssl_certfile=str(chain),
-                    ssl_keyfile=str(key),
-                    **quiet,  # type: ignore[arg-type]
-                )
-            ),
-        ]
+        self._servers = [_quiet_server(http_app), _quiet_server(https_app, tls=(chain, key))]
 
     def release(self) -> None:
         """Close the sockets and remove the temporary TLS directory (the CA key with it)."""
