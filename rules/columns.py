@@ -6,7 +6,7 @@ float64 with NaN for missing. Rows are in account-id order, the order every aggr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,31 +51,41 @@ class TextColumn:
         """Code of `value` (case-insensitive), or -2, which matches no row."""
         return self.index.get(value.casefold(), -2)
 
-    def value_at(self, row: int) -> str | None:
-        code = int(self.codes[row])
-        return None if code < 0 else self.vocabulary[code]
 
-
-class LazyColumns(dict[str, TextColumn]):
+class LazyColumns(MutableMapping[str, TextColumn]):
     """Text columns built on first use: a million-row column nobody's rule reads (a company's
-    name or domain, say) is never built. `in` and `get` see the columns not built yet."""
+    name or domain, say) is never built. `in`, `get` and iteration see the columns not built
+    yet."""
 
     def __init__(self, builders: dict[str, Callable[[], TextColumn]]) -> None:
-        super().__init__()
+        self._built: dict[str, TextColumn] = {}
         self._builders = builders
 
     def add(self, name: str, builder: Callable[[], TextColumn]) -> None:
         self._builders[name] = builder
 
-    def __missing__(self, name: str) -> TextColumn:
-        column = self[name] = self._builders.pop(name)()
+    def __getitem__(self, name: str) -> TextColumn:
+        column = self._built.get(name)
+        if column is None:
+            column = self._built[name] = self._builders.pop(name)()
         return column
 
-    def __contains__(self, name: object) -> bool:
-        return dict.__contains__(self, name) or name in self._builders
+    def __setitem__(self, name: str, column: TextColumn) -> None:
+        self._builders.pop(name, None)
+        self._built[name] = column
 
-    def get(self, name: str, default: TextColumn | None = None) -> TextColumn | None:  # type: ignore[override]
-        return self[name] if name in self else default  # noqa: SIM401 - self.get is this method
+    def __delitem__(self, name: str) -> None:
+        if self._builders.pop(name, None) is None:
+            del self._built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._built or name in self._builders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._built, *self._builders])
+
+    def __len__(self) -> int:
+        return len(self._built) + len(self._builders)
 
 
 def _extra_builder(accounts: Sequence[Account], name: str) -> Callable[[], TextColumn]:
@@ -87,7 +97,7 @@ class AccountColumns:
     """Columnar view of accounts sorted by id; `text` and `numbers` are keyed by field name."""
 
     ids: list[str]
-    text: dict[str, TextColumn]
+    text: MutableMapping[str, TextColumn]
     numbers: dict[str, Numbers]
 
     def __len__(self) -> int:

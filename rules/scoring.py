@@ -29,16 +29,6 @@ class TierCutoffs:
     tier1_min_potential: float | None
     tier2_min_potential: float | None
 
-    def tier_for(self, potential: float, fit: str) -> int:
-        """Tier of one account scored later (webhooks) against these stored cut-offs."""
-        if fit == "D":
-            return 3
-        if self.tier1_min_potential is not None and potential >= self.tier1_min_potential:
-            return 1
-        if self.tier2_min_potential is not None and potential >= self.tier2_min_potential:
-            return 2
-        return 3
-
 
 @dataclass(slots=True)
 class Scores:
@@ -51,12 +41,6 @@ class Scores:
     potential: Numbers
     tier: npt.NDArray[np.int8]
     cutoffs: TierCutoffs
-
-    def fit_band(self, row: int) -> str:
-        return BANDS[int(self.fit[row])]
-
-    def intent_tier(self, row: int) -> str:
-        return INTENTS[int(self.intent[row])]
 
 
 def score_accounts(

@@ -54,9 +54,11 @@ class ValueMapper:
         order = [vocabulary] if vocabulary in CRMS else []
         order += [c for c in ("csv", "hubspot", "salesforce") if c not in order]
         for name, per_crm in rule.values.items():
+            # Keyed by plain text: `order` holds whatever vocabulary the caller named.
+            tables: dict[str, dict[str, str]] = dict(per_crm.items())
             table: dict[str, str] = {}
             for crm in reversed(order):  # earlier vocabularies win
-                for raw, canonical in per_crm.get(crm, {}).items():  # type: ignore[call-overload]
+                for raw, canonical in tables.get(crm, {}).items():
                     table[raw.strip().lower()] = canonical.lower()
             canonical_values = frozenset(table.values()) | mentioned.get(name, frozenset())
             self._fields[name] = FieldMapping(table=table, canonical=canonical_values)
