@@ -135,6 +135,7 @@ def serve(
             f"HubSpot {running.info.hubspot_url}, Salesforce {running.info.salesforce_url}; "
             "Ctrl-C stops it",
             highlight=False,
+            soft_wrap=True,
         )
 
     try:
