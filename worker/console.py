@@ -24,6 +24,8 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 1  # a bug: reported in one line, never as a traceback
     INVALID = 2  # a bad argument, rule file, source or plan file; nothing was written
     NEEDS_APPROVAL = 3  # the plan's changes exceed the rule's approval limits
+    REFUSED = 4  # the ledger refuses: not ready, another CRM's, no such run or change, paused
+    CRM_FAILED = 5  # a CRM call failed; what was stored is kept and the next run resumes
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 

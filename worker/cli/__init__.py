@@ -22,7 +22,24 @@ from worker.console import ExitCode, fail
 
 DISTRIBUTION: Final = "territory-sync"
 # Modules of this package that declare commands, in the order `territory --help` lists them.
-COMMAND_MODULES: Final = ("validate", "sample", "plan", "explain", "diff", "sandbox")
+COMMAND_MODULES: Final = (
+    "validate",
+    "sample",
+    "plan",
+    "explain",
+    "diff",
+    "sandbox",
+    "sync",
+    "activate",
+    "runs",
+    "changes",
+    "decisions",
+    "apply",
+    "rollback",
+    "depart",
+    "db",
+    "ledger",
+)
 
 
 def command_group(module_name: str) -> CommandGroup:

@@ -77,27 +77,32 @@ def parse_as_of(value: str | None) -> date:
     engine never does."""
     if value is None:
         return datetime.now(UTC).date()
+    return parse_day(value, "--as-of")
+
+
+def parse_day(value: str, option: str) -> date:
+    """A day YYYY-MM-DD given to `option`, or exit 2 saying what is wrong."""
     match = _DAY_PATTERN.fullmatch(value)
     if match is None:
         fail(
             err,
-            f"--as-of: expected a date YYYY-MM-DD such as 2027-01-04, got {value!r}",
+            f"{option}: expected a date YYYY-MM-DD such as 2027-01-04, got {value!r}",
             ExitCode.INVALID,
         )
     year, month, day = (int(part) for part in match.groups())
     if not 1 <= month <= 12:
-        fail(err, f"--as-of {value}: there is no month {month:02d}", ExitCode.INVALID)
+        fail(err, f"{option} {value}: there is no month {month:02d}", ExitCode.INVALID)
     if not FIRST_DAY.year <= year <= LAST_DAY.year:
         fail(
             err,
-            f"--as-of {value}: plans are made for days from {FIRST_DAY} to {LAST_DAY}",
+            f"{option} {value}: plans are made for days from {FIRST_DAY} to {LAST_DAY}",
             ExitCode.INVALID,
         )
     days_in_month = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days_in_month:
         fail(
             err,
-            f"--as-of {value}: {calendar.month_name[month]} {year} has days 01 to {days_in_month}",
+            f"{option} {value}: {calendar.month_name[month]} {year} has days 01 to {days_in_month}",
             ExitCode.INVALID,
         )
     return date(year, month, day)

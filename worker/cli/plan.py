@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -13,11 +13,10 @@ from worker.cli.command_group import CommandGroup
 from worker.cli.options import (
     AsOfOption,
     DateFormatOption,
-    RequiredSourceOption,
-    RulesOption,
     StrictOption,
     TimezoneOption,
     parse_as_of,
+    parse_day,
 )
 from worker.cli.out_paths import CommandInput, OutPathError, check_out_file, source_inputs
 from worker.cli.terminal import err, phase, report_console
@@ -59,10 +58,134 @@ def approval_message(summary: dict[str, Any], out_path: Path | None) -> str:
     )
 
 
+LEDGER_SOURCE: Final = "ledger"
+PlanSourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="Where the org comes from: csv:DIR (docs/csv-format.md); hubspot or salesforce, "
+        "the CRM the TERRITORY_* settings point at (docs/settings.md); or ledger, the ledger's "
+        "mirror under its active rule revision (docs/worker.md).",
+        metavar="SOURCE",
+        show_default=False,
+    ),
+]
+OptionalRulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        help="The rule file (YAML); not with --source ledger, which plans under the active "
+        "revision.",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
+
+
+def _print_document(document: dict[str, Any], output: OutputFormat) -> None:
+    """The plan on stdout in the chosen format."""
+    from worker.plan_file import write_plan_stream
+    from worker.plan_views import plan_heading, plan_sections, write_assignments_csv
+    from worker.tables import render_sections, sections_markdown
+
+    if output is OutputFormat.table:
+        render_sections(report_console(), plan_heading(document), plan_sections(document))
+    elif output is OutputFormat.json:
+        sys.stdout.flush()
+        write_plan_stream(document, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    elif output is OutputFormat.csv:
+        write_assignments_csv(document, sys.stdout)
+    else:
+        sys.stdout.write(sections_markdown(plan_heading(document), plan_sections(document)))
+
+
+def _write_out(document: dict[str, Any], out_path: Path) -> None:
+    """Write plan.json to `out_path`, or exit 2 saying why not."""
+    from worker.plan_file import write_plan_file
+    from worker.runtime import collector_paused
+
+    summary = document["summary"]
+    try:
+        with phase(f"Writing {out_path}"), collector_paused():
+            write_plan_file(document, out_path)
+    except OSError as exc:
+        fail(err, f"{out_path}: cannot write the plan: {exc.strerror}", ExitCode.INVALID)
+    err.print(
+        f"Wrote {out_path} ({summary['accounts']:,} accounts, {summary['changes']:,} changes)",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+def _refuse_with_ledger(**given: object) -> None:
+    """Exit 2 naming the first option that --source ledger does not take."""
+    why = {
+        "--rules": "the ledger plans under its active rule revision; change it with "
+        "`territory activate RULES.yaml`",
+        "--allow-large-change": "a ledger run's held changes are approved with `territory "
+        "approve RUN` after --save",
+        "--strict": "it only concerns reading files and CRMs; the mirror was read by `territory "
+        "sync`",
+        "--date-format": "it only concerns reading export files",
+        "--timezone": "it only concerns reading export files",
+    }
+    for option, value in given.items():
+        if value not in (None, False):
+            fail(err, f"{option}: not with --source ledger: {why[option]}", ExitCode.INVALID)
+
+
+def _plan_ledger(
+    as_of: str | None, out_path: Path | None, output: OutputFormat, save: bool
+) -> None:
+    """Plan the mirror under the active revision; with `save`, record the run."""
+    from rules.plan import plan_document
+    from worker.cli.run_reports import recorded_line, waiting_line
+    from worker.cli.service_calls import service_errors, worker_context
+    from worker.planning import plan_from_ledger
+
+    day = None if as_of is None else parse_day(as_of, "--as-of")
+    if out_path is not None:
+        try:
+            check_out_file(out_path, [])
+        except OutPathError as exc:
+            fail(err, str(exc), ExitCode.INVALID)
+    with service_errors():
+        ctx = worker_context()
+        with phase("Planning from the ledger's mirror"):
+            run = plan_from_ledger(ctx, as_of=day, save=save)
+    document = plan_document(run.plan, lazy=True)
+    _print_document(document, output)
+    if out_path is not None:
+        _write_out(document, out_path)
+    if save:
+        err.print(recorded_line(run), highlight=False, soft_wrap=True, markup=False)
+        waiting = waiting_line(run)
+        if waiting is not None:
+            fail(err, waiting, ExitCode.NEEDS_APPROVAL)
+        err.print(
+            f"next: `territory apply` writes what is due today (`territory changes --run "
+            f"{run.run_id}` lists the run's changes)",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    elif document["summary"]["approval"]["needs_approval"]:
+        from worker.cli.run_reports import over_limits
+
+        fail(
+            err,
+            f"{'; '.join(over_limits(run))}. Nothing was recorded: with --save the run is "
+            "recorded and that share waits for `territory approve RUN`",
+            ExitCode.NEEDS_APPROVAL,
+        )
+
+
 @commands.command()
 def plan(
-    rules: RulesOption,
-    source: RequiredSourceOption,
+    source: PlanSourceOption,
+    rules: OptionalRulesOption = None,
     as_of: AsOfOption = None,
     out_path: Annotated[
         Path | None,
@@ -72,6 +195,13 @@ def plan(
         OutputFormat,
         typer.Option("--format", help="stdout: tables, the plan JSON, assignments CSV, Markdown."),
     ] = OutputFormat.table,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save",
+            help="With --source ledger: record the run and its changes in the ledger.",
+        ),
+    ] = False,
     allow_large_change: Annotated[
         bool,
         typer.Option(
@@ -88,13 +218,54 @@ def plan(
     The same rule file, source and --as-of always give a byte-identical plan.json. When the
     changes exceed the rule's approval limits the report is still printed but nothing is
     written, and the exit code is 3 unless --allow-large-change.
+
+    With --source ledger the mirror is planned under the active rule revision (no --rules), as
+    of today in TERRITORY_TIMEZONE unless --as-of; --save records the run: open changes the
+    plan proposes again keep their id and date, those it no longer proposes are cancelled, and
+    a share of changes over its limit waits for `territory approve RUN` (exit 3); the rest is
+    approved and applies on its effective date (`territory apply`). Exit 4 when the ledger
+    refuses (never synced, no active revision, a full sync needed).
     """
+    if source.strip() == LEDGER_SOURCE:
+        _refuse_with_ledger(
+            **{
+                "--rules": rules,
+                "--allow-large-change": allow_large_change,
+                "--strict": strict,
+                "--date-format": date_format,
+                "--timezone": timezone,
+            }
+        )
+        _plan_ledger(as_of, out_path, output, save)
+        return
+    if save:
+        fail(
+            err,
+            "--save: only with --source ledger (run `territory sync` and `territory activate` "
+            "first); a plan from files or a CRM is written with --out",
+            ExitCode.INVALID,
+        )
+    if rules is None:
+        fail(err, f"--rules: a rule file is needed with --source {source}", ExitCode.INVALID)
+    _plan_fresh(
+        rules, source, as_of, out_path, output, allow_large_change, strict, date_format, timezone
+    )
+
+
+def _plan_fresh(
+    rules: Path,
+    source: str,
+    as_of: str | None,
+    out_path: Path | None,
+    output: OutputFormat,
+    allow_large_change: bool,
+    strict: bool,
+    date_format: str | None,
+    timezone: str | None,
+) -> None:
+    """Plan the org a rule file and a file or CRM source describe."""
     from worker.cli.fresh_plan import load_snapshot, plan_document_for
-    from worker.plan_file import write_plan_file, write_plan_stream
-    from worker.plan_views import plan_heading, plan_sections, write_assignments_csv
-    from worker.runtime import collector_paused
     from worker.sources import load_rule_file
-    from worker.tables import render_sections, sections_markdown
 
     day = parse_as_of(as_of)
     if out_path is not None:
@@ -107,16 +278,7 @@ def plan(
         source, loaded, strict=strict, date_format=date_format, timezone=timezone
     )
     document = plan_document_for(loaded, snapshot, day)
-    if output is OutputFormat.table:
-        render_sections(report_console(), plan_heading(document), plan_sections(document))
-    elif output is OutputFormat.json:
-        sys.stdout.flush()
-        write_plan_stream(document, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    elif output is OutputFormat.csv:
-        write_assignments_csv(document, sys.stdout)
-    else:
-        sys.stdout.write(sections_markdown(plan_heading(document), plan_sections(document)))
+    _print_document(document, output)
     summary = document["summary"]
     if summary["approval"]["needs_approval"]:
         if not allow_large_change:
@@ -127,14 +289,4 @@ def plan(
             soft_wrap=True,
         )
     if out_path is not None:
-        try:
-            with phase(f"Writing {out_path}"), collector_paused():
-                write_plan_file(document, out_path)
-        except OSError as exc:
-            fail(err, f"{out_path}: cannot write the plan: {exc.strerror}", ExitCode.INVALID)
-        err.print(
-            f"Wrote {out_path} ({summary['accounts']:,} accounts, {summary['changes']:,} changes)",
-            highlight=False,
-            soft_wrap=True,
-            markup=False,
-        )
+        _write_out(document, out_path)

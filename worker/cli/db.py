@@ -1,0 +1,39 @@
+"""`territory db upgrade`: bring the ledger's tables to this version's schema."""
+
+from __future__ import annotations
+
+from worker.cli.command_group import CommandGroup
+from worker.cli.terminal import out
+
+commands = CommandGroup(
+    name="db",
+    help="The ledger's database (TERRITORY_DATABASE_URL; default sqlite:///territory.sqlite3).",
+)
+
+
+@commands.command()
+def upgrade() -> None:
+    """Run the ledger's migrations up to this version's schema; safe to run again.
+
+    Creates an embedded SQLite ledger that does not exist yet. Run it after installing a new
+    version, before `territory worker` (or set TERRITORY_AUTO_MIGRATE=true). Exit 0 done, 2 a
+    bad setting, 4 the database refuses or does not answer.
+    """
+    from worker.cli.service_calls import service_errors
+    from worker.ledger import open_ledger
+    from worker.ledger.migrations import upgrade as run_migrations
+    from worker.settings import load_settings
+
+    with service_errors():
+        settings = load_settings()
+        url = settings.database_url.get_secret_value() if settings.database_url else None
+        ledger = open_ledger(url)
+        try:
+            before, after = run_migrations(ledger)
+        finally:
+            ledger.dispose()
+    if before == after:
+        out.print(f"ledger {ledger.url}: already at migration {after}", highlight=False)
+    else:
+        start = "an empty database" if before is None else f"migration {before}"
+        out.print(f"ledger {ledger.url}: upgraded from {start} to {after}", highlight=False)
