@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -40,11 +41,11 @@ def sandbox_factory(sample_org: Path, tmp_path: Path) -> Iterator[Callable[..., 
     """Start sandboxes with any `SandboxConfig` settings; all are stopped after the test."""
     started: list[RunningSandbox] = []
 
-    def start(**settings: object) -> RunningSandbox:
+    def start(**settings: Any) -> RunningSandbox:
         settings.setdefault("data", sample_org)
         settings.setdefault("limits", ci_limits())
         settings.setdefault("tls_dir", tmp_path / f"tls{len(started)}")
-        running = RunningSandbox(SandboxConfig(**settings))  # type: ignore[arg-type]
+        running = RunningSandbox(SandboxConfig(**settings))
         running.start()
         started.append(running)
         return running
@@ -75,7 +76,8 @@ def control(sandbox: RunningSandbox, method: str, path: str, **json: object) -> 
         timeout=10,
     )
     reply.raise_for_status()
-    return reply.json()  # type: ignore[no-any-return]
+    body: dict[str, object] = reply.json()
+    return body
 
 
 @pytest.fixture

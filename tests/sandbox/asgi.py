@@ -81,7 +81,9 @@ class AsgiClient:
             "server": ("127.0.0.1", 80),
         }
         delivered = False
-        status, reply_headers, chunks = 0, {}, []
+        status = 0
+        reply_headers: dict[str, str] = {}
+        chunks: list[bytes] = []
 
         async def receive() -> Message:
             nonlocal delivered

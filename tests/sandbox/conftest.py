@@ -10,6 +10,7 @@ import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from anyio.from_thread import BlockingPortal
@@ -83,10 +84,10 @@ class InProcess:
     control: AsgiClient
 
 
-def in_process(data: Path, portal: BlockingPortal, **settings: object) -> InProcess:
+def in_process(data: Path, portal: BlockingPortal, **settings: Any) -> InProcess:
     """A sandbox serving `data` (limits off unless given), called without sockets."""
     settings.setdefault("limits", Limits(enforce=False))
-    sandbox = build(SandboxConfig(data=data, **settings))  # type: ignore[arg-type]
+    sandbox = build(SandboxConfig(data=data, **settings))
     http_app, https_app = apps(sandbox)
     sandbox.hubspot_url, sandbox.salesforce_url = "http://sandbox", "https://sandbox"
     return InProcess(

@@ -7,11 +7,9 @@ errorCode}`, the control API with `{error}`. Nothing is changed by a refused req
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.sandbox.asgi import Reply
+from tests.sandbox.asgi import AsgiClient, Reply
 from tests.sandbox.conftest import InProcess
 
 SEARCH = "/crm/v3/objects/companies/search"
@@ -148,10 +146,10 @@ BAD_CONTROL: list[tuple[str, str, object]] = [
 ]
 
 
-def _send(client: Any, method: str, path: str, body: object) -> Reply:
+def _send(client: AsgiClient, method: str, path: str, body: object) -> Reply:
     if isinstance(body, bytes):
-        return client.request(method, path, body=body)  # type: ignore[no-any-return]
-    return client.request(method, path, json=body)  # type: ignore[no-any-return]
+        return client.request(method, path, body=body)
+    return client.request(method, path, json=body)
 
 
 def assert_hubspot_validation_error(reply: Reply) -> None:

@@ -11,8 +11,10 @@ every entry must still be needed, so none outlives the difference it excuses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from anyio.from_thread import BlockingPortal
 
 from sandbox.gate import Limits
 from tests.sandbox.asgi import Reply
@@ -196,9 +198,9 @@ def test_every_hubspot_answer_matches_the_published_schema(crm_after_a_note: InP
 
 
 def test_a_rate_limited_answer_matches_the_published_error_schema(
-    tiny_org: object, portal: object
+    tiny_org: Path, portal: BlockingPortal
 ) -> None:
-    crm = in_process(tiny_org, portal, limits=Limits(limit_per_window=1))  # type: ignore[arg-type]
+    crm = in_process(tiny_org, portal, limits=Limits(limit_per_window=1))
     statuses = [crm.hubspot.request("GET", COMPANIES).status for _ in range(2)]
     assert statuses == [200, 429]
     reply = crm.hubspot.request("GET", COMPANIES)

@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,8 +38,9 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [("port", 65_536), ("port", -1), ("salesforce_port", 70_000), ("salesforce_port", 10**20)],
 )
 def test_a_port_out_of_range_is_refused_in_one_line(tiny_org: Path, option: str, port: int) -> None:
+    settings: dict[str, Any] = {option: port}
     with pytest.raises(StartupError) as refused:
-        RunningSandbox(SandboxConfig(data=tiny_org, **{option: port}))  # type: ignore[arg-type]
+        RunningSandbox(SandboxConfig(data=tiny_org, **settings))
     flag = "--" + option.replace("_", "-")
     assert str(refused.value) == (
         f"{flag} {port}: a port is a number from 1 to 65535 (0 picks a free one)"
