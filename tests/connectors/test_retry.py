@@ -33,6 +33,10 @@ def limited() -> ConnectorError:
     return RateLimitedError("slow down", wait_seconds=2.0)
 
 
+def briefly_limited() -> ConnectorError:
+    return RateLimitedError("slow down", wait_seconds=0.01)
+
+
 def refused() -> ConnectorError:
     return TerminalError("bad token", status=401)
 
@@ -139,7 +143,7 @@ def test_a_429_is_waited_out_by_the_budget_for_every_worker_sharing_it() -> None
         ((dropped,), Replay.UPDATE, 1, WriteOutcome.UNKNOWN),
         ((server, server, server), Replay.UPDATE, 3, WriteOutcome.UNKNOWN),
         ((server,), Replay.CREATE, 1, WriteOutcome.UNKNOWN),
-        ((limited, refused), Replay.CREATE, 2, WriteOutcome.FAILED),
+        ((briefly_limited, refused), Replay.CREATE, 2, WriteOutcome.FAILED),
         # a server error may have applied the write, whatever answered the retry
         ((server, refused), Replay.UPDATE, 2, WriteOutcome.UNKNOWN),
     ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable
-from multiprocessing.synchronize import Event
+from multiprocessing.synchronize import Barrier, Event
 
 from pydantic import SecretStr
 
@@ -24,7 +24,13 @@ LIMIT = 16
 SYNCS = 3
 
 
-def _worker(url: str, token: str, redis_url: str | None, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _worker(
+    url: str,
+    token: str,
+    redis_url: str | None,
+    start: Barrier,
+    out: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
     budget = RateBudget(
         hubspot_windows(LIMIT, 1, 20, margin=0.8), storage_uri=redis_url, namespace="shared"
     )
@@ -32,6 +38,7 @@ def _worker(url: str, token: str, redis_url: str | None, out: multiprocessing.Qu
         HubSpotConfig(token=SecretStr(token), base_url=url, retry=RetryPolicy(attempts=20)),
         budget=budget,
     )
+    start.wait(timeout=60)  # both sync at once, however long each took to start
     seen = [sum(1 for _ in connector.iter_companies()) for _ in range(SYNCS)]
     out.put((seen, budget.report().rate_limited))
 
@@ -39,7 +46,8 @@ def _worker(url: str, token: str, redis_url: str | None, out: multiprocessing.Qu
 def _run_two(running: RunningSandbox, redis_url: str | None) -> list[tuple[list[int], int]]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    args = (running.info.hubspot_url, running.info.hubspot_token, redis_url, queue)
+    start = context.Barrier(2)
+    args = (running.info.hubspot_url, running.info.hubspot_token, redis_url, start, queue)
     workers = [context.Process(target=_worker, args=args) for _ in range(2)]
     for worker in workers:
         worker.start()
