@@ -19,6 +19,7 @@ from sandbox.sample.org import Org
 _STRETCH: Final = (0.85, 0.95, 1.1, 1.2)
 _FLAT_FACTORS: Final = (0.9, 1.0, 1.0, 1.1, 1.25)
 _ROUND_TO: Final = 10_000
+_ROUND_TO_ABOVE_A_MILLION: Final = 50_000
 _RAMPING_SHARE: Final = 0.5  # a first-quarter flat quota is prorated
 QUARTERS: Final = 4
 
@@ -42,4 +43,6 @@ def set_quotas(org: Org, books: Mapping[str, int], rng: np.random.Generator) -> 
 
 
 def _rounded(amount: float) -> int:
-    return round(amount / _ROUND_TO) * _ROUND_TO
+    """To 10k, or to 50k from a million: quotas are round numbers."""
+    step = _ROUND_TO_ABOVE_A_MILLION if amount >= 1_000_000 else _ROUND_TO
+    return round(amount / step) * step
