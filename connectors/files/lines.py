@@ -12,7 +12,10 @@ import csv
 from collections import deque
 from collections.abc import Iterator
 from itertools import chain, islice, tee
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _csv import Reader  # what csv.reader returns; the csv module does not re-export it
 
 
 class LineSource:
@@ -24,18 +27,14 @@ class LineSource:
 
     def __init__(self, handle: Iterator[str]) -> None:
         self._handle = handle
-        self.reader: Any = None  # the _csv.reader type is not importable for annotations
-        self.offset = 0
-        self._fed: list[str] = []
-        self._behind: Iterator[str] = iter(())
-        self._passed = 0
         self._restart([], 0)
 
     def _restart(self, lines: list[str], offset: int) -> None:
+        """Read `lines`, then the rest of the file, as if the line `offset` had just ended."""
         ahead, self._behind = tee(chain(lines, self._handle))
         # strict: text after a closing quote, or a quote still open at the end of the file,
         # is an error instead of being glued silently into the cell.
-        self.reader = csv.reader(ahead, strict=True)
+        self.reader: Reader = csv.reader(ahead, strict=True)
         self.offset = offset
         self._fed = lines
         self._passed = 0

@@ -203,6 +203,12 @@ def refuse_rival_columns(
 def not_utf8(path: Path) -> CsvLoadError:
     """The error for a file that is not UTF-8, naming the line of its first bad byte."""
     with path.open("rb") as handle:
+        if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            return CsvLoadError(
+                f'{path.name}: the file is UTF-16 (as Excel\'s "Unicode Text" writes it), not '
+                "UTF-8; export or save it as UTF-8 CSV"
+            )
+        handle.seek(0)
         for line_number, line in enumerate(handle, start=1):
             try:
                 line.decode("utf-8")

@@ -228,6 +228,14 @@ def test_latin1_byte_deep_in_a_large_file_names_its_line(tmp_path: Path) -> None
     assert "'c3000,Société 3000" in str(caught.value)
 
 
+def test_utf16_file_is_refused_as_utf16(tmp_path: Path) -> None:
+    org = write_org(tmp_path, [])
+    (org / "companies.csv").write_bytes((HEADER + "".join(company_lines(3))).encode("utf-16"))
+
+    with pytest.raises(CsvLoadError, match=r"^companies\.csv: the file is UTF-16 .*, not UTF-8"):
+        load(org)
+
+
 def test_header_with_a_quote_left_open_is_refused(tmp_path: Path) -> None:
     org = write_org(tmp_path, company_lines(3), header='id,"name,domain,owner_id,employees\n')
 
