@@ -32,8 +32,8 @@ def upgrade() -> None:
             before, after = run_migrations(ledger)
         finally:
             ledger.dispose()
-    if before == after:
-        out.print(f"ledger {ledger.url}: already at migration {after}", highlight=False)
-    else:
-        start = "an empty database" if before is None else f"migration {before}"
-        out.print(f"ledger {ledger.url}: upgraded from {start} to {after}", highlight=False)
+    start = "an empty database" if before is None else f"migration {before}"
+    done = (
+        f"already at migration {after}" if before == after else f"upgraded from {start} to {after}"
+    )
+    out.print(f"ledger {ledger.url}: {done}", highlight=False, soft_wrap=True, markup=False)
