@@ -37,9 +37,7 @@ class Activation:
     needs_full_sync: bool  # the revision reads fields the mirror was not synced with
 
 
-def activate(
-    ctx: WorkerContext, path: str, text: str, *, dry_run: bool = False, shown: int = 20
-) -> Activation:
+def activate(ctx: WorkerContext, path: str, text: str, *, dry_run: bool = False) -> Activation:
     """Validate `text`, compute its what-if on the mirror, and record it as the active revision."""
     loaded = load_rules(text, path)
     with ctx.ledger.read() as connection:
@@ -64,7 +62,7 @@ def activate(
         )
     elif not unchanged:
         old = load_rules(previous.text, previous.path)
-        diff = _what_if(ctx, old, loaded, shown)
+        diff = _what_if(ctx, old, loaded)
     revision_id = None
     if not dry_run and not unchanged:
         with ctx.ledger.write() as connection:
@@ -81,7 +79,7 @@ def activate(
     return Activation(loaded, previous, revision_id, unchanged, diff, note, needs_full_sync)
 
 
-def _what_if(ctx: WorkerContext, old: LoadedRules, new: LoadedRules, shown: int) -> dict[str, Any]:
+def _what_if(ctx: WorkerContext, old: LoadedRules, new: LoadedRules) -> dict[str, Any]:
     today = ctx.today()
     with ctx.ledger.read() as connection, collector_paused():
         snapshot = load_snapshot(connection)
@@ -90,7 +88,8 @@ def _what_if(ctx: WorkerContext, old: LoadedRules, new: LoadedRules, shown: int)
     with collector_paused():
         before = _document(old, snapshot, today, context_old)
         after = _document(new, snapshot, today, context_new)
-    return plan_diff(before, after, shown=shown, without=[])
+    # Every move: the caller decides how many to show (`diff_sections(..., shown=N)`).
+    return plan_diff(before, after, without=[])
 
 
 def _document(

@@ -45,7 +45,7 @@ def activate(
     text = read_text(file, err, "rule file")
     with service_errors():
         ctx = worker_context(actor)
-        done = activate_revision(ctx, str(file), text, dry_run=dry_run, shown=show)
+        done = activate_revision(ctx, str(file), text, dry_run=dry_run)
     if done.diff is not None:
         render_sections(
             report_console(), diff_heading(done.diff), diff_sections(done.diff, shown=show)
@@ -66,8 +66,8 @@ def activate(
     out.print(message, highlight=False, soft_wrap=True, markup=False)
     if done.needs_full_sync and not done.unchanged:
         err.print(
-            "it reads CRM fields the mirror was not synced with: run `territory sync --full` "
-            "before planning (the worker's next plan runs one by itself)",
+            "it reads CRM fields the mirror was not synced with: the next plan runs a full sync "
+            "first (or run `territory sync --full` now)",
             highlight=False,
             soft_wrap=True,
             markup=False,

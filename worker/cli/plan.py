@@ -20,7 +20,7 @@ from worker.cli.options import (
 )
 from worker.cli.out_paths import CommandInput, OutPathError, check_out_file, source_inputs
 from worker.cli.terminal import err, phase, report_console
-from worker.console import ExitCode, fail
+from worker.console import ExitCode, fail, progress_bar
 from worker.tables import percent
 
 commands = CommandGroup()
@@ -143,7 +143,8 @@ def _plan_ledger(
     from rules.plan import plan_document
     from worker.cli.run_reports import recorded_line, waiting_line
     from worker.cli.service_calls import service_errors, worker_context
-    from worker.planning import plan_from_ledger
+    from worker.planning import PlanningError, active_rules, plan_from_ledger, require_mirror_for
+    from worker.sync import sync_mirror
 
     day = None if as_of is None else parse_day(as_of, "--as-of")
     if out_path is not None:
@@ -153,6 +154,20 @@ def _plan_ledger(
             fail(err, str(exc), ExitCode.INVALID)
     with service_errors():
         ctx = worker_context()
+        rules = active_rules(ctx)
+        try:
+            require_mirror_for(ctx, rules)
+        except PlanningError:
+            # As the worker does: never plan on a column of nulls, sync what the rule reads.
+            err.print(
+                f"the mirror lacks fields rule revision {rules.revision.revision!r} reads: a "
+                f"full sync of {ctx.source()} runs first",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+            with progress_bar(err, "Full sync", total=None) as advance:
+                sync_mirror(ctx, ctx.source(), full=True, progress=advance)
         with phase("Planning from the ledger's mirror"):
             run = plan_from_ledger(ctx, as_of=day, save=save)
     document = plan_document(run.plan, lazy=True)
