@@ -72,8 +72,8 @@ def sync(
         announce(
             run,
             f"{len(done.departed):,} owner(s) deactivated in the CRM: departure run "
-            f"{run.run_id} moves {len(run.changes):,} account(s) at once (`territory changes "
-            f"--run {run.run_id}`)",
+            f"{run.run_id} plans {len(run.changes):,} forced change(s) (their books, orphans "
+            f"and the hierarchy changes that follow: `territory changes --run {run.run_id}`)",
         )
     elif step.departure_skipped is not None:
         err.print(
