@@ -11,15 +11,16 @@ the CSV source's own parsers. A value that does not parse is dropped (None) and 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, Protocol, TypeVar, runtime_checkable
 
 from connectors.files.cells import amount, domain, whole_number
 from connectors.files.countries import country_code
 from rules.domain import Account
-from rules.fields import SIGNAL_PREFIX
+from rules.fields import SIGNAL_PREFIX, SOURCE_FIELDS
+from rules.readable_fields import SourceFields
 from rules.schema import RuleFile
 from rules.values import ValueMapper
 
@@ -89,23 +90,43 @@ class AccountBuilder:
     rule: RuleFile | None = None
     fields: dict[str, str] = field(init=False)
     signals: dict[str, str] = field(init=False)  # signal name -> CRM field
+    custom: dict[str, str] = field(init=False)  # custom rule field -> CRM field
     mapper: ValueMapper = field(init=False)
     problems: Counter[str] = field(default_factory=Counter)  # CRM field -> values dropped
+    # CRM fields the CRM lacks: never requested (Salesforce refuses a query naming one).
+    absent: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         overrides = dict(self.rule.fields.get(self.crm, {})) if self.rule else {}
         self.fields = {**DEFAULT_FIELDS[self.crm]}
         self.signals = {}
+        self.custom = {}
         for name, crm_field in overrides.items():
             if name.startswith(SIGNAL_PREFIX):
                 self.signals[name[len(SIGNAL_PREFIX) :]] = crm_field
-            else:
+            elif name in SOURCE_FIELDS:
                 self.fields[name] = crm_field
+            else:
+                self.custom[name] = crm_field
         self.mapper = ValueMapper(self.rule, self.crm)
+
+    def feeds(self) -> dict[str, str]:
+        """Rule field -> the CRM field read for it (the rule's `fields:` over the defaults);
+        signals as `signals.<name>`, custom fields by their own name."""
+        return {
+            **self.fields,
+            **{SIGNAL_PREFIX + name: crm_field for name, crm_field in self.signals.items()},
+            **self.custom,
+        }
+
+    def skip(self, crm_fields: Iterable[str]) -> None:
+        """Never request `crm_fields` (the CRM lacks them): the rule fields they feed stay empty."""
+        self.absent = self.absent | frozenset(crm_fields)
 
     def properties(self) -> list[str]:
         """The CRM fields to request: only what the rule needs, plus owner and activity."""
-        names = {*self.fields.values(), *self.signals.values(), *ACTIVITY_FIELDS[self.crm]}
+        names = {*self.fields.values(), *self.signals.values(), *self.custom.values()}
+        names = {*(names - self.absent), *ACTIVITY_FIELDS[self.crm]}
         names.add("hubspot_owner_id" if self.crm == "hubspot" else "OwnerId")
         return sorted(names)
 
@@ -130,6 +151,7 @@ class AccountBuilder:
             parent_id=parent,
             last_activity_at=self._latest_activity(values),
             signals=self._signals(values),
+            extra=self._custom(values) if self.custom else None,
         )
 
     def _number(
@@ -177,6 +199,34 @@ class AccountBuilder:
             if day is not None:
                 found.append((name, day))
         return tuple(found)
+
+    def _custom(self, values: Mapping[str, object]) -> dict[str, str] | None:
+        """Custom fields as text, through `values:` when the rule maps or tests them."""
+        found: dict[str, str] = {}
+        for name, crm_field in self.custom.items():
+            text = _text(values.get(crm_field))
+            if text is not None and name in self.mapper.fields:
+                text = self.mapper.map(name, text)
+            if text is not None:
+                found[name] = text
+        return found or None
+
+
+@runtime_checkable
+class ChecksRuleFields(Protocol):
+    """A CRM connector that builds accounts with an `AccountBuilder` and knows its fields."""
+
+    builder: AccountBuilder
+
+    def missing_fields(self, names: Iterable[str]) -> dict[str, str | None]:
+        """Each of `names` the CRM lacks, with the field it most likely means."""
+        ...
+
+
+def source_fields(connector: ChecksRuleFields) -> SourceFields:
+    """Which CRM field feeds each rule field, and which of those the CRM lacks."""
+    feeds = connector.builder.feeds()
+    return SourceFields(connector.builder.crm, feeds, connector.missing_fields(feeds.values()))
 
 
 def _text(raw: object) -> str | None:

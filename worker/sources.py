@@ -10,11 +10,13 @@ from rich.console import Console
 from connectors.errors import ConnectorError
 from connectors.files import CsvLoad, CsvLoadError, SkippedRowsError, load_csv_directory
 from connectors.files.issues import RowIssue
+from connectors.records import ChecksRuleFields, source_fields
 from connectors.snapshot import pull_snapshot
 from rules.data_checks import check_rule_against_data
 from rules.domain import Snapshot
-from rules.errors import RuleError
+from rules.errors import RuleError, RuleIssue
 from rules.loader import LoadedRules, load_rules
+from rules.readable_fields import SourceFields, check_empty_fields, check_readable
 from rules.values import UnmappedCount
 from worker.console import fail, progress_bar
 from worker.crm import CRM_KINDS, CrmKind, CrmSettingsError, open_connector
@@ -67,9 +69,14 @@ class LoadedSource:
     unmapped: dict[str, UnmappedCount] = field(default_factory=dict)
     # What was read, per file (CSV) or record kind (CRM): (rows read, rows skipped).
     read: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Which source field feeds each rule field, and the warnings about those it cannot read.
+    fields: SourceFields | None = None
+    field_warnings: list[RuleIssue] = field(default_factory=list)
 
     @classmethod
-    def from_csv(cls, csv: CsvLoad, loaded: LoadedRules) -> LoadedSource:
+    def from_csv(
+        cls, csv: CsvLoad, loaded: LoadedRules, fields: SourceFields, warnings: list[RuleIssue]
+    ) -> LoadedSource:
         return cls(
             snapshot=csv.snapshot,
             loaded_rules=loaded,
@@ -79,6 +86,8 @@ class LoadedSource:
             skipped=sum(csv.skipped.values()),
             unmapped=csv.unmapped,
             read={name: (n, csv.skipped[name]) for name, n in csv.rows_read.items()},
+            fields=fields,
+            field_warnings=warnings,
         )
 
     def report(self, console: Console) -> int:
@@ -89,9 +98,13 @@ class LoadedSource:
         hidden = self.issue_total - min(len(self.issues), SHOWN_ROW_ISSUES)
         if hidden > 0:
             console.print(f"… and {hidden:,} more row issue(s)", highlight=False)
-        warnings = check_rule_against_data(
-            self.loaded_rules.rule, self.snapshot, self.loaded_rules.locate, self.unmapped
-        )
+        rule, locate = self.loaded_rules.rule, self.loaded_rules.locate
+        warnings = [
+            *self.field_warnings,
+            *check_rule_against_data(rule, self.snapshot, locate, self.unmapped),
+        ]
+        if self.fields is not None:
+            warnings += check_empty_fields(rule, self.fields, self.snapshot.accounts, locate)
         for warning in warnings:
             console.print(str(warning), highlight=False, soft_wrap=True, markup=False)
         return len(warnings) + sum(1 for i in self.issues if i.severity == "warning") + self.skipped
@@ -154,7 +167,26 @@ def load_source(
         ) from None
     except CsvLoadError as exc:
         raise SourceError(str(exc)) from None
-    return LoadedSource.from_csv(csv, loaded)
+    fields = csv.columns.source_fields()
+    warnings = _readable_or_refuse(loaded, fields, f"--source {spec}", console)
+    return LoadedSource.from_csv(csv, loaded, fields, warnings)
+
+
+def _readable_or_refuse(
+    loaded: LoadedRules, fields: SourceFields, what: str, console: Console
+) -> list[RuleIssue]:
+    """The warnings about rule fields `fields` cannot read; SourceError, after printing every
+    issue, when a row tests one or intent is used and no signal can be read."""
+    issues = check_readable(loaded.rule, fields, loaded.locate)
+    errors = sum(1 for issue in issues if issue.severity == "error")
+    if not errors:
+        return issues
+    for issue in issues:
+        console.print(str(issue), highlight=False, soft_wrap=True, markup=False)
+    raise SourceError(
+        f"{what}: {errors} problem(s) reading the fields the rules use (above): every account "
+        "would lack them, so nothing was planned; add or fix the `fields:` lines they name"
+    )
 
 
 _ORIGIN = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
@@ -168,6 +200,17 @@ def _load_crm(
         connector = open_connector(kind, load_settings(), loaded.rule)
     except (SettingsError, CrmSettingsError, ValueError) as exc:
         raise SourceError(f"--source {kind}: {exc}") from None
+    if not isinstance(connector, ChecksRuleFields):
+        raise TypeError(f"the {kind} connector cannot say which fields it reads")
+    try:
+        fields = source_fields(connector)
+    except ConnectorError as exc:
+        raise SourceError(
+            f"--source {kind}: cannot read which fields {_ORIGIN[kind]} has: {exc}"
+        ) from None
+    field_warnings = _readable_or_refuse(loaded, fields, f"--source {kind}", console)
+    # Salesforce refuses a query that names a field it lacks; HubSpot would ignore it.
+    connector.builder.skip(fields.missing)
     try:
         with progress_bar(console, f"Reading {_ORIGIN[kind]}", total=None) as advance:
             pulled = pull_snapshot(connector, progress=advance)
@@ -179,8 +222,7 @@ def _load_crm(
             f"--source {kind}: {errors} record error(s) and strict mode is on; nothing was "
             "planned (without --strict these records are skipped)"
         )
-    builder = getattr(connector, "builder", None)
-    unmapped = dict(builder.mapper.counts) if builder is not None else {}
+    unmapped = dict(connector.builder.mapper.counts)
     budget = connector.budget()
     console.print(
         f"{_ORIGIN[kind]}: {budget.calls:,} API call(s), {budget.rate_limited:,} rate-limited",
@@ -195,4 +237,6 @@ def _load_crm(
         skipped=pulled.skipped,
         unmapped=unmapped,
         read={"companies": (len(pulled.snapshot.accounts) + pulled.skipped, pulled.skipped)},
+        fields=fields,
+        field_warnings=field_warnings,
     )

@@ -15,7 +15,7 @@ from typing import Final
 from connectors.files.activities import ACTIVITIES_FILE, read_activities
 from connectors.files.cells import DateReader
 from connectors.files.companies import COMPANIES_FILE, CompanyReader
-from connectors.files.headers import company_columns
+from connectors.files.headers import CompanyColumns, company_columns
 from connectors.files.hierarchy import link_parents
 from connectors.files.issues import CsvLoadError, IssueLog, RowIssue
 from connectors.files.owners import OWNERS_FILE, read_owners
@@ -48,6 +48,7 @@ class CsvLoad:
     rows_read: dict[str, int]
     vocabulary: str | None
     unmapped: dict[str, UnmappedCount]
+    columns: CompanyColumns  # which column of companies.csv feeds which field
     issue_counts: dict[str, int] = field(default_factory=dict)
     # Activity rows about companies that were not loaded: counted, not errors.
     unknown_activity_accounts: int = 0
@@ -187,6 +188,7 @@ def _load(
         rows_read=rows_read,
         vocabulary=columns.vocabulary,
         unmapped=unmapped,
+        columns=columns,
         issue_counts=dict(log.counts),
         unknown_activity_accounts=unknown,
     )

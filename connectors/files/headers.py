@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from rules.fields import SIGNAL_PREFIX
+from rules.readable_fields import SourceFields, missing_from
 
 COMPANY_FIELDS: Final = (
     "id",
@@ -112,6 +113,16 @@ class CompanyColumns:
 
     def header(self, position: int) -> str:
         return self.headers[position]
+
+    def source_fields(self) -> SourceFields:
+        """The column read for each rule field; a field only the rule's `fields: csv:` feeds,
+        from a column the file lacks, is fed by that missing column."""
+        feeds = dict(self.unknown_mappings)
+        feeds.update((name, self.headers[i]) for name, i in self.index.items() if i >= 0)
+        feeds.update((SIGNAL_PREFIX + name, self.headers[i]) for name, i in self.signals)
+        feeds.update((name, self.headers[i]) for name, i in self.extra)
+        absent = [header for _, header in self.unknown_mappings]
+        return SourceFields("csv", feeds, missing_from(self.headers, absent))
 
 
 def company_columns(

@@ -22,6 +22,7 @@ from connectors.hubspot.transport import HubSpotTransport
 from connectors.hubspot.writes import OwnerWriter
 from connectors.records import AccountBuilder
 from rules.domain import Account, Owner
+from rules.readable_fields import missing_from
 from rules.schema import RuleFile
 
 
@@ -83,6 +84,10 @@ class HubSpotConnector:
 
     def ensure_fields(self, *, create: bool = True) -> FieldCheck:
         return self._fields.ensure(create=create)
+
+    def missing_fields(self, names: Iterable[str]) -> dict[str, str | None]:
+        """Each of `names` that is no company property, with the one it most likely means."""
+        return missing_from(self._fields.company_properties(), names)
 
     def budget(self) -> BudgetReport:
         return self._budget.report()

@@ -58,6 +58,13 @@ class FieldManager:
     def __init__(self, transport: HubSpotTransport, group: str) -> None:
         self.transport = transport
         self.group = group
+        self._catalogue: frozenset[str] | None = None
+
+    def company_properties(self) -> frozenset[str]:
+        """Names of every live company property, read once (the properties API)."""
+        if self._catalogue is None:
+            self._catalogue = frozenset(self._existing())
+        return self._catalogue
 
     def ensure(self, *, create: bool) -> FieldCheck:
         try:

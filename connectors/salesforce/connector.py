@@ -51,6 +51,7 @@ from connectors.salesforce.queries import (
     select,
 )
 from rules.domain import Account, Owner
+from rules.readable_fields import missing_from
 from rules.schema import RuleFile
 
 USER_FIELDS: Final = ("Id", "Email", "FirstName", "LastName", "IsActive", "ManagerId")
@@ -88,6 +89,7 @@ class SalesforceConnector:
         )
         # User id -> manager's user id, filled by iter_owners (for manager alerts).
         self.managers: dict[str, str] = {}
+        self._account_fields: frozenset[str] | None = None
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -232,6 +234,18 @@ class SalesforceConnector:
             else "the territory fields and every field the rule reads exist on Account"
         )
         return FieldCheck(present=present, missing=missing, detail=detail)
+
+    def missing_fields(self, names: Iterable[str]) -> dict[str, str | None]:
+        """Each of `names` not spelled as an Account field the integration user can see
+        (describe, read once), with the field it most likely means.
+
+        SOQL takes any case, but records come back keyed by the field's own spelling, so a
+        name in other case would read as empty on every record.
+        """
+        if self._account_fields is None:
+            described = self.client.rest("describe", "sobjects/Account/describe").value
+            self._account_fields = frozenset(f["name"] for f in described.get("fields", []))
+        return missing_from(self._account_fields, names)
 
     def budget(self) -> BudgetReport:
         return self.client.budget.report()
