@@ -52,11 +52,6 @@ def _team_recipients(rule: RuleFile) -> list[Path]:
 
 INERT_SETTINGS: tuple[InertSetting, ...] = (
     InertSetting(
-        _written("changes", "respect_manual_days"),
-        "a plan does not yet keep owners set by hand (nor accounts whose CRM territory_lock is "
-        "set): they move like any other",
-    ),
-    InertSetting(
         _written("routing", "enrichment_wait_minutes"),
         "new accounts are not yet routed as they arrive, so none waits for enrichment",
     ),

@@ -120,6 +120,20 @@ class Settings(BaseSettings):
         """The base URL as the HubSpot client wants it (no trailing slash)."""
         return str(self.hubspot_base_url).rstrip("/")
 
+    @field_validator(
+        "hubspot_token",
+        "salesforce_session_id",
+        "salesforce_password",
+        "salesforce_security_token",
+        "redis_url",
+        "database_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `TERRITORY_REDIS_URL=` (set but empty) means "not set", never an empty URL.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -32,7 +32,15 @@ def test_valid_file_exits_0_with_a_one_line_summary(rules_file: Path) -> None:
     assert code == 0
     assert stdout.strip().count("\n") == 0
     assert "valid (version 1, revision 'fy27-q1.3', 4 teams" in stdout
-    assert stderr == ""
+    # Only notes on settings accepted but not yet acted on, each located.
+    assert all(": note: " in line for line in stderr.splitlines())
+
+
+def test_validate_says_which_settings_are_accepted_but_not_yet_acted_on(rules_file: Path) -> None:
+    code, _, stderr = run("validate", "--strict", str(rules_file))
+    assert code == 0  # notes are not warnings: --strict does not count them
+    assert f"{rules_file}:174:1: note: neglect: accepted but not yet acted on" in stderr
+    assert "respect_manual_days" not in stderr  # the worker keeps hand edits and locks
 
 
 def test_invalid_file_exits_2_with_every_located_message_on_stderr(rules_file: Path) -> None:

@@ -467,16 +467,14 @@ def test_settings_no_code_acts_on_yet_are_located_notices_in_file_order() -> Non
         ("rules.yaml:96:5", "teams[0].manager"),
         ("rules.yaml:136:3", "routing.enrichment_wait_minutes"),
         ("rules.yaml:137:3", "routing.keep_creator"),
-        ("rules.yaml:168:3", "changes.respect_manual_days"),
         ("rules.yaml:170:1", "coverage"),
         ("rules.yaml:174:1", "neglect"),
         ("rules.yaml:181:1", "alerts"),
     ]
     assert {n.severity for n in notices} == {"notice"}
-    assert str(notices[4]) == (
-        f"rules.yaml:168:3: note: changes.respect_manual_days: {NOT_YET}: a plan does not yet "
-        "keep owners set by hand (nor accounts whose CRM territory_lock is set): they move "
-        "like any other"
+    assert str(notices[3]) == (
+        f"rules.yaml:137:3: note: routing.keep_creator: {NOT_YET}: the rep who created an "
+        "account is not read yet; new accounts route like any other"
     )
 
 

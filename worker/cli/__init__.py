@@ -39,6 +39,7 @@ COMMAND_MODULES: Final = (
     "depart",
     "db",
     "ledger",
+    "worker",
 )
 
 

@@ -35,7 +35,12 @@ def validate(
     """
     from worker.sources import SourceError, load_rule_file, load_source
 
+    from rules.inert import inert_settings
+
     loaded = load_rule_file(file, err)
+    # Settings written but not acted on yet: said plainly, never counted by --strict.
+    for notice in inert_settings(loaded):
+        err.print(str(notice), highlight=False, soft_wrap=True, markup=False)
     rule = loaded.rule
     summary = (
         f"{file}: valid (version {rule.version}, revision {rule.revision!r}, "
