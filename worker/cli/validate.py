@@ -33,9 +33,8 @@ def validate(
     Exit 0 when valid (warnings allowed), 2 when invalid or, with --strict, on any warning.
     Every message names FILE:LINE:COL (or CSV file and row) and what was expected.
     """
-    from worker.sources import SourceError, load_rule_file, load_source
-
     from rules.inert import inert_settings
+    from worker.sources import SourceError, load_rule_file, load_source
 
     loaded = load_rule_file(file, err)
     # Settings written but not acted on yet: said plainly, never counted by --strict.
