@@ -16,7 +16,7 @@ from rules.data_checks import check_rule_against_data
 from rules.domain import Snapshot
 from rules.errors import RuleError, RuleIssue
 from rules.loader import LoadedRules, load_rules
-from rules.readable_fields import SourceFields, check_empty_fields, check_readable
+from rules.readable_fields import Locate, SourceFields, check_empty_fields, check_readable
 from rules.values import UnmappedCount
 from worker.console import fail, progress_bar
 from worker.crm import CRM_KINDS, CrmKind, CrmSettingsError, open_connector
@@ -104,7 +104,10 @@ class LoadedSource:
             *check_rule_against_data(rule, self.snapshot, locate, self.unmapped),
         ]
         if self.fields is not None:
-            warnings += check_empty_fields(rule, self.fields, self.snapshot.accounts, locate)
+            accounts = self.snapshot.accounts
+            warnings += check_empty_fields(
+                rule, self.fields, accounts, locate_key(self.loaded_rules)
+            )
         for warning in warnings:
             console.print(str(warning), highlight=False, soft_wrap=True, markup=False)
         return len(warnings) + sum(1 for i in self.issues if i.severity == "warning") + self.skipped
@@ -138,7 +141,7 @@ def load_source(
 ) -> LoadedSource:
     """Load the org that `spec` names (csv:DIR, hubspot or salesforce) for `loaded`'s rules."""
     if spec in CRM_KINDS:
-        return _load_crm(spec, loaded, strict=strict, console=console)  # type: ignore[arg-type]
+        return _load_crm(spec, loaded, strict=strict, console=console)
     kind, _, target = spec.partition(":")
     if kind != "csv" or not target:
         raise SourceError(f"--source: expected csv:DIR, hubspot or salesforce, got {spec!r}")
@@ -172,12 +175,17 @@ def load_source(
     return LoadedSource.from_csv(csv, loaded, fields, warnings)
 
 
+def locate_key(loaded: LoadedRules) -> Locate:
+    """Locate a path at its key: `when: {industry: ...}` at `industry`, a list item at itself."""
+    return lambda path: loaded.document.locate(path, key=True)
+
+
 def _readable_or_refuse(
     loaded: LoadedRules, fields: SourceFields, what: str, console: Console
 ) -> list[RuleIssue]:
     """The warnings about rule fields `fields` cannot read; SourceError, after printing every
     issue, when a row tests one or intent is used and no signal can be read."""
-    issues = check_readable(loaded.rule, fields, loaded.locate)
+    issues = check_readable(loaded.rule, fields, locate_key(loaded))
     errors = sum(1 for issue in issues if issue.severity == "error")
     if not errors:
         return issues
