@@ -252,7 +252,7 @@ def _routing_text(explanation: dict[str, Any], rule_file: str | None) -> str:
 
 
 def _before_text(status: str, owner_id: str | None, names: dict[str, str]) -> str:
-    """The account's owner before planning, in the words of DESIGN rule 1."""
+    """The account's owner before planning, in the words of rule 1 (docs/engine.md)."""
     if owner_id is None:
         return "no CRM owner (orphaned)"
     owner = _who(owner_id, names)

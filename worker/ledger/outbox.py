@@ -158,7 +158,7 @@ def record_changes(
     cancel_unproposed: bool,
     initial_state: Mapping[str, ChangeState] | None = None,
 ) -> Recorded:
-    """Record a plan's changes; the same proposal keeps its row (DESIGN "Change identity").
+    """Record a plan's changes; the same proposal keeps its row (docs/engine.md, "Identity").
 
     A different proposal for an account supersedes its open row; with `cancel_unproposed`, an
     open row no proposal mentions is cancelled. A row in `applying` is never touched: a new
