@@ -240,10 +240,10 @@ def rule_order_floor(reps: Sequence[Rep], fixed: Sequence[TeamLoad], units: Sequ
     """A lower bound on moves under the rules' own priorities, not just the budgets.
 
     An owner short of budget keeps protected accounts first, then `keep_owner` accounts
-    highest potential first (docs/engine.md: "the surplus, lowest potential first, is balanced"); what
-    of those does not fit must move. The owner's other accounts then shed at least the
-    fractional relief `forced_floor` counts against the budget left over. Any plan that
-    honours those priorities moves at least this many accounts.
+    highest potential first (docs/engine.md: "the surplus, lowest potential first, is placed
+    like new accounts"); what of those does not fit must move. The owner's other accounts
+    then shed at least the fractional relief `forced_floor` counts against the budget left
+    over. Any plan that honours those priorities moves at least this many accounts.
     """
     total = 0
     for r, rep in enumerate(reps):
