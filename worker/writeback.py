@@ -36,6 +36,7 @@ from worker.context import WorkerContext
 from worker.ledger import LedgerError
 from worker.ledger import outbox as ob
 from worker.ledger.facts import bound_crm, is_paused
+from worker.ledger.mirror import record_owner_writes
 from worker.ledger.outbox import ChangeRow, Outcome
 from worker.ledger.pins import Pin, add_pins, record_written
 from worker.ledger.states import ChangeState
@@ -512,9 +513,9 @@ class _Job:
                 fresh = [n for n in kept if n["change_id"] not in done]
                 if fresh:
                     connection.execute(sa.insert(amendments), fresh)
-            record_written(
-                connection, {a: w for a, w in written.items() if w[1] not in lost}, now=now
-            )
+            kept_writes = {a: w for a, w in written.items() if w[1] not in lost}
+            record_written(connection, kept_writes, now=now)
+            record_owner_writes(connection, {a: owner for a, (owner, _) in kept_writes.items()})
             add_pins(connection, [p for p in pins if p.change_id not in lost], now=now)
         report.lost += len(lost)
         for verdict in verdicts.values():

@@ -8,7 +8,7 @@ one pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -93,6 +93,22 @@ def _company_row(account: Account, now: datetime, generation: int) -> dict[str, 
         "synced_at": now,
         "sync_generation": generation,
     }
+
+
+def record_owner_writes(connection: sa.Connection, owners: Mapping[str, str | None]) -> None:
+    """Set the mirrored owner of accounts write-back saw reach their target owner.
+
+    The CRM holds that owner now; a plan made before the next sync must start from it, or it
+    would propose the applied change again (and apply it again, with a second note).
+    """
+    if not owners:
+        return
+    statement = (
+        sa.update(mirror_companies)
+        .where(mirror_companies.c.account_id == sa.bindparam("key"))
+        .values(owner_id=sa.bindparam("new_owner"))
+    )
+    connection.execute(statement, [{"key": a, "new_owner": o} for a, o in owners.items()])
 
 
 def remove_companies(connection: sa.Connection, account_ids: Iterable[str]) -> int:
