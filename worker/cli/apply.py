@@ -85,17 +85,20 @@ def _finish(ctx: WorkerContext, report: ApplyReport, as_json: bool, nothing: str
                 f"{states['conflict']:,} conflict(s): owners changed by hand, not overwritten "
                 "(`territory changes --state conflict`)",
                 highlight=False,
+                soft_wrap=True,
             )
         if states.get("failed"):
             err.print(
                 f"{states['failed']:,} change(s) failed (`territory changes --state failed`)",
                 highlight=False,
+                soft_wrap=True,
             )
     if report.lost:
         err.print(
             f"{report.lost:,} change(s) lost their lease mid-batch: `territory reconcile` "
             "finishes them",
             highlight=False,
+            soft_wrap=True,
         )
     with ctx.ledger.read() as connection:
         paused_by = is_paused(connection)
