@@ -274,16 +274,19 @@ class CompanyText:
 def canonical_values(companies: Companies) -> dict[str, list[str | None]]:
     """Industry, country and lifecycle as the CSV reader maps them, for every company."""
     c = companies
-    countries = [code for code, _, _, _ in COUNTRIES]
+    countries = tuple(code for code, _, _, _ in COUNTRIES)
     return {
-        "industry": _or_none([INDUSTRIES[i] for i in c.industry.tolist()], c.no_industry),
-        "country": _or_none([countries[i] for i in c.country.tolist()], c.no_country),
-        "lifecycle": [LIFECYCLES[0] if x else LIFECYCLES[1] for x in c.customer.tolist()],
+        "industry": _spelled(INDUSTRIES, c.industry, c.no_industry),
+        "country": _spelled(countries, c.country, c.no_country),
+        "lifecycle": _spelled(LIFECYCLES, np.where(c.customer, 0, 1), np.zeros(len(c), bool)),
     }
 
 
-def _or_none(values: list[str], missing: Bools) -> list[str | None]:
-    return [None if gone else value for value, gone in zip(values, missing.tolist(), strict=True)]
+def _spelled(values: tuple[str, ...], codes: Ints, missing: Bools) -> list[str | None]:
+    """`values[code]` per company, None where the value is missing."""
+    table = np.array([*values, None], dtype=object)
+    spelled: list[str | None] = table[np.where(missing, -1, codes)].tolist()
+    return spelled
 
 
 def _rows(companies: Companies, start: int, count: int) -> Companies:

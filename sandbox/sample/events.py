@@ -25,7 +25,7 @@ import numpy as np
 
 from sandbox.sample.columns import Bools, Ints
 from sandbox.sample.companies import ENTERPRISE_EMPLOYEES, Companies
-from sandbox.sample.org import Org, Team
+from sandbox.sample.org import Org
 from sandbox.sample.settle import ASSIGNED, WATCHLIST, Settled
 from sandbox.sample.vocab import REGIONS, country_regions, country_shares
 
@@ -184,9 +184,9 @@ class _Happening:
             self.rng.integers(0, len(reps), len(took_watchlist))
         ]
         took_other_team = self._choose(self.free, each if len(self.ae_teams) > 1 else 0)
+        team_of = {self.index[m.email]: t for t in self.ae_teams for m in teams[t].members}
         for i in took_other_team.tolist():
-            team = teams[int(self.settled.team[i])]
-            elsewhere = [r for r in reps if self.org.owners[r].email not in _emails(team)]
+            elsewhere = [r for r in reps if team_of[r] != self.settled.team[i]]
             self.owner[i] = elsewhere[int(self.rng.integers(0, len(elsewhere)))]
         held_outside_teams = self._choose(self.free, edits - 2 * each)
         self.owner[held_outside_teams] = self.org.stray
@@ -239,10 +239,6 @@ class _Happening:
 
     def _pick(self, items: list[str]) -> str:
         return items[int(self.rng.integers(0, len(items)))]
-
-
-def _emails(team: Team) -> set[str]:
-    return {m.email for m in team.members}
 
 
 def _steady_members(org: Org, settled: Settled) -> dict[int, list[str]]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from rules.domain import Account, Owner, Snapshot
 from rules.engine import plan_territories
@@ -39,7 +40,6 @@ class Settled:
     team: Ints  # into org.teams
     tier: Ints
     follows_parent: Bools  # placed with its parent, not on its own
-    leads_family: Bools  # a parent some company follows
     named: Bools
     books: dict[str, int]  # assigned accounts per rep, by email
 
@@ -71,34 +71,29 @@ def settle(
         owners=[Owner(o.id, o.email, o.first_name, o.last_name, o.active) for o in org.owners],
     )
     plan = plan_territories(loaded, snapshot, as_of)
-    number = {account_id: i for i, account_id in enumerate(ids.tolist())}
+    assignments = plan.assignments
     owner_number = {owner.id: i for i, owner in enumerate(org.owners)}
     team_number = {team.spec.id: i for i, team in enumerate(org.teams)}
     count = len(companies)
-    owner = np.full(count, -1, dtype=np.int64)
-    outcome = np.zeros(count, dtype=np.int64)
-    team = np.full(count, -1, dtype=np.int64)
-    tier = np.zeros(count, dtype=np.int64)
-    follows = np.zeros(count, dtype=bool)
-    named = np.zeros(count, dtype=bool)
-    for a in plan.assignments:
-        i = number[a.account.id]
-        owner[i] = owner_number[a.owner_id] if a.owner_id is not None else -1
-        outcome[i] = _OUTCOMES[a.outcome]
-        team[i] = team_number[a.team] if a.team is not None else -1
-        tier[i] = a.tier
-        follows[i] = a.parent is not None
-        named[i] = a.named is not None
-    leads = np.zeros(count, dtype=bool)
-    leads[companies.parent[follows]] = True
+    # The plan lists accounts by id; the sample's ids sort in company order, so the plan's
+    # order is company order (checked: any other order is mapped back by id).
+    order: Ints | slice = slice(None)
+    if [a.account.id for a in assignments] != ids.tolist():
+        number = {account_id: i for i, account_id in enumerate(ids.tolist())}
+        order = np.array([number[a.account.id] for a in assignments], dtype=np.int64)
+
+    def column(values: list[int] | list[bool], dtype: type) -> npt.NDArray[Any]:
+        placed: npt.NDArray[Any] = np.empty(count, dtype=dtype)
+        placed[order] = values
+        return placed
+
     return Settled(
-        owner=owner,
-        outcome=outcome,
-        team=team,
-        tier=tier,
-        follows_parent=follows,
-        leads_family=leads,
-        named=named,
+        owner=column([owner_number.get(a.owner_id or "", -1) for a in assignments], np.int64),
+        outcome=column([_OUTCOMES[a.outcome] for a in assignments], np.int64),
+        team=column([team_number.get(a.team or "", -1) for a in assignments], np.int64),
+        tier=column([a.tier for a in assignments], np.int64),
+        follows_parent=column([a.parent is not None for a in assignments], bool),
+        named=column([a.named is not None for a in assignments], bool),
         books={rep.email: rep.accounts for rep in plan.reps},
     )
 
@@ -113,35 +108,44 @@ def _accounts(
     """Accounts as the CSV reader builds them from the sample's files."""
     c = companies
     values = canonical_values(c)
-    employees = c.employees.tolist()
-    revenue = c.revenue.tolist()
-    id_list = ids.tolist()
-    parent = [id_list[p] if p >= 0 else None for p in c.parent.tolist()]
-    signals = _signals(c.signal_age, as_of)
-    no_employees, no_revenue = c.no_employees.tolist(), c.no_revenue.tolist()
+    employees = c.employees.astype(object)
+    employees[c.no_employees] = None
+    revenue = c.revenue.astype(np.float64).astype(object)
+    revenue[c.no_revenue] = None
+    parent = np.append(ids, [None])[c.parent]  # -1 (no parent) picks the None
+    # Positional arguments, in Account's field order (name and last activity left empty: the
+    # engine reads neither): a million keyword calls cost a second more.
     return [
-        Account(
-            id=id_list[i],
-            domain=domain,
-            owner_id=owners[i],
-            industry=values["industry"][i],
-            employees=None if no_employees[i] else employees[i],
-            annual_revenue=None if no_revenue[i] else float(revenue[i]),
-            country=values["country"][i],
-            lifecycle=values["lifecycle"][i],
-            parent_id=parent[i],
-            signals=signals[i],
+        Account(account_id, "", domain, owner_id, industry, size, amount, country, lifecycle,
+                parent_id, None, signals)
+        for (
+            account_id, domain, owner_id, industry, size, amount, country, lifecycle, parent_id,
+            signals,
+        ) in zip(
+            ids.tolist(), domains.tolist(), owners, values["industry"], employees.tolist(),
+            revenue.tolist(), values["country"], values["lifecycle"], parent.tolist(),
+            _signals(c.signal_age, as_of), strict=True,
         )
-        for i, domain in enumerate(domains.tolist())
-    ]
+    ]  # fmt: skip
 
 
 def _signals(age: Ints, as_of: date) -> list[tuple[tuple[str, date], ...]]:
-    """Each company's (signal, date) pairs, sorted by signal name as the reader keeps them."""
-    days = [as_of - timedelta(days=d) for d in range(int(age.max(initial=0)) + 1)]
-    found: list[tuple[tuple[str, date], ...]] = [()] * len(age)
+    """Each company's (signal, date) pairs, sorted by signal name as the reader keeps them.
+
+    Built per set of signals present (a few dozen sets), not per company and signal.
+    """
     by_name = sorted(range(len(SIGNALS)), key=lambda s: SIGNALS[s])
-    for i in np.flatnonzero((age >= 0).any(axis=1)).tolist():
-        row = age[i].tolist()
-        found[i] = tuple((SIGNALS[s], days[row[s]]) for s in by_name if row[s] >= 0)
+    days = np.array(
+        [as_of - timedelta(days=d) for d in range(int(age.max(initial=0)) + 1)], dtype=object
+    )
+    present = age[:, by_name] >= 0
+    pattern = present @ (1 << np.arange(len(SIGNALS)))
+    found: list[tuple[tuple[str, date], ...]] = [()] * len(age)
+    for code in np.unique(pattern[pattern > 0]).tolist():
+        rows = np.flatnonzero(pattern == code)
+        kinds = [by_name[k] for k in range(len(SIGNALS)) if code >> k & 1]
+        dates = [days[age[rows, s]].tolist() for s in kinds]
+        names = [SIGNALS[s] for s in kinds]
+        for i, on in zip(rows.tolist(), zip(*dates, strict=True), strict=True):
+            found[i] = tuple(zip(names, on, strict=True))
     return found
