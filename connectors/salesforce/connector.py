@@ -89,7 +89,7 @@ class SalesforceConnector:
         )
         # User id -> manager's user id, filled by iter_owners (for manager alerts).
         self.managers: dict[str, str] = {}
-        self._account_fields: frozenset[str] | None = None
+        self._described: frozenset[str] | None = None
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -242,10 +242,14 @@ class SalesforceConnector:
         SOQL takes any case, but records come back keyed by the field's own spelling, so a
         name in other case would read as empty on every record.
         """
-        if self._account_fields is None:
+        return missing_from(self._account_field_names(), names)
+
+    def _account_field_names(self) -> frozenset[str]:
+        """Every Account field the integration user can see (describe, asked once)."""
+        if self._described is None:
             described = self.client.rest("describe", "sobjects/Account/describe").value
-            self._account_fields = frozenset(f["name"] for f in described.get("fields", []))
-        return missing_from(self._account_fields, names)
+            self._described = frozenset(f["name"] for f in described.get("fields", []))
+        return self._described
 
     def budget(self) -> BudgetReport:
         return self.client.budget.report()
