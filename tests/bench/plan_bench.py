@@ -307,7 +307,8 @@ def _measure(directory: Path) -> PlanFigures:
     changes = document["changes"]
     figures = PlanFigures(
         accounts=document["summary"]["accounts"],
-        reps=sum(1 for r in document["reps"] if r["active"]),
+        # Every member, the one the sample deactivated too: the size the org was asked for.
+        reps=len(document["reps"]),
         parse_s=round(parse_s, 4),
         plan_s=round(plan_s, 4),
         phases=phases,
