@@ -1,7 +1,9 @@
 """The one protocol every source implements: CSV directory, HubSpot, Salesforce.
 
 Reads stream domain values (`rules.domain`); failures raise the typed errors of
-`connectors.errors` (transient, rate-limited, terminal, conflict).
+`connectors.errors` (transient, rate-limited, terminal, conflict). Companies come in pages
+(`CompanyPage`), each carrying the token that continues the read after it, so a read stopped by
+an error resumes where it stopped instead of starting over.
 
 Writes (`write_owners`, `post_notes`) send their inputs in batches and answer with exactly one
 `WriteResult` per input, in input order, whose `outcome` is one of:
@@ -50,11 +52,28 @@ def carries_marker(text: str | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class CompanyPage:
+    """One page of a company read and the token that continues the read after it (None on
+    the last page): `iter_company_pages(since=…, resume=page.resume)` yields the pages that
+    follow this one, with the same `since`."""
+
+    accounts: list[Account]
+    resume: str | None
+
+
+def accounts_in(pages: Iterable[CompanyPage]) -> Iterator[Account]:
+    """Every account of `pages`, in order."""
+    for page in pages:
+        yield from page.accounts
+
+
+@dataclass(frozen=True, slots=True)
 class OwnerWrite:
-    """Set `account_id`'s owner to `owner_id`, with the territory fields alongside."""
+    """Set `account_id`'s owner to `owner_id` (None: no owner, where the CRM allows it; see
+    `Connector.clears_owner`), with the territory fields alongside."""
 
     account_id: str
-    owner_id: str
+    owner_id: str | None
     fields: Mapping[str, str] = field(default_factory=dict)  # logical name -> value
 
 
@@ -139,13 +158,29 @@ class Connector(Protocol):
     """A CRM (or an export of one) seen through the operations territory-sync needs."""
 
     name: str
+    # False where the CRM requires an owner on every record (Salesforce): a write with
+    # `owner_id=None` then fails with HOLDING_OWNER_REQUIRED without being sent.
+    clears_owner: bool
+
+    def account_id(self) -> str:
+        """The CRM account this connector reads and writes (HubSpot portal id, Salesforce org
+        id, the CSV directory's absolute path): what a ledger binds to."""
+        ...
+
+    def iter_company_pages(
+        self, *, since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[CompanyPage]:
+        """Every live company (or those modified at or after `since`, minus the look-back) in
+        pages; with `resume` (a page's token, same `since`), only the pages after that one."""
+        ...
 
     def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:
         """Every live company, or those modified at or after `since` (minus the look-back)."""
         ...
 
-    def iter_archived_company_ids(self) -> Iterator[str]:
-        """Ids of companies deleted/archived in the CRM (absent from `iter_companies`)."""
+    def iter_archived_company_ids(self, *, since: datetime | None = None) -> Iterator[str]:
+        """Ids of companies deleted/archived in the CRM (absent from `iter_companies`); with
+        `since`, at least those deleted at or after it (minus the look-back)."""
         ...
 
     def iter_owners(self) -> Iterator[Owner]:
@@ -153,9 +188,10 @@ class Connector(Protocol):
         ...
 
     def iter_owner_activity(
-        self, account_ids: Iterable[str] | None = None
+        self, account_ids: Iterable[str] | None = None, *, since: datetime | None = None
     ) -> Iterator[tuple[str, str, datetime]]:
-        """(account id, owner id, latest touch) per pair; our own notes never count."""
+        """(account id, owner id, latest touch) per pair; our own notes never count. With
+        `since`, at least the pairs touched at or after it (minus the look-back)."""
         ...
 
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
@@ -168,7 +204,12 @@ class Connector(Protocol):
         ...
 
     def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
-        """Marker -> note id for each of `markers` already on one of `account_ids`."""
+        """Marker -> note id for each of `markers` already on one of `account_ids`.
+
+        When both have the same length, `markers[i]` belongs on `account_ids[i]` (as the
+        write-back asks): a connector whose notes are created and attached in two calls
+        (Salesforce) also finds a note created but never attached, and attaches it there.
+        """
         ...
 
     def post_notes(self, notes: Sequence[Note]) -> list[WriteResult]:

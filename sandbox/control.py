@@ -13,6 +13,10 @@
 - `POST /companies/{id}/archive`: archive (delete) a company.
 - `POST /companies/{id}/values` `{"values": {...}}`: edit canonical values; bumps the modified
   date.
+- `POST /companies/{id}/lock` `{"locked": true}`: set (or, with false, clear) the territory
+  lock as a person would in the CRM (HubSpot `territory_lock`, Salesforce `Territory_Lock__c`);
+  bumps the modified date, and gives the HubSpot portal its `territory_lock` property if it had
+  none.
 - `POST /owners/{id}/deactivate`: deactivate a user (an archived owner in HubSpot).
 - `POST /salesforce/expire-session`: invalidate the Salesforce session id; returns the new one.
 - `POST /salesforce/fields/{name}/remove`: take a territory custom field off Account (as if
@@ -44,6 +48,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.gate import FaultSpecError, Limits, parse_faults
+from sandbox.hubspot.portal import define_lock_property
 from sandbox.org import Company, Stats
 from sandbox.state import Sandbox
 
@@ -142,6 +147,18 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
             org.touch(company)
         return JSONResponse({"id": company.key, "updated_at": company.updated_at.isoformat()})
 
+    async def lock(request: Request) -> Response:
+        company = _company(sandbox, request)
+        if company is None:
+            return _not_found(request)
+        locked = _optional(await _json(request), "locked", bool, "true or false")
+        if locked is None:
+            raise BadControlRequestError("locked: expected true or false")
+        with org.lock:
+            define_lock_property(sandbox)
+            org.set_lock(company, locked)
+        return JSONResponse({"id": company.key, "locked": locked})
+
     def deactivate(request: Request) -> Response:
         key = request.path_params["id"]
         if key not in org.users:
@@ -176,6 +193,7 @@ def routes(sandbox: Sandbox) -> list[Route]:  # noqa: PLR0915 - one closure per 
         ("/companies/{id}/owner", change_owner, "POST"),
         ("/companies/{id}/archive", _in_thread(archive), "POST"),
         ("/companies/{id}/values", edit_values, "POST"),
+        ("/companies/{id}/lock", lock, "POST"),
         ("/owners/{id}/deactivate", _in_thread(deactivate), "POST"),
         ("/salesforce/expire-session", _in_thread(expire_session), "POST"),
         ("/salesforce/fields/{name}/{action:str}", _in_thread(salesforce_field), "POST"),

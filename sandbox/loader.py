@@ -121,6 +121,7 @@ def _add_companies(org: Org, load: CsvLoad, directory: Path) -> None:
             search_lag=0.0,
             derived_salesforce_id=derived[number],
         )
+        company.locked = account.locked
         org.add_company(company)
         if account.owner_id is not None and account.owner_id not in org.users:
             _add_unlisted_owner(org, account.owner_id)

@@ -59,6 +59,7 @@ NOTE_PREFIX: Final = "069"  # ContentDocument key prefix
 LINK_PREFIX: Final = "06A"  # ContentDocumentLink
 TASK_PREFIX: Final = "00T"
 EVENT_PREFIX: Final = "00U"
+ORGANIZATION_PREFIX: Final = "00D"
 
 
 def hubspot_property_for_signal(signal: str) -> str:
@@ -86,6 +87,9 @@ class Company:
     version: int = 1  # bumps on every write: Salesforce ETag
     archived: bool = False
     territory: dict[str, str] = field(default_factory=dict)  # custom properties we write
+    # The territory lock a person sets (HubSpot `territory_lock`, Salesforce
+    # `Territory_Lock__c`): one value both APIs serve and write.
+    locked: bool = False
 
 
 @dataclass(slots=True)
@@ -212,6 +216,12 @@ class Org:
             company.owner_key = owner_key
             if not by_hand:
                 self.stats.owner_writes[company.key] += 1
+            self.touch(company)
+
+    def set_lock(self, company: Company, locked: bool) -> None:
+        """Set or clear the territory lock; an edit like any other (bumps the modified date)."""
+        with self.lock:
+            company.locked = locked
             self.touch(company)
 
     def add_note(
@@ -394,6 +404,11 @@ def new_activity(
         occurred_at=occurred_at,
         body=body,
     )
+
+
+def organization_id(number: int) -> str:
+    """The 18-character Salesforce org id (key prefix 00D) derived from `number`."""
+    return _salesforce_ids(ORGANIZATION_PREFIX, number, 1)[0]
 
 
 def salesforce_id_column(prefix: str, count: int) -> list[str]:

@@ -10,7 +10,10 @@
 - `PATCH composite/sobjects`: up to 200 Account updates, `allOrNone`, one SaveResult per record
   in input order; a bad or inactive `OwnerId` fails that record alone. The gate's `partial`
   fault fails single records with `UNABLE_TO_LOCK_ROW`.
-- `POST sobjects/ContentNote` (Title, base64 Content) and `POST sobjects/ContentDocumentLink`.
+- `POST sobjects/ContentNote` (Title, base64 Content) and `POST sobjects/ContentDocumentLink`,
+  one record each, or up to 200 of them in `POST composite/sobjects` (sObject Collections
+  create: one SaveResult per record, in input order; see `salesforce_content`).
+- `query?q=SELECT Id FROM Organization`: the org id (configurable, `SandboxConfig`).
 - `GET limits`: `DailyApiRequests` {Max, Remaining}.
 
 Every endpoint answers 401 `INVALID_SESSION_ID` to a wrong or expired session id; the gate
@@ -20,8 +23,6 @@ Errors are Salesforce's shape: a JSON list of `{message, errorCode[, fields]}`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 import secrets
@@ -29,7 +30,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import anyio.from_thread
@@ -41,6 +41,7 @@ from starlette.routing import BaseRoute, Route
 from sandbox import soql
 from sandbox.gate import Kind
 from sandbox.org import Company
+from sandbox.salesforce_content import CREATABLE, ContentCreator
 from sandbox.salesforce_fields import territory_fields
 from sandbox.salesforce_objects import (
     WRITABLE_ACCOUNT_FIELDS,
@@ -142,8 +143,11 @@ class _SalesforceApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.org = sandbox.org
-        self.view = SalesforceView(sandbox.org, sandbox.salesforce_custom_fields)
+        self.view = SalesforceView(
+            sandbox.org, sandbox.salesforce_custom_fields, sandbox.salesforce_org_id
+        )
         self.updates = AccountUpdates(sandbox.org, self.view)
+        self.content = ContentCreator(sandbox.org, self._live_account)
         self.cursors = _Cursors()
 
     def routes(self) -> list[BaseRoute]:
@@ -163,6 +167,13 @@ class _SalesforceApi:
             ),
             *self._route(
                 "/composite/sobjects", "PATCH", "salesforce.collections", self.collections, "write"
+            ),
+            *self._route(
+                "/composite/sobjects",
+                "POST",
+                "salesforce.collections.create",
+                self.collections_create,
+                "create",
             ),
         ]
 
@@ -334,22 +345,11 @@ class _SalesforceApi:
     # ---- sObject Collections ----------------------------------------------------------------
 
     def collections(self, request: Request) -> Response:
-        body = _json_body(request)
-        records = body.get("records") if isinstance(body, dict) else None
-        if not isinstance(records, list):
-            raise _BadBodyError('expected {"allOrNone": false, "records": [...]}')
-        all_or_none = body.get("allOrNone", False)
-        if not isinstance(all_or_none, bool):
-            raise _BadBodyError(f"allOrNone: expected true or false, got {all_or_none!r}")
+        records, all_or_none = _collection(_json_body(request))
         for record in records:
             _check_record_shape(record)
         if len(records) > COLLECTION_LIMIT:
-            return _error(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into "
-                "this call",
-            )
+            return _too_many()
         gate = self.sandbox.gate
         failure_rate = gate.partial_rate("salesforce.collections")
         with self.org.lock:
@@ -368,65 +368,24 @@ class _SalesforceApi:
         if not isinstance(body, dict):
             raise _BadBodyError("expected a JSON object of field values")
         sobject = request.path_params["sobject"]
-        creators = {"ContentNote": self._create_note, "ContentDocumentLink": self._create_link}
-        creator = creators.get(sobject)
-        if creator is None:
+        if sobject not in CREATABLE:
             return _error(
-                400, "NOT_SUPPORTED", f"the sandbox creates {' and '.join(creators)} records only"
+                400, "NOT_SUPPORTED", f"the sandbox creates {' and '.join(CREATABLE)} records only"
             )
-        return creator(body)
+        created, error = self.content.create(sobject, body)
+        if error is not None:
+            return _reply([rest_error(error)], 400)
+        return _reply({"id": created, "success": True, "errors": []}, 201)
 
-    def _create_note(self, body: dict[str, Any]) -> Response:
-        title = body.get("Title")
-        if not isinstance(title, str) or not title.strip():
-            return _error(
-                400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Title]", ["Title"]
-            )
-        try:
-            content = base64.b64decode(str(body.get("Content") or ""), validate=True).decode(
-                "utf-8"
-            )
-        except (binascii.Error, UnicodeDecodeError):
-            return _error(
-                400,
-                "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                "Content: value not of required type: base64",
-                ["Content"],
-            )
-        note = self.org.add_note(
-            body=content,
-            title=title,
-            timestamp=datetime.now(UTC).isoformat(),
-            owner_key=self.org.integration_user_key,
-            account_keys=[],
-        )
-        return _reply({"id": note.salesforce_id, "success": True, "errors": []}, 201)
-
-    def _create_link(self, body: dict[str, Any]) -> Response:
-        note = self.org.notes_by_salesforce.get(str(body.get("ContentDocumentId")))
-        company = self._live_account(str(body.get("LinkedEntityId")))
-        if note is None or company is None:
-            missing = "ContentDocumentId" if note is None else "LinkedEntityId"
-            return _error(
-                400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [missing]
-            )
-        if body.get("ShareType", "V") not in ("V", "C", "I"):
-            return _error(
-                400,
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                "ShareType: bad value",
-                ["ShareType"],
-            )
-        with self.org.lock:
-            if company.key in note.link_ids:
-                return _error(
-                    400,
-                    "DUPLICATE_VALUE",
-                    f"Document with ID: {note.salesforce_id} is already linked with the entity "
-                    f"with ID: {company.salesforce_id}",
-                )
-            link_id = self.org.link_note(note, company)
-        return _reply({"id": link_id, "success": True, "errors": []}, 201)
+    def collections_create(self, request: Request) -> Response:
+        records, all_or_none = _collection(_json_body(request))
+        for record in records:
+            _check_record_shape(record)
+            if "attributes" not in record:
+                raise _BadBodyError('every record needs "attributes": {"type": ...}')
+        if len(records) > COLLECTION_LIMIT:
+            return _too_many()
+        return _reply(self.content.create_collection(records, all_or_none=all_or_none))
 
 
 def _candidates(sobject: SObject, query: soql.Query) -> Any:
@@ -444,6 +403,25 @@ def _candidates(sobject: SObject, query: soql.Query) -> Any:
         if values is not None:
             return [row for value in dict.fromkeys(values) for row in lookup(value)]
     return sobject.rows()
+
+
+def _collection(body: object) -> tuple[list[Any], bool]:
+    """An sObject Collections body's records and its `allOrNone` (False when absent)."""
+    records = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not isinstance(records, list):
+        raise _BadBodyError('expected {"allOrNone": false, "records": [...]}')
+    all_or_none = body.get("allOrNone", False)
+    if not isinstance(all_or_none, bool):
+        raise _BadBodyError(f"allOrNone: expected true or false, got {all_or_none!r}")
+    return records, all_or_none
+
+
+def _too_many() -> Response:
+    return _error(
+        400,
+        "EXCEEDED_ID_LIMIT",
+        f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+    )
 
 
 def _check_record_shape(record: object) -> None:

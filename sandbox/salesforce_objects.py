@@ -6,8 +6,9 @@ orders them as Salesforce would; `json_record` turns one into the wire shape, wi
 from the org on demand (under its lock), so every query sees the latest writes and hand edits.
 
 Objects: Account (standard fields, the signal dates `Last_<Signal>_Date__c`, and the territory
-custom fields the sandbox has "deployed"), User, Task (calls, emails, tasks), Event (meetings),
-ContentNote and ContentDocumentLink (our amendment notes).
+custom fields the sandbox has "deployed"; `Territory_Lock__c` is the org's `Company.locked`),
+User, Task (calls, emails, tasks), Event (meetings), ContentNote and ContentDocumentLink (our
+amendment notes), and Organization (one row: the org id a ledger binds to).
 """
 
 from __future__ import annotations
@@ -108,6 +109,15 @@ LINK_SCHEMA: Final[dict[str, FieldType]] = {
     "Visibility": "picklist",
     "SystemModstamp": "datetime",
 }
+ORGANIZATION_SCHEMA: Final[dict[str, FieldType]] = {
+    "Id": "id",
+    "Name": "string",
+    "OrganizationType": "picklist",
+    "IsSandbox": "boolean",
+    "InstanceName": "string",
+}
+# The territory lock field: served from, and written to, the org's `Company.locked`.
+LOCK_FIELD: Final = "Territory_Lock__c"
 # What the sandbox lets an API client change on an Account (everything else is read-only here).
 WRITABLE_ACCOUNT_FIELDS: Final = frozenset({"OwnerId"})
 _SUBJECTS: Final = {"call": "Call", "email": "Email", "task": "Task", "meeting": "Meeting"}
@@ -133,9 +143,10 @@ class SObject:
 class SalesforceView:
     """The org's records shaped as Salesforce rows; `custom_fields` are the deployed ones."""
 
-    def __init__(self, org: Org, custom_fields: set[str]) -> None:
+    def __init__(self, org: Org, custom_fields: set[str], organization_id: str = "") -> None:
         self.org = org
         self.custom_fields = custom_fields
+        self.organization_id = organization_id
 
     def objects(self) -> dict[str, SObject]:
         """Object name (lower case) -> SObject, for the query endpoint."""
@@ -178,6 +189,7 @@ class SalesforceView:
                 {"LinkedEntityId": self._links_of_account, "ContentDocumentId": self._links_of},
                 required_filter=frozenset({"LinkedEntityId", "ContentDocumentId"}),
             ),
+            SObject("Organization", ORGANIZATION_SCHEMA, lambda: iter([self.organization_row()])),
         ]
         return {spec.name.lower(): spec for spec in specs}
 
@@ -215,13 +227,26 @@ class SalesforceView:
         for signal in org.signals:
             row[salesforce_field_for_signal(signal)] = _day(values.get(SIGNAL_PREFIX + signal))
         for custom in territory_fields().values():
-            if custom.name in self.custom_fields:
+            if custom.name == LOCK_FIELD and custom.name in self.custom_fields:
+                row[custom.name] = company.locked
+            elif custom.name in self.custom_fields:
                 row[custom.name] = _typed(company.territory.get(custom.name), custom.type)
         return row
 
     def _account_by_id(self, value: object) -> Iterable[Row]:
         company = self.org.by_salesforce.get(str(value))
         return [self.account_row(company)] if company else []
+
+    # ---- Organization -------------------------------------------------------------------------
+
+    def organization_row(self) -> dict[str, object]:
+        return {
+            "Id": self.organization_id,
+            "Name": "Territory Sync Sandbox",
+            "OrganizationType": "Developer Edition",
+            "IsSandbox": True,
+            "InstanceName": "SANDBOX",
+        }
 
     # ---- User ---------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Final
 
 from sandbox.org import Company, Org
 from sandbox.salesforce_fields import CustomField, territory_fields
-from sandbox.salesforce_objects import SalesforceView, json_value, parse_instant
+from sandbox.salesforce_objects import LOCK_FIELD, SalesforceView, json_value, parse_instant
 
 Error = dict[str, object]
 
@@ -30,6 +30,11 @@ _ROLLED_BACK: Final = (
 def save_error(code: str, message: str, fields: list[str] | None = None) -> Error:
     """One error of a SaveResult."""
     return {"statusCode": code, "message": message, "fields": fields or []}
+
+
+def rolled_back_error() -> Error:
+    """The error of a record an `allOrNone` call rolled back because another one failed."""
+    return save_error("ALL_OR_NONE_OPERATION_ROLLED_BACK", _ROLLED_BACK)
 
 
 def rest_error(error: Error) -> Error:
@@ -127,7 +132,10 @@ class AccountUpdates:
     def apply(self, update: AccountUpdate) -> None:
         company = update.company
         assert company is not None, "only a checked update without errors is applied"
-        company.territory.update(update.territory)
+        territory = dict(update.territory)
+        if LOCK_FIELD in territory:
+            company.locked = territory.pop(LOCK_FIELD) == "true"
+        company.territory.update(territory)
         # set_owner counts the write and bumps SystemModstamp and the ETag, as any update does.
         self.org.set_owner(company, update.owner_key)
 
@@ -138,7 +146,7 @@ class AccountUpdates:
         if rolled_back:
             return {
                 "success": False,
-                "errors": [save_error("ALL_OR_NONE_OPERATION_ROLLED_BACK", _ROLLED_BACK)],
+                "errors": [rolled_back_error()],
             }
         self.apply(update)
         assert update.company is not None

@@ -28,8 +28,9 @@ from starlette.routing import Mount
 from sandbox import control, hubspot, salesforce_api
 from sandbox.gate import Gate, Limits, parse_faults
 from sandbox.loader import load_org
+from sandbox.org import organization_id
 from sandbox.startup import bind, check_port, exposure_warning, write_tls_files
-from sandbox.state import Sandbox, new_secret
+from sandbox.state import DEFAULT_PORTAL_ID, Sandbox, new_secret
 
 CONTROL_PATH = "/_sandbox"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -50,6 +51,8 @@ class SandboxConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     tls_dir: Path | None = None  # where the CA and certificate are written (a temp dir if None)
+    portal_id: int = DEFAULT_PORTAL_ID  # the HubSpot portal id served (a ledger binds to it)
+    salesforce_org_id: str | None = None  # the Salesforce org id served (None: from portal_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ def build(config: SandboxConfig) -> Sandbox:
         gate=gate,
         hubspot_token=new_secret("pat-sandbox-"),
         salesforce_session_id=new_secret("00D"),
+        portal_id=config.portal_id,
+        salesforce_org_id=config.salesforce_org_id or organization_id(config.portal_id),
         webhook_url=config.webhook_url,
         webhook_secret=config.webhook_secret,
     )

@@ -9,9 +9,10 @@ import threading
 from dataclasses import dataclass, field
 
 from sandbox.gate import Gate
-from sandbox.org import Org
+from sandbox.org import Org, organization_id
 
 SALESFORCE_API_VERSION = "59.0"
+DEFAULT_PORTAL_ID = 62515
 
 
 @dataclass(slots=True)
@@ -23,7 +24,9 @@ class Sandbox:
     hubspot_token: str
     salesforce_session_id: str
     control_token: str = field(default_factory=lambda: new_secret("sandbox-control-"))
-    portal_id: int = 62515
+    portal_id: int = DEFAULT_PORTAL_ID  # HubSpot's account-info `portalId`
+    # `SELECT Id FROM Organization`
+    salesforce_org_id: str = field(default_factory=lambda: organization_id(DEFAULT_PORTAL_ID))
     webhook_url: str | None = None
     webhook_secret: str | None = None
     hubspot_url: str = ""

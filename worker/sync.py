@@ -312,23 +312,37 @@ def _hand_edits(
     return pins
 
 
+def _stream_since(ctx: WorkerContext, stream: str, result: SyncResult) -> datetime | None:
+    """Where an incremental sync reads `stream` from: its cursor (None: read it all)."""
+    with ctx.ledger.read() as connection:
+        cursor = stream_state(connection, stream).cursor
+    if result.mode == "full" or cursor is None:
+        return None
+    return datetime.fromisoformat(cursor)
+
+
 def _sync_archived(ctx: WorkerContext, connector: Connector, result: SyncResult) -> None:
-    gone = list(connector.iter_archived_company_ids())
+    started = ctx.now()
+    since = _stream_since(ctx, ARCHIVED_STREAM, result)
+    gone = list(connector.iter_archived_company_ids(since=since))
     with ctx.ledger.write() as connection:
         result.removed += remove_companies(connection, gone)
         state = stream_state(connection, ARCHIVED_STREAM)
         save_stream_state(
             connection,
-            StreamState(ARCHIVED_STREAM, ctx.now().isoformat(), None, None, None, state.generation),
+            StreamState(ARCHIVED_STREAM, started.isoformat(), None, None, None, state.generation),
             now=ctx.now(),
         )
 
 
 def _sync_activity(ctx: WorkerContext, connector: Connector, result: SyncResult) -> None:
+    started = ctx.now()
+    since = _stream_since(ctx, ACTIVITY_STREAM, result)
     with ctx.ledger.write() as connection:
-        result.activity_pairs = store_activity(connection, connector.iter_owner_activity())
+        touches = connector.iter_owner_activity(since=since)
+        result.activity_pairs = store_activity(connection, touches)
         save_stream_state(
             connection,
-            StreamState(ACTIVITY_STREAM, ctx.now().isoformat(), None, None, None, 0),
+            StreamState(ACTIVITY_STREAM, started.isoformat(), None, None, None, 0),
             now=ctx.now(),
         )

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -44,9 +44,6 @@ from worker.ledger.tables import amendments, changes, mirror_owners
 from worker.planning import active_rules
 
 Progress = Callable[[int], None]
-# CRMs where a change to no owner clears the field; Salesforce requires an owner on every
-# account, so such a change needs the routing row's `holding_owner`.
-CLEARS_OWNER: Final = frozenset({"hubspot", "csv"})
 
 
 class Action(enum.StrEnum):
@@ -255,7 +252,9 @@ class _Job:
         if current == row.to_owner_id:
             verdict.action = Action.AT_TARGET
         elif current == row.from_owner_id:
-            if row.to_owner_id is None and self.connector.name not in CLEARS_OWNER:
+            # Salesforce requires an owner on every account: such a change needs the routing
+            # row's `holding_owner`.
+            if row.to_owner_id is None and not self.connector.clears_owner:
                 verdict.action = Action.HOLDING_OWNER_REQUIRED
             else:
                 verdict.action = Action.WRITE

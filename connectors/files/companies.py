@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
-from connectors.files.cells import DateReader, amount, domain, whole_number
+from connectors.files.cells import DateReader, amount, boolean, domain, whole_number
 from connectors.files.countries import country_code
 from connectors.files.headers import COMPANY_FIELDS, CompanyColumns
 from connectors.files.issues import IssueLog
@@ -66,6 +66,7 @@ class CompanyReader:
         self._employees, self._revenue = index["employees"], index["annual_revenue"]
         self._industry, self._lifecycle = index["industry"], index["lifecycle"]
         self._country, self._last_activity = index["country"], index["last_activity_at"]
+        self._lock = index["territory_lock"]
         self._owner_by_name = "owner_id" in columns.by_name
         self._owners_by_id = owners.by_id
         self._instant = dates.instant
@@ -106,7 +107,7 @@ class CompanyReader:
     def _account(self, row_number: int, account_id: str, row: list[str]) -> Account | None:
         """Return the row's account, or None once every bad cell in it is reported."""
         self._bad = False
-        # The three cells below are parsed inline, not through _cell: a call per cell is a
+        # The four cells below are parsed inline, not through _cell: a call per cell is a
         # measurable share of a million-row load.
         employees = revenue = last_activity = None
         raw = row[self._employees].strip()
@@ -127,6 +128,13 @@ class CompanyReader:
                 last_activity = self._instant(raw)
             except ValueError as exc:
                 self._problem(row_number, self._last_activity, str(exc))
+        locked = False
+        raw = row[self._lock].strip()
+        if raw:
+            try:
+                locked = boolean(raw)
+            except ValueError as exc:
+                self._problem(row_number, self._lock, str(exc))
         owner_id: str | None = row[self._owner].strip() or None
         if owner_id is not None:
             if self._owner_by_name:
@@ -154,6 +162,7 @@ class CompanyReader:
             last_activity_at=last_activity,
             signals=signals,
             extra=self._extra(row) if self._map_extra else None,
+            locked=locked,
         )
 
     def _cell(

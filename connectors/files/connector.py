@@ -1,12 +1,14 @@
 """A CSV directory behind the connector protocol: a file-based CRM for dry runs and tests.
 
-Reads come from `load_csv_directory` (loaded once, on first use). An export carries no modified
-dates, so an incremental read is a full read, and nothing is ever archived. Writes change
-`owner_id` cells in `companies.csv` (replaced atomically, once per batch: a crash leaves the
-old file or the new one, never half of one) and append notes to `notes.csv`, with the outcomes
-of `connectors.base`: a write naming an unknown company or owner fails alone; a file that cannot
-be written stops the run (a TerminalError carrying every input's outcome). A batch is the whole
-call unless `write_batch_size` says otherwise. There is no API, so no budget.
+Reads come from `load_csv_directory` (loaded once, on first use), as one page of companies. An
+export carries no modified dates, so an incremental read is a full read, and nothing is ever
+archived. The account a ledger binds to is the directory's resolved path. Writes change
+`owner_id` cells in `companies.csv` (an empty cell for no owner; the file is replaced
+atomically, once per batch: a crash leaves the old file or the new one, never half of one) and
+append notes to `notes.csv`, with the outcomes of `connectors.base`: a write naming an unknown
+company or owner fails alone; a file that cannot be written stops the run (a TerminalError
+carrying every input's outcome). A batch is the whole call unless `write_batch_size` says
+otherwise. There is no API, so no budget.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from connectors.base import BudgetReport, FieldCheck, Note, OwnerWrite, WriteOutcome, WriteResult
+from connectors.base import (
+    BudgetReport,
+    CompanyPage,
+    FieldCheck,
+    Note,
+    OwnerWrite,
+    WriteOutcome,
+    WriteResult,
+)
 from connectors.batching import BatchedWrite, in_batches
 from connectors.errors import ConflictError, ConnectorError, TerminalError
 from connectors.files.companies import COMPANIES_FILE
@@ -36,6 +46,7 @@ class CsvConnector:
     """The org in a CSV directory, read and written through the connector protocol."""
 
     name = "csv"
+    clears_owner = True  # an empty owner_id cell is an account without an owner
 
     def __init__(
         self,
@@ -62,22 +73,37 @@ class CsvConnector:
 
     # ---- reads ------------------------------------------------------------------------------
 
+    def account_id(self) -> str:
+        return str(self.directory.resolve())
+
+    def iter_company_pages(
+        self, *, since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[CompanyPage]:
+        """The whole file as one page (an export has no modified dates: every read is full)."""
+        del since
+        if resume is not None:
+            raise TerminalError(
+                f"a CSV directory is read in one page: no page follows {resume!r}", code="RESUME"
+            )
+        yield CompanyPage(list(self.load.snapshot.accounts), None)
+
     def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:
         del since  # an export has no modified dates: every read is a full read
         return iter(self.load.snapshot.accounts)
 
-    def iter_archived_company_ids(self) -> Iterator[str]:
+    def iter_archived_company_ids(self, *, since: datetime | None = None) -> Iterator[str]:
+        del since
         return iter(())
 
     def iter_owners(self) -> Iterator[Owner]:
         return iter(self.load.snapshot.owners)
 
     def iter_owner_activity(
-        self, account_ids: Iterable[str] | None = None
+        self, account_ids: Iterable[str] | None = None, *, since: datetime | None = None
     ) -> Iterator[tuple[str, str, datetime]]:
         wanted = None if account_ids is None else set(account_ids)
         for (account, owner), at in sorted(self.load.snapshot.owner_activity.items()):
-            if wanted is None or account in wanted:
+            if (wanted is None or account in wanted) and (since is None or at >= since):
                 yield account, owner, at
 
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
@@ -87,14 +113,15 @@ class CsvConnector:
     # ---- writes -----------------------------------------------------------------------------
 
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
-        """Set owners; a write naming an unknown company or owner fails alone."""
+        """Set owners (None empties the cell); a write naming an unknown company or owner
+        fails alone."""
         self.load  # noqa: B018 - load on first use
         run = BatchedWrite([w.account_id for w in writes])
         valid: list[int] = []
         for position, write in enumerate(writes):
             if write.account_id not in self._by_id:
                 error = TerminalError(f"no company {write.account_id!r}", code="NOT_FOUND")
-            elif write.owner_id not in self._owners:
+            elif write.owner_id is not None and write.owner_id not in self._owners:
                 error = TerminalError(f"no owner {write.owner_id!r}", code="INVALID_OWNER")
             else:
                 valid.append(position)
@@ -117,7 +144,7 @@ class CsvConnector:
     def _batches(self, positions: list[int]) -> list[list[int]]:
         return list(in_batches(positions, self.write_batch_size or max(1, len(positions))))
 
-    def _rewrite_owners(self, changed: dict[str, str]) -> None:
+    def _rewrite_owners(self, changed: dict[str, str | None]) -> None:
         path = self.directory / COMPANIES_FILE
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -128,8 +155,13 @@ class CsvConnector:
             raise ConflictError(f"{path}: has no owner column to write")
         by_name = "owner_id" in columns.by_name
         for row in rows[1:]:
-            owner = changed.get(row[id_col].strip()) if id_col < len(row) else None
-            if owner is not None:
+            account_id = row[id_col].strip() if id_col < len(row) else ""
+            if account_id not in changed:
+                continue
+            owner = changed[account_id]
+            if owner is None:
+                row[owner_col] = ""
+            else:
                 row[owner_col] = self._owners[owner].full_name if by_name else owner
         _replace(path, rows)
 

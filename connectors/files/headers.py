@@ -27,6 +27,7 @@ COMPANY_FIELDS: Final = (
     "lifecycle",
     "parent_id",
     "last_activity_at",
+    "territory_lock",
 )
 OWNER_FIELDS: Final = ("id", "email", "first_name", "last_name", "active")
 ACTIVITY_FIELDS: Final = ("account_id", "owner_id", "type", "occurred_at", "body")

@@ -10,8 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from connectors.base import BudgetReport, FieldCheck, Note, OwnerWrite, WriteResult
+from connectors.base import (
+    BudgetReport,
+    CompanyPage,
+    FieldCheck,
+    Note,
+    OwnerWrite,
+    WriteResult,
+    accounts_in,
+)
 from connectors.budget import RateBudget, hubspot_windows
+from connectors.hubspot.account import portal_id
 from connectors.hubspot.activity import ActivityReader, sorted_touches
 from connectors.hubspot.companies import CompanyReader
 from connectors.hubspot.config import HubSpotConfig
@@ -34,6 +43,7 @@ class HubSpotConnector:
     """
 
     name = "hubspot"
+    clears_owner = True  # an empty hubspot_owner_id leaves a company without an owner
 
     def __init__(
         self,
@@ -51,23 +61,42 @@ class HubSpotConnector:
         self._writer = OwnerWriter(self.transport, config.write_batch_size)
         self._notes = NoteStore(self.transport, config.write_batch_size)
         self._fields = FieldManager(self.transport, config.property_group)
+        self._portal: str | None = None
+
+    def account_id(self) -> str:
+        """The portal id (`GET /account-info/v3/details`), asked once."""
+        if self._portal is None:
+            self._portal = portal_id(self.transport)
+        return self._portal
+
+    def iter_company_pages(
+        self, *, since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[CompanyPage]:
+        """The listing's pages (token: its `after` cursor), or with `since` the search
+        window's from `since` minus the look-back until now (token: the page's last id)."""
+        if since is None:
+            return self._companies.pages(resume)
+        start = since - self.config.look_back
+        return self._companies.modified_pages(start, datetime.now(UTC), resume)
 
     def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:
         """Every live company, or those modified from `since` minus the look-back until now."""
-        if since is None:
-            return self._companies.all()
-        start = since - self.config.look_back
-        return self._companies.modified_between(start, datetime.now(UTC))
+        return accounts_in(self.iter_company_pages(since=since))
 
-    def iter_archived_company_ids(self) -> Iterator[str]:
+    def iter_archived_company_ids(self, *, since: datetime | None = None) -> Iterator[str]:
+        """Every archived company: HubSpot's archived listing takes no date filter, so `since`
+        saves nothing (one call per 100 archived companies, on every sync)."""
+        del since
         return self._companies.archived_ids()
 
     def iter_owners(self) -> Iterator[Owner]:
         return iter_owners(self.transport)
 
     def iter_owner_activity(
-        self, account_ids: Iterable[str] | None = None
+        self, account_ids: Iterable[str] | None = None, *, since: datetime | None = None
     ) -> Iterator[tuple[str, str, datetime]]:
+        """Every touch (the activity listings take no date filter: `since` saves nothing)."""
+        del since
         return iter(sorted_touches(self._activity.touches(account_ids)))
 
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:

@@ -35,11 +35,16 @@ def follow_pages(fetch: Callable[[str | None], Json]) -> Iterator[Json]:
         if following is None:
             return
         if following == after:
-            raise TerminalError(
-                "HubSpot returned the same paging cursor twice; stopping instead of looping",
-                code="PAGING",
-            )
+            raise same_cursor_error()
         after = following
+
+
+def same_cursor_error() -> TerminalError:
+    """A listing that answers the cursor it was asked with: stop instead of looping."""
+    return TerminalError(
+        "HubSpot returned the same paging cursor twice; stopping instead of looping",
+        code="PAGING",
+    )
 
 
 def chunks(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:

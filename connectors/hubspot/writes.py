@@ -79,7 +79,7 @@ class OwnerWriter:
 
 def _properties(write: OwnerWrite) -> dict[str, str]:
     properties = {TERRITORY_PROPERTIES[name]: value for name, value in write.fields.items()}
-    properties["hubspot_owner_id"] = write.owner_id  # "" clears the owner, as HubSpot allows
+    properties["hubspot_owner_id"] = write.owner_id or ""  # "" clears the owner, as HubSpot allows
     return properties
 
 

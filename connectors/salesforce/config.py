@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 API_VERSION: Final = "59.0"  # Winter '24: every resource the connector uses exists there
 COLLECTION_LIMIT: Final = 200  # records sObject Collections take per call
+QUERY_PAGE: Final = 2000  # records one query answers at most (without a query locator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,9 @@ class SalesforceLoginSettings:
 class SalesforceConfig:
     """Where the org is, how to authenticate, and how this connector paces itself.
 
-    `write_batch_size` is how many owner writes go in one sObject Collections call (at most 200).
+    `write_batch_size` is how many owner writes or notes go in one sObject Collections call (at
+    most 200); `page_size` is how many Accounts one page of a company read holds (at most
+    2,000, what one query answers).
     """
 
     instance_url: str | None = None
@@ -60,6 +63,7 @@ class SalesforceConfig:
     max_daily_share: float = 0.5  # stop the run above this share of the org's daily allowance
     timeout_seconds: float = 60.0
     write_batch_size: int = COLLECTION_LIMIT
+    page_size: int = QUERY_PAGE
 
     def __post_init__(self) -> None:
         has_session = self.instance_url is not None and self.session_id is not None
@@ -69,6 +73,8 @@ class SalesforceConfig:
             )
         if not 0 < self.max_daily_share <= 1:
             raise ValueError(f"max_daily_share must be in (0, 1], got {self.max_daily_share}")
+        if not 1 <= self.page_size <= QUERY_PAGE:
+            raise ValueError(f"page_size must be 1 to {QUERY_PAGE}, got {self.page_size}")
         if not 1 <= self.write_batch_size <= COLLECTION_LIMIT:
             raise ValueError(
                 f"write_batch_size must be 1 to {COLLECTION_LIMIT}, got {self.write_batch_size}"

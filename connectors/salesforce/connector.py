@@ -1,15 +1,17 @@
 """Salesforce behind the connector protocol, through simple_salesforce.
 
-Reads are SOQL: Accounts by `SystemModstamp` with an `Id` tie-break (incremental reads start a
-look-back before the cursor, so an edit committed late is not missed), deleted Accounts through
+Reads are SOQL: Accounts in pages by keyset (`companies.py`), deleted Accounts through
 queryAll, Users with `IsActive` (inactive users keep owning records), and Tasks and Events by
-`AccountId` for per-owner activity. Writes go through sObject Collections, 200 records per
+`AccountId` for per-owner activity; the org id comes from `SELECT Id FROM Organization`.
+Incremental reads (companies, deletions, activity) start a look-back before the cursor, so an
+edit committed late is not missed. Writes go through sObject Collections, 200 records per
 call with `allOrNone: false`, answered per record in input order; a failure of a whole call
 stops the run, raising its error with every input's outcome (see `connectors.base`). Collections
 have no
 per-record precondition: compare-before-write (read the owners with `read_owners`, then write)
 has the same race as HubSpot's batch update; `read_owner_version` and `write_owner_if_unchanged`
-use the single-record ETag / If-Match for the reconciler.
+use the single-record ETag / If-Match for the reconciler. Salesforce requires an owner on
+every Account, so a write to no owner fails with HOLDING_OWNER_REQUIRED without being sent.
 
 The custom territory fields are checked with describe, never created: an admin deploys them
 from docs/salesforce/.
@@ -26,11 +28,13 @@ import requests
 
 from connectors.base import (
     BudgetReport,
+    CompanyPage,
     FieldCheck,
     Note,
     OwnerWrite,
     WriteOutcome,
     WriteResult,
+    accounts_in,
     carries_marker,
 )
 from connectors.batching import BatchedWrite
@@ -40,6 +44,7 @@ from connectors.records import AccountBuilder, parse_instant
 from connectors.retry import Replay, RetryPolicy
 from connectors.salesforce import notes
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.companies import AccountPages
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import record_error
 from connectors.salesforce.fields import METADATA_HINT, TERRITORY_CUSTOM_FIELDS, write_values
@@ -54,6 +59,7 @@ from rules.domain import Account, Owner
 from rules.readable_fields import missing_from
 from rules.schema import RuleFile
 
+HOLDING_OWNER_REQUIRED: Final = "HOLDING_OWNER_REQUIRED"
 USER_FIELDS: Final = ("Id", "Email", "FirstName", "LastName", "IsActive", "ManagerId")
 # Per activity object: extra filter, and the fields that date a touch, most precise first.
 ACTIVITY_SOURCES: Final = (
@@ -66,6 +72,7 @@ class SalesforceConnector:
     """One org, read and written for one rule file."""
 
     name = "salesforce"
+    clears_owner = False  # every Account has an owner: a write to none is refused unsent
 
     def __init__(
         self,
@@ -89,21 +96,44 @@ class SalesforceConnector:
         )
         # User id -> manager's user id, filled by iter_owners (for manager alerts).
         self.managers: dict[str, str] = {}
+        self._pages = AccountPages(self.client, self.builder, config.page_size, self._readable)
+        self._org_id: str | None = None
         self._described: frozenset[str] | None = None
 
     # ---- reads ------------------------------------------------------------------------------
 
+    def account_id(self) -> str:
+        """The org id (`SELECT Id FROM Organization`), asked once."""
+        if self._org_id is None:
+            records = list(self.client.query(select("Organization", ["Id"])))
+            if not records:
+                raise TerminalError("Salesforce answered no Organization record", code="NO_ORG")
+            self._org_id = str(records[0]["Id"])
+        return self._org_id
+
+    def _readable(self, field: str) -> bool:
+        """Whether Account has `field` (describe, asked once per connector)."""
+        return field in self._account_field_names()
+
+    def iter_company_pages(
+        self, *, since: datetime | None = None, resume: str | None = None
+    ) -> Iterator[CompanyPage]:
+        """Accounts in keyset pages (see `companies.AccountPages`): by `Id`, or with `since`
+        by (`SystemModstamp`, `Id`) from `since` minus the look-back."""
+        if since is None:
+            return self._pages.all(resume)
+        return self._pages.modified_since(since - self.config.look_back, resume)
+
     def iter_companies(self, *, since: datetime | None = None) -> Iterator[Account]:
-        where = []
+        return accounts_in(self.iter_company_pages(since=since))
+
+    def iter_archived_company_ids(self, *, since: datetime | None = None) -> Iterator[str]:
+        """Deleted Accounts (queryAll); with `since`, those deleted from `since` minus the
+        look-back (deleting an Account bumps its SystemModstamp)."""
+        where = ["IsDeleted = true"]
         if since is not None:
             where.append(f"SystemModstamp >= {datetime_literal(since - self.config.look_back)}")
-        fields = ["Id", *self.builder.properties()]
-        soql = select("Account", fields, where, order_by="SystemModstamp, Id")
-        for record in self.client.query(soql):
-            yield self.builder.build(record["Id"], record, record.get("OwnerId"))
-
-    def iter_archived_company_ids(self) -> Iterator[str]:
-        soql = select("Account", ["Id"], ["IsDeleted = true"], order_by="Id")
+        soql = select("Account", ["Id"], where, order_by="Id")
         for record in self.client.query(soql, include_deleted=True):
             yield record["Id"]
 
@@ -120,15 +150,20 @@ class SalesforceConnector:
             )
 
     def iter_owner_activity(
-        self, account_ids: Iterable[str] | None = None
+        self, account_ids: Iterable[str] | None = None, *, since: datetime | None = None
     ) -> Iterator[tuple[str, str, datetime]]:
-        """Latest Task/Event per (account, owner); activity carrying our marker is skipped."""
+        """Latest Task/Event per (account, owner), of those changed from `since` minus the
+        look-back when given; activity carrying our marker is skipped."""
         groups = [None] if account_ids is None else list(batches(dict.fromkeys(account_ids)))
+        changed = []
+        if since is not None:
+            changed.append(f"SystemModstamp >= {datetime_literal(since - self.config.look_back)}")
         latest: dict[tuple[str, str], datetime] = {}
         for sobject, condition, dated_by in ACTIVITY_SOURCES:
             for group in groups:
                 where = [f"AccountId IN {id_list(group)}" if group else "AccountId != NULL"]
                 where += [condition] if condition else []
+                where += changed
                 fields = ["AccountId", "OwnerId", "Subject", *dated_by]
                 for record in self.client.query(select(sobject, fields, where)):
                     _fold_touch(latest, record, dated_by)
@@ -151,6 +186,8 @@ class SalesforceConnector:
     # ---- writes -----------------------------------------------------------------------------
 
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        """Owner and territory fields in collections of 200; a write to no owner fails with
+        HOLDING_OWNER_REQUIRED, unsent (Salesforce requires an owner on every Account)."""
         run = BatchedWrite([w.account_id for w in writes])
         records: dict[int, dict[str, object]] = {}
         for position, write in enumerate(writes):
@@ -209,10 +246,12 @@ class SalesforceConnector:
         return WriteResult(write.account_id, WriteOutcome.APPLIED, attempts=sent.attempts)
 
     def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
-        return notes.find_notes(self.client, account_ids, markers)
+        return notes.find_notes(
+            self.client, account_ids, markers, batch_size=self.config.write_batch_size
+        )
 
     def post_notes(self, notes_to_post: Sequence[Note]) -> list[WriteResult]:
-        return notes.post_notes(self.client, notes_to_post)
+        return notes.post_notes(self.client, notes_to_post, batch_size=self.config.write_batch_size)
 
     # ---- fields and budget ------------------------------------------------------------------
 
@@ -256,7 +295,14 @@ class SalesforceConnector:
 
 
 def _update_record(write: OwnerWrite) -> dict[str, object]:
-    """The sObject Collections record for one write (TerminalError for a bad territory field)."""
+    """The sObject Collections record for one write (TerminalError for no owner or a bad
+    territory field)."""
+    if write.owner_id is None:
+        raise TerminalError(
+            "Salesforce requires an owner on every account: give the routing row a "
+            "holding_owner; nothing was sent",
+            code=HOLDING_OWNER_REQUIRED,
+        )
     return {
         "attributes": {"type": "Account"},
         "id": write.account_id,

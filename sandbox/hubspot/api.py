@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.gate import Kind
+from sandbox.hubspot.account import AccountHandlers
 from sandbox.hubspot.activities import ACTIVITY_OBJECTS, ActivityHandlers
 from sandbox.hubspot.associations import AssociationHandlers
 from sandbox.hubspot.companies import CompanyHandlers
@@ -50,6 +51,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
     owners, notes = OwnerHandlers(portal), NoteHandlers(portal)
     associations, properties = AssociationHandlers(portal), PropertyHandlers(portal)
     activities = ActivityHandlers(portal)
+    account = AccountHandlers(portal)
     c, n = "/crm/v3/objects/companies", "/crm/v3/objects/notes"
     p = "/crm/v3/properties/companies"
     a = "/crm/v4/associations/{fromObjectType}/{toObjectType}"
@@ -81,6 +83,8 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
          properties.create_group),
         (f"GET {p}/{{propertyName}}", "properties.read", READ, SCHEMAS_READ,
          properties.get_property),
+        # Any valid token may read its own account's details (no scope beyond the token).
+        ("GET /account-info/v3/details", "account.details", READ, None, account.details),
     ]
     # fmt: on
     for objects in ACTIVITY_OBJECTS:

@@ -21,7 +21,7 @@ from sandbox.hubspot.errors import (
     property_problem,
 )
 from sandbox.hubspot.portal import Portal
-from sandbox.hubspot.values import COLUMN_BY_PROPERTY, Json, value_problem
+from sandbox.hubspot.values import COLUMN_BY_PROPERTY, LOCK_PROPERTY, Json, value_problem
 from sandbox.hubspot.wire import (
     BATCH_LIMIT,
     LIST_LIMIT,
@@ -170,6 +170,8 @@ class CompanyHandlers:
             column = COLUMN_BY_PROPERTY.get(name)
             if column is not None:
                 company.values[column] = value
+            elif name == LOCK_PROPERTY:
+                company.locked = value == "true"
             elif name in self.portal.sandbox.custom_properties:
                 company.territory[name] = value
             elif name != "hubspot_owner_id":  # a signal date

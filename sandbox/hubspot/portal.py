@@ -11,9 +11,11 @@ from typing import Final
 
 from sandbox.hubspot.values import (
     COLUMN_BY_PROPERTY,
+    LOCK_PROPERTY,
     Json,
     builtin_properties,
     iso,
+    lock_property_definition,
     ms_text,
 )
 from sandbox.hubspot.wire import record_json
@@ -32,6 +34,8 @@ class Portal:
         self.org = sandbox.org
         self._ids: list[int] = []
         self._builtin = builtin_properties(self.org.signals)
+        if any(c.locked for c in self.org.companies.values()):
+            define_lock_property(sandbox)  # locks exist, so the property they live in does
         # Properties HubSpot derives from the record rather than storing as typed.
         self._derived: dict[str, Callable[[Company], str]] = {
             "hs_object_id": lambda c: c.hubspot_id,
@@ -97,6 +101,8 @@ class Portal:
             signal = name[len("last_") : -len("_date")]
             if signal in self.org.signals:
                 return company.values.get(SIGNAL_PREFIX + signal, "")
+        if name == LOCK_PROPERTY and name in self.sandbox.custom_properties:
+            return "true" if company.locked else "false"
         if name in self.sandbox.custom_properties:
             return company.territory.get(name, "")
         return None
@@ -129,3 +135,8 @@ class Portal:
 def _activity_value(company: Company, render: Callable[[datetime], str]) -> str:
     moment = company.last_activity_at
     return "" if moment is None else render(moment)
+
+
+def define_lock_property(sandbox: Sandbox) -> None:
+    """Give the portal its `territory_lock` property, unless it has one already."""
+    sandbox.custom_properties.setdefault(LOCK_PROPERTY, lock_property_definition())

@@ -41,6 +41,9 @@ BUILTIN_GROUPS: Final = {
     "sales_properties": "Sales properties",
 }
 COLUMN_BY_PROPERTY: Final = {prop: column for column, prop in HUBSPOT_PROPERTIES.items()}
+# The territory lock: a custom checkbox (an admin's, or the one territory-sync creates) whose
+# value is the org's `Company.locked`.
+LOCK_PROPERTY: Final = "territory_lock"
 
 
 # ---- formats ----------------------------------------------------------------------------------
@@ -139,6 +142,22 @@ def builtin_properties(signals: Iterable[str]) -> dict[str, Json]:
         label = f"Last {signal.replace('_', ' ')} date"
         found[name] = property_definition(name, label, "date", "date", hubspot_defined=False)
     return found
+
+
+def lock_property_definition() -> Json:
+    """`territory_lock` as a portal that has it defines it: a yes/no checkbox."""
+    return property_definition(
+        LOCK_PROPERTY,
+        "Territory lock",
+        "bool",
+        "booleancheckbox",
+        hubspot_defined=False,
+        options=[
+            {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+            {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+        ],
+        description="When checked, territory-sync never moves this company.",
+    )
 
 
 def value_problem(definition: Json, value: str) -> str | None:

@@ -152,17 +152,16 @@ def _salesforce_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case
     running = request.getfixturevalue("sandbox_factory")(data=org)
     request.addfinalizer(close_sessions)  # before the sandbox stops
     ids = control(running, "GET", "/ids")
-    # A note is its own call pair: the ContentNote, then its ContentDocumentLink.
+    # A batch of notes is a call pair: the ContentNotes, then their ContentDocumentLinks.
     endpoints: dict[Target, tuple[str, int]] = {
         "owners": ("salesforce.collections", 1),
-        "notes": ("salesforce.create", 2),
+        "notes": ("salesforce.collections.create", 2),
     }
     return Case(
         connector=connector_for(running, rule=_rule(org), write_batch_size=WRITE_BATCH),
         company_id={k: v["salesforce"] for k, v in ids["companies"].items()},
         owner_id={k: v["salesforce"] for k, v in ids["owners"].items()},
         inject=_crm_faults(running, endpoints),
-        note_batch=1,
         running=running,
     )
 

@@ -423,8 +423,8 @@ def test_territory_fields_are_created_then_written(
     assert company.territory == {
         "territory": "EMEA-1",
         "territory_effective_date": "2027-02-01",
-        "territory_lock": "false",
     }
+    assert company.locked is False  # the lock is the company's own, one for both CRMs
 
 
 def test_ensure_fields_names_the_missing_scope(sandbox: RunningSandbox) -> None:

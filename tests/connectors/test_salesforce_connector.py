@@ -102,16 +102,48 @@ def large_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_pages_of_2000_are_followed_through_next_records_url(
+def test_pages_of_2000_are_keyset_queries_that_never_need_a_query_locator(
     sandbox_factory: Callable[..., RunningSandbox], large_org: Path
 ) -> None:
     running = sandbox_factory(data=large_org)
     reference = load_csv_directory(large_org, rule_of(large_org)).snapshot
-    pulled = list(connector_for(running, rule=rule_of(large_org)).iter_companies())
+    pages = list(connector_for(running, rule=rule_of(large_org)).iter_company_pages())
+    pulled = [a for page in pages for a in page.accounts]
+    assert [len(page.accounts) for page in pages] == [2000, 500]
+    assert [page.resume for page in pages] == [pages[0].accounts[-1].id, None]
     assert len(pulled) == len({a.id for a in pulled}) == 2500
     got = sorted((to_csv_view(a, {}, {}) for a in pulled), key=lambda a: a.id)
     assert got == sorted((to_csv_view(a, {}, {}) for a in reference.accounts), key=lambda a: a.id)
-    assert (stats(running)["salesforce.query"], stats(running)["salesforce.query_more"]) == (1, 1)
+    assert stats(running)["salesforce.query"] == 2
+    assert "salesforce.query_more" not in stats(running)
+
+
+def test_an_incremental_read_resumes_after_the_modstamp_and_id_of_its_last_page(
+    sandbox_factory: Callable[..., RunningSandbox], sample_org: Path
+) -> None:
+    running = sandbox_factory()
+    connector = connector_for(running, rule=rule_of(sample_org), page_size=40)
+    # Every loaded account shares one SystemModstamp: only the Id orders them.
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    pages = list(connector.iter_company_pages(since=since))
+    assert len(pages) == 8  # 300 accounts: seven of 40, then 20
+    third = pages[2].resume
+    assert third is not None
+    resumed = list(connector.iter_company_pages(since=since, resume=third))
+    assert [a.id for p in resumed for a in p.accounts] == [
+        a.id for p in pages[3:] for a in p.accounts
+    ]
+
+
+def test_a_resume_token_from_elsewhere_is_refused(
+    sandbox: RunningSandbox, connector: SalesforceConnector
+) -> None:
+    with pytest.raises(TerminalError) as refused:
+        list(connector.iter_company_pages(since=datetime.now(UTC), resume="1000000001"))
+    assert refused.value.code == "RESUME"
+    with pytest.raises(TerminalError) as malformed:
+        list(connector.iter_company_pages(resume="x' OR Name != '"))
+    assert malformed.value.code == "MALFORMED_ID"
 
 
 def test_incremental_reads_edits_since_the_cursor_minus_the_look_back(
@@ -210,13 +242,70 @@ def test_notes_are_posted_once_and_found_by_their_marker(
 def test_a_note_create_is_never_repeated_blindly(
     sandbox_factory: Callable[..., RunningSandbox], sample_org: Path
 ) -> None:
-    running = sandbox_factory(faults="salesforce.create:500=1")
+    running = sandbox_factory(faults="salesforce.collections.create:500=1")
     connector = connector_for(running)
     account = next(iter(id_maps(running)[0]))
     with pytest.raises(TransientError) as failed:
         connector.post_notes([Note(account, "abcdef0123456789", "body", datetime.now(UTC))])
     assert [r.outcome for r in failed.value.results] == [WriteOutcome.UNKNOWN]
-    assert stats(running)["salesforce.create"] == 1
+    assert stats(running)["salesforce.collections.create"] == 1
+
+
+def test_notes_go_in_two_collection_calls_per_200(
+    sandbox: RunningSandbox, connector: SalesforceConnector
+) -> None:
+    accounts = list(id_maps(sandbox)[0])[:250]
+    notes = [
+        Note(a, f"{i:024x}", f"Owner changed. {note_marker(f'{i:024x}')}", datetime.now(UTC))
+        for i, a in enumerate(accounts)
+    ]
+    results = connector.post_notes(notes)
+    assert all(r.ok for r in results)
+    assert stats(sandbox)["salesforce.collections.create"] == 4  # notes, links; twice
+    found = connector.find_notes(accounts, [n.marker for n in notes])
+    assert found == {n.marker: r.record_id for n, r in zip(notes, results, strict=True)}
+    assert set(control(sandbox, "GET", "/stats")["notes_by_marker"].values()) == {1}
+
+
+def test_a_note_created_but_never_linked_is_found_and_linked_not_posted_again(
+    sandbox_factory: Callable[..., RunningSandbox], sample_org: Path
+) -> None:
+    # The link call fails on every try: the run stops between the two calls.
+    running = sandbox_factory(faults="salesforce.collections.create:skip=1,503=1")
+    connector = connector_for(running)
+    accounts = list(id_maps(running)[0])[:3]
+    notes = [
+        Note(a, f"{i:024x}", f"Owner changed. {note_marker(f'{i:024x}')}", datetime.now(UTC))
+        for i, a in enumerate(accounts)
+    ]
+    with pytest.raises(TransientError) as stopped:
+        connector.post_notes(notes)
+    unlinked = stopped.value.results
+    assert [r.outcome for r in unlinked] == [WriteOutcome.UNKNOWN] * 3
+    assert all(r.record_id for r in unlinked)
+    control(running, "POST", "/faults", spec="")
+    found = connector.find_notes(accounts, [n.marker for n in notes])
+    assert found == {n.marker: r.record_id for n, r in zip(notes, unlinked, strict=True)}
+    assert set(control(running, "GET", "/stats")["notes_by_marker"].values()) == {1}
+    # Now linked: found through the account, by a finder that names no pairing.
+    assert connector.find_notes(accounts[:1], [n.marker for n in notes]) == {
+        notes[0].marker: unlinked[0].record_id
+    }
+
+
+def test_a_write_to_no_owner_fails_unsent_with_holding_owner_required(
+    sandbox: RunningSandbox, connector: SalesforceConnector
+) -> None:
+    account = next(iter(id_maps(sandbox)[0]))
+    before = connector.read_owners([account])
+    [result] = connector.write_owners([OwnerWrite(account, None)])
+    assert result.outcome is WriteOutcome.FAILED
+    assert result.error is not None
+    assert result.error.code == "HOLDING_OWNER_REQUIRED"
+    assert result.attempts == 0
+    assert "salesforce.collections" not in stats(sandbox)
+    assert connector.read_owners([account]) == before
+    assert connector.clears_owner is False
 
 
 def test_a_note_on_an_unknown_account_fails_alone(

@@ -6,8 +6,10 @@ it) and pins what the connector makes of it: paging, per-record results, limits,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -58,13 +60,34 @@ def make_connector(**config: object) -> tuple[SalesforceConnector, list[float]]:
     return connector, waits
 
 
-def note_created(api: responses.RequestsMock) -> None:
-    """The next ContentNote create answers with note 0695g00000AbCdEAAV."""
+def notes_created(api: responses.RequestsMock, *, status: int = 200) -> None:
+    """The next collections create makes ContentNote 0695g00000AbCdEAAV."""
     api.post(
-        f"{API}/sobjects/ContentNote",
-        status=201,
-        json={"id": "0695g00000AbCdEAAV", "success": True, "errors": []},
+        f"{API}/composite/sobjects",
+        status=status,
+        json=[{"id": "0695g00000AbCdEAAV", "success": True, "errors": []}],
+        match=[_creates("ContentNote")],
     )
+
+
+def described(api: responses.RequestsMock, *, lock: bool = True) -> None:
+    """Account's describe (asked once per connector): the fields a read may name."""
+    names = ["Id", "Name", "OwnerId", "SystemModstamp", *(["Territory_Lock__c"] if lock else [])]
+    api.get(
+        f"{API}/sobjects/Account/describe",
+        json={"name": "Account", "fields": [{"name": n} for n in names]},
+    )
+
+
+def _creates(sobject: str) -> Any:
+    """Matches a collections create whose records are all of type `sobject`."""
+
+    def match(request: requests.PreparedRequest) -> tuple[bool, str]:
+        body = json.loads(request.body or b"{}")
+        kinds = {r["attributes"]["type"] for r in body.get("records", [])}
+        return kinds == {sobject}, f"records of {kinds}, expected {sobject}"
+
+    return match
 
 
 @pytest.fixture
@@ -93,69 +116,113 @@ def account(
     }
 
 
-def test_query_pages_follow_next_records_url_and_feed_the_budget(
+def test_company_pages_are_keyset_queries_and_feed_the_budget(
     api: responses.RequestsMock,
 ) -> None:
-    locator = "/services/data/v59.0/query/01gD0000002HU6KIAW-2000"
+    described(api)
     api.get(
         f"{API}/query/",
         json={
-            "totalSize": 3,
-            "done": False,
-            "nextRecordsUrl": locator,
+            "totalSize": 2,
+            "done": True,
             "records": [
-                account("001D000000IRFmaIAH", "005D0000001KyEIIA0"),
-                account("001D000000IomazIAB", "005D0000001KyEIIA0"),
+                account("001D000000IRFmaIAH", "005D0000001KyEIIA0") | {"Territory_Lock__c": True},
+                account("001D000000IRt53IAD", "005D0000001KyEIIA0"),
             ],
         },
         headers={"Sforce-Limit-Info": "api-usage=18/5000"},
     )
     api.get(
-        f"{INSTANCE}{locator}",
+        f"{API}/query/",
         json={
-            "totalSize": 3,
+            "totalSize": 1,
             "done": True,
-            "records": [account("001D000000IRt53IAD", "005D0000001KyEJIA0")],
+            "records": [account("001D000000IomazIAB", "005D0000001KyEJIA0")],
         },
         headers={"Sforce-Limit-Info": "api-usage=19/5000"},
     )
-    connector, _ = make_connector()
-    accounts = list(connector.iter_companies())
-    assert [a.id for a in accounts] == [
-        "001D000000IRFmaIAH",
-        "001D000000IomazIAB",
-        "001D000000IRt53IAD",
+    connector, _ = make_connector(page_size=2)
+    pages = list(connector.iter_company_pages())
+    assert [[a.id for a in p.accounts] for p in pages] == [
+        ["001D000000IRFmaIAH", "001D000000IRt53IAD"],
+        ["001D000000IomazIAB"],
     ]
-    assert (accounts[0].domain, accounts[0].country, accounts[0].employees) == (
-        "example.com",
-        "US",
-        120,
-    )
-    assert accounts[0].last_activity_at == datetime(2026, 10, 2, tzinfo=UTC)
+    assert [p.resume for p in pages] == ["001D000000IRt53IAD", None]
+    first = pages[0].accounts[0]
+    assert (first.domain, first.country, first.employees) == ("example.com", "US", 120)
+    assert first.last_activity_at == datetime(2026, 10, 2, tzinfo=UTC)
+    assert [a.locked for p in pages for a in p.accounts] == [True, False, False]
     report = connector.budget()
-    assert (report.calls, report.daily_used, report.daily_limit) == (2, 19, 5000)
-    query = api.calls[0].request.url or ""
-    assert "ORDER+BY+SystemModstamp%2C+Id" in query
+    assert (report.calls, report.daily_used, report.daily_limit) == (3, 19, 5000)
+    queries = [c.request.params["q"] for c in api.calls[1:]]
+    assert queries[0].endswith("FROM Account ORDER BY Id LIMIT 2")
+    assert queries[1].endswith("FROM Account WHERE Id > '001D000000IRt53IAD' ORDER BY Id LIMIT 2")
+    assert "Territory_Lock__c" in queries[0]
 
 
 def test_incremental_query_starts_a_look_back_before_the_cursor(
     api: responses.RequestsMock,
 ) -> None:
+    described(api, lock=False)  # an org without the lock field is read without it
     api.get(
         f"{API}/query/",
         json={"totalSize": 0, "done": True, "records": []},
         match=[
             matchers.query_param_matcher(
                 {
-                    "q": "SELECT Id, AnnualRevenue, BillingCountry, Industry, LastActivityDate, "
-                    "Name, NumberOfEmployees, OwnerId, ParentId, Type, Website FROM Account "
-                    "WHERE SystemModstamp >= 2026-03-01T09:50:00Z ORDER BY SystemModstamp, Id"
+                    "q": "SELECT Id, SystemModstamp, AnnualRevenue, BillingCountry, Industry, "
+                    "LastActivityDate, Name, NumberOfEmployees, OwnerId, ParentId, Type, Website "
+                    "FROM Account WHERE SystemModstamp >= 2026-03-01T09:50:00Z "
+                    "ORDER BY SystemModstamp, Id LIMIT 2000"
                 }
             )
         ],
     )
     connector, _ = make_connector()
     assert list(connector.iter_companies(since=datetime(2026, 3, 1, 10, 0, tzinfo=UTC))) == []
+
+
+def test_an_incremental_page_continues_after_the_modstamp_and_id_of_the_last_record(
+    api: responses.RequestsMock,
+) -> None:
+    described(api, lock=False)
+    stamp = "2026-03-01T10:04:05.000+0000"  # Salesforce keeps whole seconds
+    records = [account("001D000000IRFmaIAH", "005D0000001KyEIIA0", stamp)]
+    api.get(f"{API}/query/", json={"totalSize": 1, "done": True, "records": records})
+    api.get(f"{API}/query/", json={"totalSize": 0, "done": True, "records": []})
+    connector, _ = make_connector(page_size=1, look_back=timedelta(0))
+    since = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    pages = list(connector.iter_company_pages(since=since))
+    assert [len(p.accounts) for p in pages] == [1, 0]
+    assert pages[0].resume == "2026-03-01T10:04:05+00:00|001D000000IRFmaIAH"
+    assert api.calls[2].request.params["q"].endswith(
+        "WHERE SystemModstamp >= 2026-03-01T10:00:00Z AND (SystemModstamp > 2026-03-01T10:04:05Z "
+        "OR (SystemModstamp = 2026-03-01T10:04:05Z AND Id > '001D000000IRFmaIAH')) "
+        "ORDER BY SystemModstamp, Id LIMIT 1"
+    )
+
+
+def test_the_org_id_is_the_organization_records_id(api: responses.RequestsMock) -> None:
+    api.get(
+        f"{API}/query/",
+        json={
+            "totalSize": 1,
+            "done": True,
+            "records": [
+                {
+                    "attributes": {
+                        "type": "Organization",
+                        "url": "/services/data/v59.0/sobjects/Organization/00D5g000004XyzAEAS",
+                    },
+                    "Id": "00D5g000004XyzAEAS",
+                }
+            ],
+        },
+        match=[matchers.query_param_matcher({"q": "SELECT Id FROM Organization"})],
+    )
+    connector, _ = make_connector()
+    assert connector.account_id() == connector.account_id() == "00D5g000004XyzAEAS"
+    assert len(api.calls) == 1  # asked once
 
 
 def test_collection_results_map_to_writes_in_input_order(api: responses.RequestsMock) -> None:
@@ -381,16 +448,16 @@ def test_a_note_create_refused_with_a_429_is_sent_again_since_it_never_ran(
     api: responses.RequestsMock,
 ) -> None:
     api.post(
-        f"{API}/sobjects/ContentNote",
+        f"{API}/composite/sobjects",
         status=429,
         json=[{"message": "slow down", "errorCode": "REQUEST_LIMIT"}],
         headers={"Retry-After": "1"},
     )
-    note_created(api)
+    notes_created(api)
     api.post(
-        f"{API}/sobjects/ContentDocumentLink",
-        status=201,
-        json={"id": "06A5g00000XyZaBEAV", "success": True, "errors": []},
+        f"{API}/composite/sobjects",
+        json=[{"id": "06A5g00000XyZaBEAV", "success": True, "errors": []}],
+        match=[_creates("ContentDocumentLink")],
     )
     connector, _ = make_connector()
     note = Note("001D000000IRFmaIAH", "c0ffee00c0ffee00", "x", datetime(2027, 1, 4, tzinfo=UTC))
@@ -432,45 +499,74 @@ def test_retries_stop_at_the_attempt_bound(api: responses.RequestsMock) -> None:
     assert len(waits) == 2
 
 
-def test_a_note_is_a_content_note_then_a_link_and_a_duplicate_link_counts_as_done(
+def test_notes_are_a_collection_of_content_notes_then_of_links_and_a_duplicate_link_is_done(
     api: responses.RequestsMock,
 ) -> None:
-    note_created(api)
     api.post(
-        f"{API}/sobjects/ContentDocumentLink",
-        status=400,
+        f"{API}/composite/sobjects",
+        json=[
+            {"id": "0695g00000AbCdEAAV", "success": True, "errors": []},
+            {
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                        "message": "Content: value not of required type",
+                        "fields": ["Content"],
+                    }
+                ],
+            },
+        ],
+        match=[_creates("ContentNote")],
+    )
+    api.post(
+        f"{API}/composite/sobjects",
         json=[
             {
-                "message": "Document with ID: 0695g00000AbCdEAAV is already linked with the "
-                "entity with ID: 001D000000IRFmaIAH",
-                "errorCode": "DUPLICATE_VALUE",
-                "fields": [],
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "DUPLICATE_VALUE",
+                        "message": "Document with ID: 0695g00000AbCdEAAV is already linked with "
+                        "the entity with ID: 001D000000IRFmaIAH",
+                        "fields": [],
+                    }
+                ],
             }
         ],
         match=[
             matchers.json_params_matcher(
                 {
-                    "ContentDocumentId": "0695g00000AbCdEAAV",
-                    "LinkedEntityId": "001D000000IRFmaIAH",
-                    "ShareType": "V",
+                    "allOrNone": False,
+                    "records": [
+                        {
+                            "attributes": {"type": "ContentDocumentLink"},
+                            "ContentDocumentId": "0695g00000AbCdEAAV",
+                            "LinkedEntityId": "001D000000IRFmaIAH",
+                            "ShareType": "V",
+                        }
+                    ],
                 }
             )
         ],
     )
     connector, _ = make_connector()
-    note = Note(
-        "001D000000IRFmaIAH",
-        "c0ffee00c0ffee00",
-        "Owner: A -> B\nrule r7 & <row 3>",
-        datetime(2027, 1, 4, tzinfo=UTC),
-    )
-    [result] = connector.post_notes([note])
-    assert (result.ok, result.record_id) == (True, "0695g00000AbCdEAAV")
-    created = api.calls[0].request.body
-    assert created is not None
-    assert b'"Title": "Territory change territory-sync:c0ffee00c0ffee00"' in (
-        created if isinstance(created, bytes) else created.encode()
-    )
+    when = datetime(2027, 1, 4, tzinfo=UTC)
+    notes = [
+        Note("001D000000IRFmaIAH", "c0ffee00c0ffee00", "Owner: A -> B\nrule r7 & <row 3>", when),
+        Note("001D000000IRt53IAD", "c0ffee00c0ffee01", "refused", when),
+    ]
+    done, refused = connector.post_notes(notes)
+    assert (done.ok, done.record_id) == (True, "0695g00000AbCdEAAV")
+    assert refused.outcome is WriteOutcome.FAILED
+    assert refused.error is not None
+    assert refused.error.code == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    created = json.loads(api.calls[0].request.body or b"{}")
+    assert created["allOrNone"] is False
+    assert [r["Title"] for r in created["records"]] == [
+        "Territory change territory-sync:c0ffee00c0ffee00",
+        "Territory change territory-sync:c0ffee00c0ffee01",
+    ]
 
 
 def test_rate_limited_error_keeps_its_wait(api: responses.RequestsMock) -> None:

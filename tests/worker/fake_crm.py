@@ -16,6 +16,7 @@ from datetime import datetime
 
 from connectors.base import (
     BudgetReport,
+    CompanyPage,
     FieldCheck,
     Note,
     OwnerWrite,
@@ -25,12 +26,6 @@ from connectors.base import (
 )
 from connectors.errors import ConnectorError, TerminalError, TransientError
 from rules.domain import Account, Owner
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    accounts: list[Account]
-    resume: str | None
 
 
 @dataclass
@@ -75,12 +70,16 @@ class FakeCrm:
 
     # ---- the protocol -----------------------------------------------------------------------
 
+    @property
+    def clears_owner(self) -> bool:
+        return self.name != "salesforce"
+
     def account_id(self) -> str:
         return self.portal
 
     def iter_company_pages(
         self, *, since: datetime | None = None, resume: str | None = None
-    ) -> Iterator[Page]:
+    ) -> Iterator[CompanyPage]:
         del since  # every read is a full read here
         self.calls["companies"] += 1
         ids = sorted(self.companies)
@@ -88,7 +87,7 @@ class FakeCrm:
         while start < len(ids):
             chunk = ids[start : start + self.page_size]
             start += len(chunk)
-            yield Page(
+            yield CompanyPage(
                 [copy.copy(self.companies[i]) for i in chunk],
                 chunk[-1] if start < len(ids) else None,
             )
@@ -97,14 +96,14 @@ class FakeCrm:
         for page in self.iter_company_pages(since=since):
             yield from page.accounts
 
-    def iter_archived_company_ids(self) -> Iterator[str]:
+    def iter_archived_company_ids(self, *, since: datetime | None = None) -> Iterator[str]:
         return iter(())
 
     def iter_owners(self) -> Iterator[Owner]:
         return iter(list(self.owners.values()))
 
     def iter_owner_activity(
-        self, account_ids: Iterable[str] | None = None
+        self, account_ids: Iterable[str] | None = None, *, since: datetime | None = None
     ) -> Iterator[tuple[str, str, datetime]]:
         return iter(())
 
