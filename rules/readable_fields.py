@@ -12,8 +12,10 @@ field that is empty on every account is a warning too.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter, is_not
 from typing import Final, Literal, NamedTuple
 
 from rules.domain import Account
@@ -161,9 +163,9 @@ def check_empty_fields(
     issues: list[RuleIssue] = []
     words = _WORDS[source.kind]
     total = len(accounts)
-    for name, uses in _by_field(field_uses(rule)).items():
-        if not source.reads(name) or any(_has_value(a, name) for a in accounts):
-            continue
+    used = {n: u for n, u in _by_field(field_uses(rule)).items() if source.reads(n)}
+    for name in _empty_everywhere(accounts, used):
+        uses = used[name]
         path = uses[0].path
         unusable = " (or holds no country ISO 3166 knows)" if name == "country" else ""
         message = (
@@ -253,10 +255,38 @@ def _consequence(name: str, uses: list[FieldUse], at: Path) -> str:
     return "every account lacks it" + (f" for {', '.join(others)}" if others else "")
 
 
-def _has_value(account: Account, name: str) -> bool:
-    if name.startswith(SIGNAL_PREFIX):
-        signal = name.removeprefix(SIGNAL_PREFIX)
-        return any(s == signal for s, _ in account.signals)
-    if name in SOURCE_FIELDS:
-        return getattr(account, name) not in (None, "")
-    return account.extra is not None and name in account.extra
+def _empty_everywhere(accounts: Sequence[Account], names: Collection[str]) -> list[str]:
+    """Those of `names` (rule fields) that no account has a value for, in the given order.
+
+    Each scan stops at the first value found; the attribute scans run in C (map, filter), so
+    a field empty on a million accounts costs tens of milliseconds, not seconds.
+    """
+    empty: list[str] = []
+    signals = {n.removeprefix(SIGNAL_PREFIX) for n in names if n.startswith(SIGNAL_PREFIX)}
+    custom = {n for n in names if n not in SOURCE_FIELDS and not n.startswith(SIGNAL_PREFIX)}
+    with_signals = filter(None, map(attrgetter("signals"), accounts))
+    signals_seen = _seen((s for pairs in with_signals for s, _ in pairs), signals)
+    with_custom = filter(None, map(attrgetter("extra"), accounts))
+    custom_seen = _seen((n for extra in with_custom for n in extra), custom)
+    for name in names:
+        if name in SOURCE_FIELDS:
+            values = filter(partial(is_not, None), map(attrgetter(name), accounts))
+            found = next((v for v in values if v != ""), None) is not None
+        elif name.startswith(SIGNAL_PREFIX):
+            found = name.removeprefix(SIGNAL_PREFIX) in signals_seen
+        else:
+            found = name in custom_seen
+        if not found:
+            empty.append(name)
+    return empty
+
+
+def _seen(names: Iterable[str], wanted: set[str]) -> set[str]:
+    """Which of `wanted` occur in `names`, reading no further than needed."""
+    seen: set[str] = set()
+    for name in names if wanted else ():
+        if name in wanted:
+            seen.add(name)
+            if len(seen) == len(wanted):
+                break
+    return seen
