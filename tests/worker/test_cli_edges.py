@@ -102,7 +102,9 @@ def test_every_ledger_command_help_says_its_exit_codes(command: str) -> None:
     assert "Exit 0" in (found.help or "")
 
 
-def test_the_installed_command_runs_an_org_from_sync_to_apply(tmp_path: Path) -> None:
+def test_the_installed_command_runs_an_org_from_sync_to_apply_and_refuses_in_one_line(
+    tmp_path: Path,
+) -> None:
     territory = Path(sys.executable).with_name("territory")
     org = copy_org(tmp_path / "org")
     env = {
@@ -123,6 +125,7 @@ def test_the_installed_command_runs_an_org_from_sync_to_apply(tmp_path: Path) ->
     ]
     dry = run("apply", "--dry-run", "--json")
     real = run("apply", "--json")
+    unknown = run("approve", "999")
 
     # Planned as of the real today: over the rail or not, the run is recorded (exit 0 or 3).
     assert [s.returncode for s in steps[:2]] == [0, 0], [s.stderr for s in steps]
@@ -133,3 +136,6 @@ def test_the_installed_command_runs_an_org_from_sync_to_apply(tmp_path: Path) ->
     real_rows = [(c["change_id"], c["action"]) for c in json.loads(real.stdout)["changes"]]
     assert dry_rows
     assert dry_rows == real_rows
+    assert unknown.returncode == ExitCode.REFUSED
+    assert unknown.stdout == ""
+    assert unknown.stderr == "error: no run 999: `territory runs` lists them\n"
