@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rules.errors import RuleError, RuleIssue
 from rules.loader import LoadedRules, load_rules
 from rules.readable_fields import Locate, SourceFields, check_empty_fields, check_readable
 from rules.values import UnmappedCount
+from rules.yaml_source import MAX_CHARS
 from worker.console import fail, progress_bar
 from worker.crm import CRM_KINDS, CrmKind, CrmSettingsError, open_connector
 from worker.settings import SettingsError, load_settings
@@ -32,17 +34,41 @@ class SourceError(Exception):
 
 
 def read_text(path: Path, console: Console, what: str) -> str:
-    """Return the UTF-8 text of `path`, or exit 2 naming the problem."""
+    """Return the UTF-8 text of `path`, or exit 2 naming the problem.
+
+    Only a regular file is read (a FIFO would block, /dev/zero never ends), and at most
+    four bytes per character the rule loader accepts: a larger file is refused unread.
+    """
+    limit = MAX_CHARS * 4
     try:
-        return path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            fail(console, f"{path}: not a regular file; expected a {what}", EXIT_INVALID)
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         fail(console, f"{path}: no such {what}", EXIT_INVALID)
     except IsADirectoryError:
         fail(console, f"{path}: is a directory; expected a {what}", EXIT_INVALID)
-    except UnicodeDecodeError as exc:
-        fail(console, f"{path}: not UTF-8 text (byte {exc.start}); expected a {what}", EXIT_INVALID)
     except OSError as exc:
         fail(console, f"{path}: cannot read: {exc.strerror}", EXIT_INVALID)
+    if len(raw) > limit:
+        fail(
+            console,
+            f"{path}: larger than {limit:,} bytes; expected a {what} of at most "
+            f"{MAX_CHARS:,} characters",
+            EXIT_INVALID,
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        fail(
+            console,
+            f"{path}:{line}:{column}: byte 0x{raw[exc.start]:02X} is not UTF-8; expected a "
+            f"{what} saved as UTF-8",
+            EXIT_INVALID,
+        )
 
 
 def load_rule_file(path: Path, console: Console) -> LoadedRules:
