@@ -90,6 +90,27 @@ def check_rule_against_data(
     return issues
 
 
+def check_rows_without_an_owner(rule: RuleFile, locate: Locate, crm: str) -> list[RuleIssue]:
+    """Warnings for routing rows that send accounts to no owner (unassigned or watchlist
+    without a `holding_owner`), for a `crm` that requires an owner on every account
+    (Salesforce): there such a change (an account of a departed or unknown owner routed to the
+    row) fails with HOLDING_OWNER_REQUIRED, nothing sent."""
+    issues: list[RuleIssue] = []
+    for r, row in enumerate(rule.routing.rows):
+        assign = row.assign
+        if assign.outcome is Outcome.ASSIGNED or assign.holding_owner is not None:
+            continue
+        path: Path = ("routing", "rows", r, "assign")
+        message = (
+            f"row '{row.id}' leaves accounts {assign.outcome} without a holding_owner: {crm} "
+            "requires an owner on every account, so moving an account of a departed or unknown "
+            "owner here fails with HOLDING_OWNER_REQUIRED (nothing is sent); name a "
+            "holding_owner to park them with"
+        )
+        issues.append(RuleIssue(locate(path), format_path(path), message, severity="warning"))
+    return issues
+
+
 def _unstaffed(rule: RuleFile, team_id: str) -> str:
     members = len(rule.team(team_id).members)
     who = (

@@ -30,13 +30,10 @@ class ContentCreator:
     def create(self, sobject: str, body: Mapping[str, Any]) -> tuple[str | None, Error | None]:
         """Create one record of type `sobject`: (its id, None) or (None, the SaveResult error)."""
         with self.org.lock:
-            if sobject == "ContentNote":
-                return self._note(body)
-            if sobject == "ContentDocumentLink":
-                return self._link(body)
-            return None, save_error(
-                "NOT_SUPPORTED", f"the sandbox creates {' and '.join(CREATABLE)} records only"
-            )
+            problem = self._check(sobject, body, set())
+            if problem is not None:
+                return None, problem
+            return self._make(sobject, body), None
 
     def create_collection(
         self, records: list[Mapping[str, Any]], *, all_or_none: bool
@@ -44,79 +41,110 @@ class ContentCreator:
         """The SaveResults of creating `records` (each carries `attributes.type`)."""
         with self.org.lock:
             if all_or_none:
-                problems = [self._problem(r) for r in records]
+                linking: set[tuple[str, str]] = set()
+                problems = [self._check_record(r, linking) for r in records]
                 if any(problems):
                     return [_failure(p or rolled_back_error()) for p in problems]
             results: list[dict[str, object]] = []
             for record in records:
-                problem = self._problem(record)
+                problem = self._check_record(record, set())
                 if problem is not None:
                     results.append(_failure(problem))
-                    continue
-                fields = {k: v for k, v in record.items() if k != "attributes"}
-                created, error = self.create(record["attributes"]["type"], fields)
-                results.append(_failure(error) if error else _success(created))
+                else:
+                    results.append(_success(self._make(_type(record), _fields(record))))
             return results
 
-    def _problem(self, record: Mapping[str, Any]) -> Error | None:
-        """What stops `record` before it is made (its type, an id given on insert)."""
-        kind = record["attributes"].get("type")
-        if kind not in CREATABLE:
-            return save_error(
-                "INVALID_TYPE", f"the sandbox creates {' and '.join(CREATABLE)} records only"
-            )
+    def _check_record(
+        self, record: Mapping[str, Any], linking: set[tuple[str, str]]
+    ) -> Error | None:
+        """What stops `record` (its type, an id given on insert, its fields)."""
         if record.get("id") or record.get("Id"):
             return save_error(
                 "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call"
             )
-        return None
+        return self._check(_type(record), _fields(record), linking)
 
-    def _note(self, body: Mapping[str, Any]) -> tuple[str | None, Error | None]:
-        title = body.get("Title")
-        if not isinstance(title, str) or not title.strip():
-            return None, save_error(
-                "REQUIRED_FIELD_MISSING", "Required fields are missing: [Title]", ["Title"]
-            )
-        try:
-            content = base64.b64decode(str(body.get("Content") or ""), validate=True).decode(
-                "utf-8"
-            )
-        except (ValueError, UnicodeDecodeError):  # binascii.Error is one
-            return None, save_error(
-                "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                "Content: value not of required type: base64",
-                ["Content"],
-            )
-        note = self.org.add_note(
-            body=content,
-            title=title,
-            timestamp=datetime.now(UTC).isoformat(),
-            owner_key=self.org.integration_user_key,
-            account_keys=[],
+    def _check(
+        self, sobject: str, body: Mapping[str, Any], linking: set[tuple[str, str]]
+    ) -> Error | None:
+        """The error that would refuse creating `body` as `sobject`, without creating it;
+        `linking` collects the links a call checked so far (a repeat is a duplicate)."""
+        if sobject == "ContentNote":
+            return _note_problem(body)
+        if sobject == "ContentDocumentLink":
+            return self._link_problem(body, linking)
+        return save_error(
+            "INVALID_TYPE", f"the sandbox creates {' and '.join(CREATABLE)} records only"
         )
-        return note.salesforce_id, None
 
-    def _link(self, body: Mapping[str, Any]) -> tuple[str | None, Error | None]:
-        note: NoteRecord | None = self.org.notes_by_salesforce.get(
-            str(body.get("ContentDocumentId"))
-        )
+    def _link_problem(self, body: Mapping[str, Any], linking: set[tuple[str, str]]) -> Error | None:
+        note = self.org.notes_by_salesforce.get(str(body.get("ContentDocumentId")))
         company = self.live_account(str(body.get("LinkedEntityId")))
         if note is None or company is None:
             missing = "ContentDocumentId" if note is None else "LinkedEntityId"
-            return None, save_error(
+            return save_error(
                 "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [missing]
             )
         if body.get("ShareType", "V") not in ("V", "C", "I"):
-            return None, save_error(
+            return save_error(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "ShareType: bad value", ["ShareType"]
             )
-        if company.key in note.link_ids:
-            return None, save_error(
+        pair = (note.salesforce_id, company.key)
+        if company.key in note.link_ids or pair in linking:
+            return save_error(
                 "DUPLICATE_VALUE",
                 f"Document with ID: {note.salesforce_id} is already linked with the entity "
                 f"with ID: {company.salesforce_id}",
             )
-        return self.org.link_note(note, company), None
+        linking.add(pair)
+        return None
+
+    def _make(self, sobject: str, body: Mapping[str, Any]) -> str:
+        """Create a checked record; its id."""
+        if sobject == "ContentNote":
+            note = self.org.add_note(
+                body=_content(body) or "",
+                title=str(body["Title"]),
+                timestamp=datetime.now(UTC).isoformat(),
+                owner_key=self.org.integration_user_key,
+                account_keys=[],
+            )
+            return note.salesforce_id
+        note_record: NoteRecord = self.org.notes_by_salesforce[str(body["ContentDocumentId"])]
+        company = self.live_account(str(body["LinkedEntityId"]))
+        assert company is not None, "a checked link names a live account"
+        return self.org.link_note(note_record, company)
+
+
+def _note_problem(body: Mapping[str, Any]) -> Error | None:
+    title = body.get("Title")
+    if not isinstance(title, str) or not title.strip():
+        return save_error(
+            "REQUIRED_FIELD_MISSING", "Required fields are missing: [Title]", ["Title"]
+        )
+    if _content(body) is None:
+        return save_error(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            "Content: value not of required type: base64",
+            ["Content"],
+        )
+    return None
+
+
+def _content(body: Mapping[str, Any]) -> str | None:
+    """The note's text from its base64 Content; None when it is not base64 of UTF-8."""
+    try:
+        return base64.b64decode(str(body.get("Content") or ""), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is one
+        return None
+
+
+def _type(record: Mapping[str, Any]) -> str:
+    return str(record["attributes"].get("type"))
+
+
+def _fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "attributes"}
 
 
 def _success(record_id: str | None) -> dict[str, object]:

@@ -13,7 +13,7 @@ from connectors.files import CsvLoad, CsvLoadError, SkippedRowsError, load_csv_d
 from connectors.files.issues import RowIssue
 from connectors.records import ChecksRuleFields, source_fields
 from connectors.snapshot import pull_snapshot
-from rules.data_checks import check_rule_against_data
+from rules.data_checks import check_rows_without_an_owner, check_rule_against_data
 from rules.domain import Snapshot
 from rules.errors import RuleError, RuleIssue
 from rules.loader import LoadedRules, load_rules
@@ -98,6 +98,8 @@ class LoadedSource:
     # Which source field feeds each rule field, and the warnings about those it cannot read.
     fields: SourceFields | None = None
     field_warnings: list[RuleIssue] = field(default_factory=list)
+    # False for a CRM that requires an owner on every account (connectors' `clears_owner`).
+    clears_owner: bool = True
 
     @classmethod
     def from_csv(
@@ -129,6 +131,8 @@ class LoadedSource:
             *self.field_warnings,
             *check_rule_against_data(rule, self.snapshot, locate, self.unmapped),
         ]
+        if not self.clears_owner:
+            warnings += check_rows_without_an_owner(rule, locate, self.origin)
         if self.fields is not None:
             accounts = self.snapshot.accounts
             warnings += check_empty_fields(
@@ -273,4 +277,5 @@ def _load_crm(
         read={"companies": (len(pulled.snapshot.accounts) + pulled.skipped, pulled.skipped)},
         fields=fields,
         field_warnings=field_warnings,
+        clears_owner=connector.clears_owner,
     )

@@ -7,14 +7,16 @@ the assertions compare against what the CSV source reads from the same files. Ti
 day precision (Salesforce's LastActivityDate is a date).
 
 Writes go in batches of two, so a fault can hit exactly the second batch: the sandbox's
-`skip`/`times` faults on the CRMs, a file that cannot be written on the CSV directory.
+`skip`/`times` faults on the CRMs, a file that cannot be written on the CSV directory. Company
+reads come in pages (100 companies on the CRMs, the whole file on the CSV directory), so a
+fault can stop a read on the page after the first.
 """
 
 from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +25,17 @@ from typing import Any, Literal
 import pytest
 from pydantic import SecretStr
 
-from connectors.base import Connector, Note, OwnerWrite, WriteOutcome, WriteResult, note_marker
-from connectors.errors import TerminalError, TransientError
+from connectors.base import (
+    CompanyPage,
+    Connector,
+    Note,
+    OwnerWrite,
+    WriteOutcome,
+    WriteResult,
+    accounts_in,
+    note_marker,
+)
+from connectors.errors import ConnectorError, TerminalError, TransientError
 from connectors.files import connector as csv_files
 from connectors.files.connector import CsvConnector
 from connectors.files.csv_source import load_csv_directory
@@ -40,6 +51,9 @@ from tests.connectors.salesforce_support import close_sessions, connector_for
 CONNECTORS = ("csv", "hubspot", "salesforce")
 CRMS = ("hubspot", "salesforce")
 WRITE_BATCH = 2
+PAGE = 100  # companies per page on the CRMs (HubSpot's listing size; Salesforce set to it)
+# Every sample company was last modified after this: an incremental read from here reads all.
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 Target = Literal["owners", "notes"]
 Fault = Literal["refuse", "server_error", "drop"]
 # Each fault hits the second batch's call: a 401 once, a 503 on it and every retry, or the
@@ -60,14 +74,18 @@ APPLIED, FAILED, UNKNOWN, NOT_SENT = (
 
 @dataclass(slots=True)
 class Case:
-    """A connector over the sample org, with its ids mapped to and from the CSV's, and a way to
-    break the second write call of owners or notes."""
+    """A connector over the sample org, with its ids mapped to and from the CSV's, a way to
+    break the second write call of owners or notes, a way to stop a company read on a given
+    page, the CRM account it should name, and a way to lock companies as a person would."""
 
+    kind: str
     connector: Connector
     company_id: dict[str, str]  # CSV id -> connector id
     owner_id: dict[str, str]
     inject: Callable[[Target, Fault], None]
-    note_batch: int = WRITE_BATCH  # notes per write call
+    break_page: Callable[[int, bool], None]  # (page number from 1, incremental)
+    account: str
+    lock: Callable[[list[str]], None]  # CSV ids
     running: RunningSandbox | None = None
 
     def back(self) -> tuple[dict[str, str], dict[str, str]]:
@@ -87,6 +105,60 @@ def _crm_faults(running: RunningSandbox, endpoints: dict[Target, tuple[str, int]
         control(running, "POST", "/faults", spec=spec)
 
     return inject
+
+
+def _crm_page_fault(running: RunningSandbox, full: str, incremental: str) -> Any:
+    """Refuse (401, once) the request for page `number` of a full or incremental read."""
+
+    def break_page(number: int, is_incremental: bool) -> None:
+        endpoint = incremental if is_incremental else full
+        control(running, "POST", "/faults", spec=f"{endpoint}:skip={number - 1},times=1,401=1")
+
+    return break_page
+
+
+def _crm_lock(running: RunningSandbox) -> Any:
+    def lock(csv_ids: list[str]) -> None:
+        for csv_id in csv_ids:
+            control(running, "POST", f"/companies/{csv_id}/lock", locked=True)
+
+    return lock
+
+
+def _csv_page_fault(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The directory's one page fails once (as a read of a file being replaced might)."""
+
+    def break_page(number: int, is_incremental: bool) -> None:
+        del is_incremental
+        assert number == 1, "a CSV directory is one page"
+        load = csv_files.load_csv_directory
+        calls = []
+
+        def fails_once(directory: Path, rule: RuleFile | None) -> Any:
+            calls.append(directory)
+            if len(calls) == 1:
+                raise TransientError("companies.csv is being replaced", code="FILE")
+            return load(directory, rule)
+
+        monkeypatch.setattr(csv_files, "load_csv_directory", fails_once)
+
+    return break_page
+
+
+def _csv_lock(directory: Path) -> Any:
+    """Add a `territory_lock` column, true for `csv_ids` and false, no or empty elsewhere."""
+
+    def lock(csv_ids: list[str]) -> None:
+        path = directory / "companies.csv"
+        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+        rows[0].append("territory_lock")
+        unlocked = ("false", "no", "")
+        for number, row in enumerate(rows[1:]):
+            row.append("true" if row[0] in csv_ids else unlocked[number % 3])
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows)
+
+    return lock
 
 
 def _csv_faults(monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -118,11 +190,16 @@ def _csv_case(org: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Case
     copy = tmp_path / "org"
     shutil.copytree(org, copy)
     reference = load_csv_directory(copy, _rule(copy)).snapshot
+    monkeypatch = request.getfixturevalue("monkeypatch")
     return Case(
+        kind="csv",
         connector=CsvConnector(copy, _rule(copy), write_batch_size=WRITE_BATCH),
         company_id={a.id: a.id for a in reference.accounts},
         owner_id={o.id: o.id for o in reference.owners},
-        inject=_csv_faults(request.getfixturevalue("monkeypatch")),
+        inject=_csv_faults(monkeypatch),
+        break_page=_csv_page_fault(monkeypatch),
+        account=str(copy.resolve()),
+        lock=_csv_lock(copy),
     )
 
 
@@ -140,10 +217,14 @@ def _hubspot_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case:
         "notes": ("hubspot.notes.batch_create", 1),
     }
     return Case(
+        kind="hubspot",
         connector=HubSpotConnector(config, rule=_rule(org)),
         company_id={k: v["hubspot"] for k, v in ids["companies"].items()},
         owner_id={k: v["hubspot"] for k, v in ids["owners"].items()},
         inject=_crm_faults(running, endpoints),
+        break_page=_crm_page_fault(running, "hubspot.companies.list", "hubspot.companies.search"),
+        account=str(running.sandbox.portal_id),
+        lock=_crm_lock(running),
         running=running,
     )
 
@@ -158,10 +239,16 @@ def _salesforce_case(org: Path, _: Path, request: pytest.FixtureRequest) -> Case
         "notes": ("salesforce.collections.create", 2),
     }
     return Case(
-        connector=connector_for(running, rule=_rule(org), write_batch_size=WRITE_BATCH),
+        kind="salesforce",
+        connector=connector_for(
+            running, rule=_rule(org), write_batch_size=WRITE_BATCH, page_size=PAGE
+        ),
         company_id={k: v["salesforce"] for k, v in ids["companies"].items()},
         owner_id={k: v["salesforce"] for k, v in ids["owners"].items()},
         inject=_crm_faults(running, endpoints),
+        break_page=_crm_page_fault(running, "salesforce.query", "salesforce.query"),
+        account=running.sandbox.salesforce_org_id,
+        lock=_crm_lock(running),
         running=running,
     )
 
@@ -211,6 +298,80 @@ def test_companies_are_the_csv_sources_companies(case: Case, reference: Snapshot
     assert len(got) == len(expected)
     for mine, theirs in zip(got, expected, strict=True):
         assert mine == theirs
+
+
+def test_the_account_id_names_the_crm_account(case: Case) -> None:
+    assert case.connector.account_id() == case.account
+
+
+@pytest.mark.parametrize("incremental", [False, True], ids=["full", "incremental"])
+def test_a_read_stopped_on_a_page_resumes_after_the_last_page_and_reads_every_company_once(
+    case: Case, reference: Snapshot, incremental: bool
+) -> None:
+    since = LONG_AGO if incremental else None
+    stopped_on = 1 if case.kind == "csv" else 2  # a CSV directory is one page
+    case.break_page(stopped_on, incremental)
+    read: list[Account] = []
+    pages, resume, stopped = _read_pages(case.connector.iter_company_pages(since=since), read)
+    assert stopped is not None
+    assert pages == stopped_on - 1
+    pages, last, stopped = _read_pages(
+        case.connector.iter_company_pages(since=since, resume=resume), read
+    )
+    assert stopped is None
+    assert pages >= 1
+    assert last is None
+    companies, _ = case.back()
+    ids = [companies[a.id] for a in read]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {a.id for a in reference.accounts}
+
+
+def _read_pages(
+    pages: Iterator[CompanyPage], read: list[Account]
+) -> tuple[int, str | None, ConnectorError | None]:
+    """Read `pages` into `read` until they end or fail: (pages read, the last one's token,
+    the error that stopped them)."""
+    count, resume = 0, None
+    try:
+        for page in pages:
+            read += page.accounts
+            resume = page.resume
+            count += 1
+    except ConnectorError as error:
+        return count, resume, error
+    return count, resume, None
+
+
+def test_the_companies_read_in_pages_are_the_companies_read_whole(case: Case) -> None:
+    pages = list(case.connector.iter_company_pages())
+    whole = list(case.connector.iter_companies())
+    assert [a.id for a in accounts_in(pages)] == [a.id for a in whole]
+    assert [p.resume is None for p in pages] == [False] * (len(pages) - 1) + [True]
+
+
+def test_the_territory_lock_reads_as_a_locked_account(case: Case, reference: Snapshot) -> None:
+    locked = [a.id for a in reference.accounts[3:5]]
+    case.lock(locked)
+    companies, _ = case.back()
+    assert sorted(companies[a.id] for a in case.connector.iter_companies() if a.locked) == locked
+
+
+def test_a_write_to_no_owner_clears_it_where_the_crm_allows_it(
+    case: Case, reference: Snapshot
+) -> None:
+    owned = next(a for a in reference.accounts if a.owner_id)
+    account = case.company_id[owned.id]
+    [result] = case.connector.write_owners([OwnerWrite(account, None)])
+    assert case.connector.clears_owner is (case.kind != "salesforce")
+    if case.connector.clears_owner:
+        assert result.ok, result.error
+        assert case.connector.read_owners([account]) == {account: None}
+    else:
+        assert (result.outcome, result.attempts) == (FAILED, 0)
+        assert result.error is not None
+        assert result.error.code == "HOLDING_OWNER_REQUIRED"
+        assert case.connector.read_owners([account]) == {account: case.owner_id[owned.owner_id]}
 
 
 def test_owners_include_deactivated_ones(case: Case, reference: Snapshot) -> None:
@@ -337,7 +498,7 @@ def test_notes_refused_on_the_second_batch_stop_the_run_and_only_the_first_exist
     with pytest.raises(TerminalError) as stopped:
         case.connector.post_notes(notes)
     results = stopped.value.results
-    batch = case.note_batch
+    batch = WRITE_BATCH
     assert [r.account_id for r in results] == accounts
     assert _outcomes(results) == [APPLIED] * batch + [FAILED] * batch + [NOT_SENT] * (6 - 2 * batch)
     assert all(r.record_id for r in results[:batch])

@@ -63,6 +63,7 @@ KNOWN_DIFFERENCES = (
 COMPANIES, NOTES = "/crm/v3/objects/companies", "/crm/v3/objects/notes"
 PROPERTIES = "/crm/v3/properties/{objectType}"
 ASSOCIATIONS = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"
+ACCOUNT = "/account-info/v3/details"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ CASES = [
     Case("a property group created", "POST", "/crm/v3/properties/companies/groups",
          "properties.json", f"{PROPERTIES}/groups",
          json={"name": "territory_sync", "label": "Territory sync"}, status=201),
+    Case("the account's details", "GET", ACCOUNT, "account-info.json", ACCOUNT),
 ]  # fmt: skip
 
 
