@@ -319,6 +319,7 @@ def _decide(
     # Rules 5 and 6: routing rows, first match.
     rows = world.rule.routing.rows
     units_by_team: dict[str, list[Unit]] = {}
+    keeps: dict[int, str] = {}  # row -> the owner balancing counts it with
     for i in range(len(world.accounts)):
         if settler.settled[i] or decisions.head[i] >= 0:
             continue
@@ -328,8 +329,28 @@ def _decide(
             continue
         team = row.assign.team
         assert team is not None
-        units_by_team.setdefault(team, []).append(_unit(world, row, team, i, followers.get(i, ())))
-    return _assign_teams(world, decisions, units_by_team, settler.fixed, followers, context)
+        owner = _balancing_owner(world, context, team, i)
+        unit = _unit(world, row, team, i, followers.get(i, ()), owner)
+        units_by_team.setdefault(team, []).append(unit)
+        if owner is not None:
+            keeps[i] = owner
+    return _assign_teams(world, decisions, units_by_team, settler.fixed, followers, keeps, context)
+
+
+def _balancing_owner(world: World, context: PlanContext, team: str, i: int) -> str | None:
+    """The owner balancing keeps row `i` with, if any: its eligible owner in `team`, or the
+    target of a pending move there (a move the ledger holds counts as made, so a daily re-plan
+    keeps it instead of re-deciding it, and keeps its id and date)."""
+    account = world.accounts[i]
+    pending = context.open_changes.get(account.id)
+    if pending is not None and pending.from_owner_id == account.owner_id:
+        target = world.rep_of.get(pending.to_owner_id or "")
+        if target is not None and target.active and target.team == team:
+            return target.owner_id
+    rep = world.rep_of.get(account.owner_id or "")
+    if rep is not None and rep.active and rep.team == team:
+        return rep.owner_id
+    return None
 
 
 def _park(world: World, decisions: Decisions, i: int, row: RoutingRow) -> None:
@@ -348,11 +369,15 @@ def _park(world: World, decisions: Decisions, i: int, row: RoutingRow) -> None:
 
 
 def _unit(
-    world: World, row: RoutingRow, team: str, i: int, children: list[int] | tuple[()]
+    world: World,
+    row: RoutingRow,
+    team: str,
+    i: int,
+    children: list[int] | tuple[()],
+    owner: str | None,
 ) -> Unit:
     account = world.accounts[i]
-    rep = world.rep_of.get(account.owner_id or "")
-    eligible = rep is not None and rep.active and rep.team == team
+    eligible = owner is not None
     protect = world.rule.balance.protect
     tier = int(world.scores.tier[i])
     potential = float(world.scores.potential[i]) + sum(
@@ -377,6 +402,7 @@ def _assign_teams(
     units_by_team: dict[str, list[Unit]],
     fixed: dict[str, TeamLoad],
     followers: dict[int, list[int]],
+    keeps: dict[int, str],
     context: PlanContext,
 ) -> dict[str, TeamOutcome]:
     rule = world.rule
@@ -395,7 +421,7 @@ def _assign_teams(
         position = {r.owner_id: k for k, r in enumerate(reps)}
         for unit in units:
             if unit.owner == -1:
-                unit.owner = position[world.accounts[unit.key].owner_id or ""]
+                unit.owner = position[keeps[unit.key]]
         budget = budget_left
         result = assign_team(
             reps,

@@ -96,6 +96,10 @@ class WorkerContext:
             "hubspot` (or salesforce) first"
         )
 
+    def forget_connectors(self) -> None:
+        """Drop the connectors opened so far: each task starts with a fresh rate budget."""
+        self._connectors.clear()
+
     def connector(self, spec: str, rule: RuleFile | None) -> Connector:
         """The connector for `spec` with `rule`'s field map, opened once per context."""
         key = (spec, rule.revision if rule else "")

@@ -150,7 +150,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
-        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
         sa.Column("rule_revision_id", sa.Integer(), nullable=True),
         sa.Column("rule_revision", sa.String(length=200), nullable=True),
         sa.Column("rule_sha256", sa.String(length=64), nullable=True),
