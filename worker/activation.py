@@ -7,11 +7,12 @@ From then on the worker plans from the stored text, never from whatever YAML is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rules.context import PlanContext
 from rules.engine import plan_territories
+from rules.errors import RuleIssue
 from rules.loader import LoadedRules, load_rules
 from rules.plan import plan_document
 from worker.context import WorkerContext
@@ -20,6 +21,7 @@ from worker.ledger.facts import bound_crm, get_fact
 from worker.ledger.mirror import load_snapshot, stream_state
 from worker.ledger.revisions import RuleRevision, activate_revision, active_revision
 from worker.planning import plan_context
+from worker.readable import check_fields
 from worker.runtime import collector_paused
 from worker.sync_fields import COMPANIES_STREAM, MIRROR_BASELINE, read_signature
 
@@ -35,6 +37,7 @@ class Activation:
     diff: dict[str, Any] | None  # the what-if against the active revision, on the mirror
     diff_note: str | None  # why there is no what-if
     needs_full_sync: bool  # the revision reads fields the mirror was not synced with
+    field_warnings: list[RuleIssue] = field(default_factory=list)  # fields the CRM cannot feed
 
 
 def activate(ctx: WorkerContext, path: str, text: str, *, dry_run: bool = False) -> Activation:
@@ -50,6 +53,8 @@ def activate(ctx: WorkerContext, path: str, text: str, *, dry_run: bool = False)
     needs_full_sync = kind is not None and (
         state.fields is None or tuple(state.fields) != read_signature(loaded.rule, kind)
     )
+    # A revision whose rows test a field the bound CRM cannot feed is refused (RuleError).
+    field_warnings = check_fields(ctx.connector(kind, loaded.rule), loaded) if kind else []
     diff, note = None, None
     if previous is None:
         note = "no revision was active before: nothing to compare with"
@@ -76,7 +81,9 @@ def activate(ctx: WorkerContext, path: str, text: str, *, dry_run: bool = False)
                 who=ctx.actor,
                 now=ctx.now(),
             )
-    return Activation(loaded, previous, revision_id, unchanged, diff, note, needs_full_sync)
+    return Activation(
+        loaded, previous, revision_id, unchanged, diff, note, needs_full_sync, field_warnings
+    )
 
 
 def _what_if(ctx: WorkerContext, old: LoadedRules, new: LoadedRules) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from worker.ledger.pins import Pin, add_pins, written_owner_of
 from worker.ledger.revisions import active_revision
 from worker.ledger.runs import finish_run, start_run
 from worker.ledger.states import RunKind, RunState
+from worker.readable import skip_missing
 from worker.sync_fields import (
     ACTIVITY_STREAM,
     ARCHIVED_STREAM,
@@ -137,6 +138,7 @@ def sync_mirror(
         revision = active_revision(connection)
     rule = _rule_of(revision.text, revision.path) if revision else None
     connector = ctx.connector(spec, rule)
+    skip_missing(connector, rule)
     account = connector.account_id()
     now = ctx.now()
     with ctx.ledger.write() as connection:

@@ -46,6 +46,8 @@ def activate(
     with service_errors():
         ctx = worker_context(actor)
         done = activate_revision(ctx, str(file), text, dry_run=dry_run)
+    for warning in done.field_warnings:
+        err.print(str(warning), highlight=False, soft_wrap=True, markup=False)
     if done.diff is not None:
         render_sections(
             report_console(), diff_heading(done.diff), diff_sections(done.diff, shown=show)
