@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from rules.reasons import Share
 from tests.worker.conftest import Clock
@@ -18,6 +19,7 @@ from worker.ledger import LedgerError
 from worker.ledger import outbox as ob
 from worker.ledger.outbox import select_changes
 from worker.ledger.states import ChangeState
+from worker.ledger.tables import pins
 from worker.planning import plan_from_ledger
 from worker.rollback import rollback_run
 from worker.steps import apply_step, sync_step
@@ -169,6 +171,16 @@ def test_a_rollback_restores_the_owners_with_new_ids_and_the_next_plan_leaves_th
     kept_back = [r for r in applied if r.share is Share.DISCRETIONARY]
     assert kept_back
     assert not {c.account_id for c in again.changes} & {r.account_id for r in kept_back}
+    # Once the pins lapse, the same moves are proposed again: a redo, with ids of its own.
+    with active.ledger.write() as connection:
+        connection.execute(sa.delete(pins))
+    redo = plan_from_ledger(active, save=True, as_of=planned_on)
+    redone = {c.account_id: c.change_id for c in redo.changes}
+    earlier = {r.change_id for r in rows(active) if r.account_id in redone} - set(redone.values())
+    again_moved = [r for r in kept_back if r.account_id in redone]
+    assert again_moved  # (the quarter's move budget, spent once already, may hold some back)
+    assert not set(redone.values()) & {r.change_id for r in applied}
+    assert len(earlier) >= 2 * len(again_moved)  # each: its first change and its rollback
 
 
 @pytest.mark.parametrize("with_owner", [True, False])
