@@ -2,9 +2,10 @@
 
 Every page is committed as it arrives, with the token to continue after it, so a sync that fails
 part-way keeps what it stored and the next try resumes there (a million-company sync never
-starts over). A transient failure mid-sync is retried from the last stored page, bounded by the
-one retry policy. A full sync also repairs drift: companies the mirror missed are added and
-counted, companies the CRM no longer has are dropped.
+starts over). A transient failure mid-sync is retried from the last stored page (or, in the
+owner, deletion and activity passes, by reading that pass again), bounded by the one retry
+policy per stretch without progress. A full sync also repairs drift: companies the mirror
+missed are added and counted, companies the CRM no longer has are dropped.
 
 What the sync sees also feeds the plan: an owner that differs from the mirror and from what
 this service wrote is a hand edit (pinned for `changes.respect_manual_days`), and an owner the
@@ -18,7 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import sqlalchemy as sa
 
@@ -57,6 +58,9 @@ if TYPE_CHECKING:
     from connectors.base import CompanyPage
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
+# Tries of one failed pass or page (after the connector's own retries of each request).
+DEFAULT_PAGE_POLICY: Final = RetryPolicy(attempts=12, max_seconds=600.0, max_wait=30.0)
 
 
 @dataclass(slots=True)
@@ -74,7 +78,7 @@ class SyncResult:
     owners: int = 0
     departed: list[str] = field(default_factory=list)  # owners active before, inactive now
     activity_pairs: int = 0
-    page_retries: int = 0
+    page_retries: int = 0  # failed pages and passes asked again
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -139,7 +143,8 @@ def sync_mirror(
     rule = _rule_of(revision.text, revision.path) if revision else None
     connector = ctx.connector(spec, rule)
     skip_missing(connector, rule)
-    account = connector.account_id()
+    retries = _Retries(ctx, page_policy or DEFAULT_PAGE_POLICY)
+    account = retries.run(connector.account_id)
     now = ctx.now()
     with ctx.ledger.write() as connection:
         bind_crm(connection, spec if not spec.startswith("csv:") else "csv", account, now=now)
@@ -154,12 +159,13 @@ def sync_mirror(
             rule_sha256=revision.sha256 if revision else None,
         )
     result = SyncResult(run_id=run_id, mode="incremental")
+    retries.result = result
     try:
-        _sync_owners(ctx, connector, result)
-        _sync_companies(ctx, connector, spec, rule, result, full, progress, page_policy)
-        _sync_archived(ctx, connector, result)
+        retries.run(lambda: _sync_owners(ctx, connector, result))
+        _sync_companies(ctx, connector, spec, rule, result, full, progress, retries)
+        retries.run(lambda: _sync_archived(ctx, connector, result))
         if rule is not None and (rule.activity.source == "owner" or rule.activity.off_territory):
-            _sync_activity(ctx, connector, result)
+            retries.run(lambda: _sync_activity(ctx, connector, result))
     except ConnectorError as exc:
         with ctx.ledger.write() as connection:
             finish_run(
@@ -174,6 +180,48 @@ def sync_mirror(
     with ctx.ledger.write() as connection:
         finish_run(connection, run_id, state=RunState.DONE, now=ctx.now(), counts=result.counts())
     return result
+
+
+class _Retries:
+    """Retries of the sync's passes and pages under one policy, counted in `page_retries`.
+
+    The policy bounds each stretch without progress, not the whole sync: a stored page starts
+    the count again, so a long sync under steady faults goes on as long as pages get through,
+    each failed page asked again from the token stored before it.
+    """
+
+    def __init__(self, ctx: WorkerContext, policy: RetryPolicy) -> None:
+        self.ctx = ctx
+        self.policy = policy
+        self.result: SyncResult | None = None
+        self.attempt = 0
+        self.started = ctx.now()
+
+    def run(self, step: Callable[[], T]) -> T:
+        """`step()`, tried again after a failure the policy retries."""
+        while True:
+            try:
+                value = step()
+            except ConnectorError as exc:
+                self.wait_or_raise(exc)
+            else:
+                self.progressed()
+                return value
+
+    def progressed(self) -> None:
+        self.attempt = 0
+        self.started = self.ctx.now()
+
+    def wait_or_raise(self, error: ConnectorError) -> None:
+        """Wait before the next try, or raise `error` when the policy allows none."""
+        self.attempt += 1
+        elapsed = (self.ctx.now() - self.started).total_seconds()
+        wait = self.policy.retry_after(error, attempt=self.attempt, elapsed=elapsed)
+        if wait is None:
+            raise error
+        if self.result is not None:
+            self.result.page_retries += 1
+        self.ctx.sleep(wait)
 
 
 def _rule_of(text: str, path: str) -> RuleFile:
@@ -197,7 +245,7 @@ def _sync_companies(
     result: SyncResult,
     full: bool,
     progress: Progress | None,
-    page_policy: RetryPolicy | None,
+    retries: _Retries,
 ) -> None:
     signature = read_signature(rule, spec) if rule is not None else ("crm=" + spec, "no-rule")
     with ctx.ledger.read() as connection:
@@ -218,24 +266,16 @@ def _sync_companies(
             token=None,
         )
     result.mode = resume.mode
-    policy = page_policy or RetryPolicy(attempts=12, max_seconds=600.0, max_wait=30.0)
-    attempt = 0
-    started = ctx.now()
     while True:
         try:
             for page in connector.iter_company_pages(since=resume.since, resume=resume.token):
                 resume = _store_page(ctx, page, resume, state, rule, result)
+                retries.progressed()
                 if progress is not None:
                     progress(len(page.accounts))
             break
         except ConnectorError as exc:
-            attempt += 1
-            elapsed = (ctx.now() - started).total_seconds()
-            wait = policy.retry_after(exc, attempt=attempt, elapsed=elapsed)
-            if wait is None:
-                raise
-            result.page_retries += 1
-            ctx.sleep(wait)
+            retries.wait_or_raise(exc)
     with ctx.ledger.write() as connection:
         if resume.mode == "full":
             gone = remove_unseen(connection, resume.generation)

@@ -1,9 +1,9 @@
 """Accounts in keyset pages: each page is one SOQL query that starts after the last record of
 the page before, so a read stopped by an error resumes from a token that never expires.
 
-`nextRecordsUrl` would cost the same calls, but its query locator expires (15 minutes idle,
-and an org keeps only a few open per user): a sync that waits out a failure would have to
-start over. Keyset pages need no locator:
+`nextRecordsUrl` would cost the same calls, but its query locator expires after 15 minutes
+idle, and a user has at most 10 open (Salesforce's QueryLocator guidelines): a sync that waits
+out a failure would have to start over. Keyset pages need no locator:
 
 - full read: `ORDER BY Id`, each page asking for `Id > last`; the token is the last Id;
 - incremental read: `SystemModstamp >= start ORDER BY SystemModstamp, Id`, each page asking

@@ -84,6 +84,15 @@ def serve(
         ),
     ] = "",
     seed: Annotated[int, typer.Option(help="Seed of the fault generator.", metavar="N")] = 0,
+    portal_id: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="HubSpot portal id to serve (default 62515); the Salesforce org id is derived "
+            "from it, so sandboxes with different portal ids are different CRM accounts.",
+            metavar="N",
+        ),
+    ] = None,
     tls_dir: Annotated[
         Path | None,
         typer.Option(
@@ -123,6 +132,8 @@ def serve(
         webhook_secret=webhook_secret,
         tls_dir=tls_dir,
     )
+    if portal_id is not None:
+        config.portal_id = portal_id
 
     def announce(running: RunningSandbox) -> None:
         for warning in running.warnings:
