@@ -59,6 +59,11 @@ _UNAUTHORIZED: Final = (
 )
 
 
+# HubSpot's longest window is a day. A longer one gains a test nothing, and a huge one
+# (1e308 is finite) overflows the window header every HubSpot answer carries.
+MAX_WINDOW_SECONDS: Final = 86_400
+
+
 class BadControlRequestError(Exception):
     """A control call whose body is not what it takes: answered 400 with the message."""
 
@@ -238,7 +243,8 @@ def checked_limits(body: dict[str, Any], current: Limits) -> dict[str, object]:
 
 
 def _limit(key: str, value: object, current: object) -> object:
-    """`value` as limit `key` takes it: of the current value's kind, and a number above 0."""
+    """`value` as limit `key` takes it: of the current value's kind, and a number above 0
+    (a window of at most `MAX_WINDOW_SECONDS`)."""
     if isinstance(current, str):
         if isinstance(value, str):
             return value
@@ -252,9 +258,12 @@ def _limit(key: str, value: object, current: object) -> object:
         if isinstance(number, int) and number > 0:
             return number
         raise BadControlRequestError(f"{key}: expected a whole number above 0, got {value!r}")
-    if number is not None and math.isfinite(number) and number > 0:
+    if number is not None and math.isfinite(number) and 0 < number <= MAX_WINDOW_SECONDS:
         return float(number)
-    raise BadControlRequestError(f"{key}: expected a number of seconds above 0, got {value!r}")
+    raise BadControlRequestError(
+        f"{key}: expected a number of seconds above 0 and at most {MAX_WINDOW_SECONDS:,}, "
+        f"got {value!r}"
+    )
 
 
 async def _json(request: Request) -> dict[str, Any]:

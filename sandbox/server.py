@@ -29,7 +29,13 @@ from sandbox import control, hubspot, salesforce_api
 from sandbox.gate import Gate, Limits, parse_faults
 from sandbox.loader import load_org
 from sandbox.org import organization_id
-from sandbox.startup import bind, check_port, exposure_warning, write_tls_files
+from sandbox.startup import (
+    StartupError,
+    bind,
+    check_port,
+    exposure_warning,
+    write_tls_files,
+)
 from sandbox.state import DEFAULT_PORTAL_ID, Sandbox, new_secret
 
 CONTROL_PATH = "/_sandbox"
@@ -87,6 +93,15 @@ def build(config: SandboxConfig) -> Sandbox:
     )
 
 
+def check_limits(limits: Limits) -> None:
+    """Refuse limits the control API would refuse (a NaN or endless window, say): served, they
+    would turn every HubSpot answer into a 500."""
+    try:
+        control.checked_limits(asdict(limits), Limits())
+    except control.BadControlRequestError as exc:
+        raise StartupError(f"limits: {exc}") from None
+
+
 def apps(sandbox: Sandbox) -> tuple[Starlette, Starlette]:
     """The two ASGI apps: HubSpot with the control API under `CONTROL_PATH`, and Salesforce."""
     http_app = Starlette(
@@ -135,6 +150,7 @@ class RunningSandbox:
         """
         check_port("--port", config.port)
         check_port("--salesforce-port", config.salesforce_port)
+        check_limits(config.limits)
         self.config = config
         self.sandbox = build(config)
         self.warnings = [

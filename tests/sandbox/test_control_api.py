@@ -33,6 +33,8 @@ BAD_LIMITS = [
     ("window_seconds", 0),
     ("window_seconds", -1.5),
     ("window_seconds", {"seconds": 1}),
+    ("window_seconds", 1e308),  # finite, but no header can say it in milliseconds
+    ("window_seconds", 86_401),
     ("enforce", "no"),
     ("enforce", 0),
     ("salesforce_limit_info_extra", 3),

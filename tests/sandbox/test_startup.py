@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.gate import Limits
 from sandbox.org import OrgLoadError
 from sandbox.server import RunningSandbox, SandboxConfig
 from sandbox.startup import StartupError, exposure_warning
@@ -45,6 +46,16 @@ def test_a_port_out_of_range_is_refused_in_one_line(tiny_org: Path, option: str,
     assert str(refused.value) == (
         f"{flag} {port}: a port is a number from 1 to 65535 (0 picks a free one)"
     )
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 1e308, 0.0])
+def test_a_window_no_client_could_live_with_is_refused_in_one_line(
+    tiny_org: Path, private_tmp: Path, seconds: float
+) -> None:
+    with pytest.raises(StartupError) as refused:
+        RunningSandbox(SandboxConfig(data=tiny_org, limits=Limits(window_seconds=seconds)))
+    assert str(refused.value).startswith("limits: window_seconds: expected a number of seconds")
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_a_port_in_use_is_refused_and_leaves_no_temporary_directory(
