@@ -102,6 +102,37 @@ class _RedisPause:
         return milliseconds / 1000 if milliseconds > 0 else 0.0
 
 
+class BudgetStorageError(ValueError):
+    """The storage URL cannot hold a budget; the message shows it without its password."""
+
+
+def _storage(uri: str) -> Storage:
+    """The `limits` storage `uri` names. Its errors quote the URL whole, password included,
+    so they are re-raised with the URL shown as `_without_secrets` shows it."""
+    shown = _without_secrets(uri)
+    try:
+        storage = storage_from_string(uri)
+    except Exception as exc:  # noqa: BLE001 - any failure here may quote the URL: say it safely
+        reason = str(exc).replace(uri, shown)
+        raise BudgetStorageError(f"cannot keep the rate budget in {shown}: {reason}") from None
+    if not isinstance(storage, Storage):
+        raise BudgetStorageError(
+            f"cannot keep the rate budget in {shown}: an asynchronous storage cannot hold it"
+        )
+    return storage
+
+
+def _without_secrets(uri: str) -> str:
+    """`uri` with any user and password replaced by `***` and its query (which may carry a
+    password too) left out: "redis://***@host:6379/0"."""
+    scheme, found, rest = uri.partition("://")
+    if not found:
+        return "<an unreadable storage URL>"
+    authority, slash, path = rest.partition("?")[0].partition("/")
+    host = authority.rpartition("@")[2]
+    return f"{scheme}://{'***@' if '@' in authority else ''}{host}{slash}{path}"
+
+
 class RateBudget:
     """Moving-window limits per call kind, enforced before each call.
 
@@ -123,9 +154,7 @@ class RateBudget:
         self.windows = dict(windows)
         self.namespace = namespace
         self.max_daily_share = max_daily_share
-        storage = storage_from_string(storage_uri) if storage_uri else MemoryStorage()
-        if not isinstance(storage, Storage):
-            raise TypeError(f"{storage_uri!r}: an asynchronous storage cannot hold this budget")
+        storage = _storage(storage_uri) if storage_uri else MemoryStorage()
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._shared_pause: _SharedPause = (

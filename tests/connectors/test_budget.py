@@ -7,8 +7,35 @@ import time
 
 import pytest
 
-from connectors.budget import ALL_CALLS, RateBudget, Window, hubspot_windows
+from connectors.budget import (
+    ALL_CALLS,
+    BudgetStorageError,
+    RateBudget,
+    Window,
+    hubspot_windows,
+)
 from connectors.errors import BudgetExhaustedError
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "redis+nope://worker:s3cret@cache.internal:6379/0",
+            "redis+nope://***@cache.internal:6379/0",
+        ),
+        ("nope://cache.internal/0?password=s3cret", "nope://cache.internal/0"),
+        ("async+redis://:s3cret@cache.internal:6379", "async+redis://***@cache.internal:6379"),
+        ("s3cret", "<an unreadable storage URL>"),
+    ],
+)
+def test_a_storage_url_the_budget_cannot_use_is_refused_without_its_password(
+    url: str, shown: str
+) -> None:
+    with pytest.raises(BudgetStorageError) as refused:
+        RateBudget(hubspot_windows(), storage_uri=url)
+    assert "s3cret" not in str(refused.value)
+    assert str(refused.value).startswith(f"cannot keep the rate budget in {shown}: ")
 
 
 def test_calls_beyond_a_window_wait_for_it() -> None:
