@@ -122,6 +122,23 @@ def test_plan_out_never_replaces_the_commands_own_inputs(
     assert (org / name).read_bytes() == before
 
 
+def test_plan_from_the_ledger_never_replaces_the_ledgers_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "territory.sqlite3"
+    monkeypatch.setenv("TERRITORY_DATABASE_URL", f"sqlite:///{database}")
+    assert run("db", "upgrade").exit_code == 0
+    before = database.read_bytes()
+
+    result = run("plan", "--source", "ledger", "--out", database)
+
+    assert result.exit_code == 2
+    assert f"{database}: is the ledger's database (territory.sqlite3) this command reads" in (
+        result.stderr
+    )
+    assert database.read_bytes() == before
+
+
 def test_plan_out_may_sit_beside_the_csv_files(org: Path) -> None:
     out = org / "plan.json"
     out.write_text("an older plan\n", encoding="utf-8")

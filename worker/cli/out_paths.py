@@ -12,7 +12,10 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from worker.ledger import Ledger
 
 CSV_SOURCE_PREFIX: Final = "csv:"
 
@@ -104,6 +107,18 @@ def check_out_directory(path: Path, *, force: bool) -> None:
             f"{path}: is not empty ({entries:,} entries); choose a new or empty directory, or "
             "pass --force to overwrite the sample's files in it"
         )
+
+
+def ledger_inputs(ledger: Ledger) -> list[CommandInput]:
+    """The files an embedded (SQLite) ledger lives in: the database and its journal files."""
+    database = ledger.engine.url.database if ledger.is_sqlite else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    path = Path(database)
+    return [
+        CommandInput(Path(f"{path}{suffix}"), f"the ledger's database ({path.name}{suffix})")
+        for suffix in ("", "-wal", "-shm", "-journal")
+    ]
 
 
 def source_inputs(spec: str) -> list[CommandInput]:

@@ -18,7 +18,13 @@ from worker.cli.options import (
     parse_as_of,
     parse_day,
 )
-from worker.cli.out_paths import CommandInput, OutPathError, check_out_file, source_inputs
+from worker.cli.out_paths import (
+    CommandInput,
+    OutPathError,
+    check_out_file,
+    ledger_inputs,
+    source_inputs,
+)
 from worker.cli.terminal import err, phase, report_console
 from worker.console import ExitCode, fail, progress_bar
 from worker.tables import percent
@@ -147,13 +153,13 @@ def _plan_ledger(
     from worker.sync import sync_mirror
 
     day = None if as_of is None else parse_day(as_of, "--as-of")
-    if out_path is not None:
-        try:
-            check_out_file(out_path, [])
-        except OutPathError as exc:
-            fail(err, str(exc), ExitCode.INVALID)
     with service_errors():
         ctx = worker_context()
+        if out_path is not None:
+            try:
+                check_out_file(out_path, ledger_inputs(ctx.ledger))
+            except OutPathError as exc:
+                fail(err, str(exc), ExitCode.INVALID)
         rules = active_rules(ctx)
         try:
             require_mirror_for(ctx, rules)
