@@ -75,7 +75,9 @@ def departure_run(ctx: WorkerContext, owner_ids: Sequence[str]) -> PlanRun:
     with ctx.ledger.write() as connection:
         mark_departure_run(connection, owner_ids, result.run_id)
         state = connection.scalar(sa.select(runs.c.state).where(runs.c.run_id == result.run_id))
-        finish_run(connection, result.run_id, state=RunState(str(state)), now=ctx.now(), summary=summary)
+        finish_run(
+            connection, result.run_id, state=RunState(str(state)), now=ctx.now(), summary=summary
+        )
     return result
 
 
