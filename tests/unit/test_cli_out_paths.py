@@ -178,6 +178,23 @@ def test_sample_out_with_force_writes_beside_other_files(tmp_path: Path) -> None
     assert (out / "companies.csv").is_file()
 
 
+@pytest.mark.parametrize("make", [directory, symlink_to_a_file, fifo], ids=lambda f: f.__name__)
+def test_sample_out_with_force_refuses_what_stands_where_a_sample_file_goes(
+    tmp_path: Path, make: Callable[[Path], Path]
+) -> None:
+    out = tmp_path / "org"
+    out.mkdir()
+    in_the_way = make(out).rename(out / "companies.csv")
+    before = sorted(p.name for p in out.iterdir())
+
+    result = sample_into(out, "--force")
+
+    assert result.exit_code == 2, result.output
+    assert f"{in_the_way}: is a" in result.stderr
+    assert "--force replaces only regular files" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
 @pytest.mark.parametrize("force", [[], ["--force"]], ids=["plain", "force"])
 def test_sample_out_that_is_a_file_is_a_clear_error(tmp_path: Path, force: list[str]) -> None:
     out = tmp_path / "org"

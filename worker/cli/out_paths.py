@@ -83,8 +83,9 @@ def check_out_file(path: Path, inputs: Iterable[CommandInput]) -> None:
             )
 
 
-def check_out_directory(path: Path, *, force: bool) -> None:
-    """Raise OutPathError unless `path` is new, an empty directory, or (`force`) a directory."""
+def check_out_directory(path: Path, *, force: bool, names: Iterable[str] = ()) -> None:
+    """Raise OutPathError unless `path` is new, an empty directory, or (`force`) a directory
+    where each of `names`, the files the command writes, is absent or a regular file."""
     status = _status(path)
     if status is None:
         return
@@ -97,6 +98,8 @@ def check_out_directory(path: Path, *, force: bool) -> None:
             "choose another path"
         )
     if force:
+        for name in names:
+            _refuse_non_regular(path / name)
         return
     try:
         entries = sum(1 for _ in path.iterdir())
@@ -106,6 +109,17 @@ def check_out_directory(path: Path, *, force: bool) -> None:
         raise OutPathError(
             f"{path}: is not empty ({entries:,} entries); choose a new or empty directory, or "
             "pass --force to overwrite the sample's files in it"
+        )
+
+
+def _refuse_non_regular(path: Path) -> None:
+    """Raise OutPathError when something other than a regular file stands at `path`."""
+    status = _status(path)
+    kind = None if status is None else _kind(status.st_mode)
+    if kind is not None:
+        raise OutPathError(
+            f"{path}: is {kind}; --force replaces only regular files and never writes through "
+            "a link, pipe or device: move it away or choose another directory"
         )
 
 

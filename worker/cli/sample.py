@@ -54,9 +54,10 @@ def sample(
     that holds others are replaced and the others are left as they are.
     """
     from sandbox.sample import write_sample
+    from sandbox.sample.files import FILES
 
     try:
-        check_out_directory(out_dir, force=force)
+        check_out_directory(out_dir, force=force, names=FILES)
     except OutPathError as exc:
         fail(err, str(exc), ExitCode.INVALID)
 
