@@ -236,7 +236,8 @@ class _Settler:
         self.settled[i] = True
 
     def named_and_pinned(self, context: PlanContext, as_of: date) -> None:
-        """Rules 2 and 3: named accounts until expiry, then manual pins, for active owners."""
+        """Rules 2 and 3: named accounts until expiry, then manual pins and locked accounts,
+        for active owners."""
         world, decisions = self.world, self.decisions
         named_accounts = world.rule.named_accounts
         lookup = _named_lookup(world.rule)
@@ -255,6 +256,9 @@ class _Settler:
                 else:
                     decisions.named_owner_inactive.add(i)
             pinned = context.pinned.get(account.id)
+            if pinned is None and account.locked:
+                # The CRM's territory_lock is a person's word, whichever source was read.
+                pinned = account.owner_id
             if pinned is not None and pinned in world.owners and world.owners[pinned].active:
                 self.hold(i, pinned, Why.PINNED)
 

@@ -8,6 +8,7 @@ is 2027-01-15.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from rules.domain import Owner
@@ -134,6 +135,30 @@ def test_pinned_accounts_are_kept_even_over_capacity_and_count_toward_load() -> 
     assert summary.load_minutes == minutes
     assert {a.why for a in result.assignments if a.account_id.startswith("k")} == {"pinned"}
     assert [c.account_id for c in result.changes] == ["n001", "n002"]
+
+
+def test_a_locked_account_keeps_its_owner_as_a_pin_from_any_source() -> None:
+    book = make_accounts("a", 6, owner_id="o1")
+    locked = {a.id for a in book[:4]}
+    unlocked = plan(SALES, book, owners("o1", "o2", "o3"))
+    assert {c.account_id for c in unlocked.changes} & locked  # balancing would move some
+
+    result = plan(
+        SALES, [replace(a, locked=a.id in locked) for a in book], owners("o1", "o2", "o3")
+    )
+
+    assert {a.owner_id for a in result.assignments if a.account_id in locked} == {"o1"}
+    assert {a.why for a in result.assignments if a.account_id in locked} == {"pinned"}
+    assert not {c.account_id for c in result.changes} & locked
+    assert rep(result, "o1").pinned_accounts == 4
+
+
+def test_a_lock_on_an_inactive_owners_account_keeps_nothing() -> None:
+    account = replace(make_account("a001", owner_id="o3"), locked=True)
+    result = plan(SALES, [account], owners("o1", "o2", "o3", inactive=("o3",)))
+
+    (change,) = result.changes
+    assert (change.reason, change.to_owner_id in ("o1", "o2")) == ("departed", True)
 
 
 def test_a_pin_to_an_inactive_owner_is_not_kept() -> None:
