@@ -123,9 +123,6 @@ _BY_STATUS: Final[dict[int, type[ConnectorError]]] = {
     504: TransientError,
 }
 
-# Statuses the HTTP layer may retry by itself (urllib3 Retry / requests adapters).
-RETRYABLE_STATUSES: Final = frozenset(s for s, kind in _BY_STATUS.items() if kind.retryable)
-
 DEFAULT_RATE_LIMIT_WAIT: Final = 1.0
 
 # Every class an error read back from JSON may be; any other name reads as terminal.

@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NoReturn
 
 FieldType = Literal[
     "id", "reference", "string", "picklist", "url", "email", "textarea", "double", "int",
@@ -222,7 +222,7 @@ class _Parser:
             self.fail(f"expected {text!r}")
         self.index += 1
 
-    def fail(self, expected: str) -> None:
+    def fail(self, expected: str) -> NoReturn:
         token = self.current
         if token.keyword in _UNSUPPORTED:
             raise _malformed(
@@ -348,7 +348,7 @@ class _Parser:
         if literal is None:
             self.fail("expected a value")
         self.index += 1
-        return literal  # type: ignore[return-value]  # fail() never returns
+        return literal
 
 
 def _literal(token: _Token) -> Value | None:

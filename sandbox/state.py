@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from sandbox.gate import Gate
 from sandbox.org import Org, organization_id
 
-SALESFORCE_API_VERSION = "59.0"
 DEFAULT_PORTAL_ID = 62515
 
 

@@ -209,7 +209,7 @@ def _formatted_reader(date_format: str | None) -> Callable[[str], datetime | Non
         for candidate in formats:
             try:
                 # Naive on purpose: the zone is applied by DateReader.instant.
-                return datetime.strptime(raw, candidate)  # noqa: DTZ007
+                return datetime.strptime(raw, candidate)  # noqa: DTZ007 - the zone comes next
             except ValueError:
                 continue
         return None

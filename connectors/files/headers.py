@@ -32,8 +32,6 @@ COMPANY_FIELDS: Final = (
 OWNER_FIELDS: Final = ("id", "email", "first_name", "last_name", "active")
 ACTIVITY_FIELDS: Final = ("account_id", "owner_id", "type", "occurred_at", "body")
 SIGNAL_COLUMN_PREFIX: Final = "signal_"
-# Fields whose column may hold a name (resolved later) instead of an id.
-NAMED_REFERENCES: Final = frozenset({"owner_id", "parent_id"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from connectors.base import NOTE_MARKER_PREFIX, Note, WriteOutcome, WriteResult
+from connectors.base import Note, WriteOutcome, WriteResult
 from connectors.batching import BatchedWrite
 from connectors.errors import ConnectorError, TerminalError, TransientError
 from connectors.retry import Replay
@@ -43,7 +42,6 @@ TITLE_CHARS: Final = 255
 COLLECTIONS: Final = "composite/sobjects"
 # Titles per `Title IN (...)`: ~100 characters each keep a query URL near 12 kB (limit 16 kB).
 TITLES_PER_QUERY: Final = 100
-_MARKERS: Final = re.compile(re.escape(NOTE_MARKER_PREFIX) + r"[0-9A-Za-z_-]+")
 # Failures of a whole call about its records (a refused body): those notes fail, the run goes on.
 _RECORD_STATUSES: Final = frozenset({400, 404})
 

@@ -195,14 +195,12 @@ def test_an_incremental_page_continues_after_the_modstamp_and_id_of_the_last_rec
     pages = list(connector.iter_company_pages(since=since))
     assert [len(p.accounts) for p in pages] == [1, 0]
     assert pages[0].resume == "2026-03-01T10:04:05+00:00|001D000000IRFmaIAH"
-    assert (
-        api.calls[2]
-        .request.params["q"]
-        .endswith(
-            "WHERE SystemModstamp >= 2026-03-01T10:00:00Z AND (SystemModstamp > 2026-03-01T10:04:05Z "
-            "OR (SystemModstamp = 2026-03-01T10:04:05Z AND Id > '001D000000IRFmaIAH')) "
-            "ORDER BY SystemModstamp, Id LIMIT 1"
-        )
+    query = api.calls[2].request.params["q"]
+    assert query.endswith(
+        "WHERE SystemModstamp >= 2026-03-01T10:00:00Z AND "
+        "(SystemModstamp > 2026-03-01T10:04:05Z "
+        "OR (SystemModstamp = 2026-03-01T10:04:05Z AND Id > '001D000000IRFmaIAH')) "
+        "ORDER BY SystemModstamp, Id LIMIT 1"
     )
 
 
