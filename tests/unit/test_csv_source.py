@@ -941,14 +941,16 @@ def write_large_org(directory: Path, rows: int) -> Path:
 def test_two_hundred_thousand_companies_load_in_seconds(tmp_path: Path) -> None:
     org = write_large_org(tmp_path, SCALE_ROWS)
 
-    started = time.perf_counter()
+    # CPU time: a machine busy with other tests must not fail this (23 s of wall time was
+    # seen under load for 1.3 s of CPU).
+    started = time.process_time()
     result = load(org)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     assert len(result.snapshot.accounts) == SCALE_ROWS
     assert result.issues == []
-    # Measured about 1.1 s on a 2-core machine (1M rows: about 6 s); generous for slow CI.
-    assert elapsed < 15, f"{SCALE_ROWS:,} companies took {elapsed:.1f} s"
+    # Measured about 1.3 s of CPU on a 2-core machine (1M rows: about 6 s); generous for CI.
+    assert elapsed < 15, f"{SCALE_ROWS:,} companies took {elapsed:.1f} s of CPU"
 
 
 @pytest.mark.slow
