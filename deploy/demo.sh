@@ -64,11 +64,14 @@ grep -q '}' "$info" || { echo "the sandbox did not start within 60 s" >&2; exit 
 field() {
   "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$info" "$1"
 }
-export TERRITORY_HUBSPOT_BASE_URL=$(field hubspot_url)
-export TERRITORY_HUBSPOT_TOKEN=$(field hubspot_token)
-export TERRITORY_SALESFORCE_INSTANCE_URL=$(field salesforce_url)
-export TERRITORY_SALESFORCE_SESSION_ID=$(field salesforce_session_id)
-export TERRITORY_SALESFORCE_CA_BUNDLE=$(field ca_cert)
+# Assigned first, exported after: `export X=$(...)` would hide a failing lookup from `set -e`.
+TERRITORY_HUBSPOT_BASE_URL=$(field hubspot_url)
+TERRITORY_HUBSPOT_TOKEN=$(field hubspot_token)
+TERRITORY_SALESFORCE_INSTANCE_URL=$(field salesforce_url)
+TERRITORY_SALESFORCE_SESSION_ID=$(field salesforce_session_id)
+TERRITORY_SALESFORCE_CA_BUNDLE=$(field ca_cert)
+export TERRITORY_HUBSPOT_BASE_URL TERRITORY_HUBSPOT_TOKEN TERRITORY_SALESFORCE_INSTANCE_URL \
+  TERRITORY_SALESFORCE_SESSION_ID TERRITORY_SALESFORCE_CA_BUNDLE
 control_url=$(field control_url)
 control_token=$(field control_token)
 # control METHOD PATH: the sandbox's control API (JSON answer on stdout).
