@@ -9,6 +9,7 @@ they leave. Recording applies the safety rail per share: a share over its limit 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -60,7 +61,15 @@ def active_rules(ctx: WorkerContext) -> ActiveRules:
         revision = active_revision(connection)
     if revision is None:
         raise PlanningError("no rule revision is active: run `territory activate RULES.yaml`")
-    return ActiveRules(revision, load_rules(revision.text, f"{revision.path} (active revision)"))
+    return ActiveRules(revision, _loaded_revision(revision.text, revision.path))
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded_revision(text: str, path: str) -> LoadedRules:
+    """A stored revision parsed once per process, not once per step: write-back asks for it
+    chunk after chunk, and parsing the sample's rule costs more than writing a chunk. Safe to
+    share: the loader is pure and what it returns is frozen."""
+    return load_rules(text, f"{path} (active revision)")
 
 
 @dataclass(frozen=True, slots=True)

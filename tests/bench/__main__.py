@@ -1,6 +1,6 @@
 """`python -m tests.bench` (`make bench`): every benchmark, its figures, PASS/MISS per target.
 
-Options: `--quick` runs a tenth of the sizes; `--only plan|milp|sync` runs one benchmark;
+Options: `--quick` runs a tenth of the sizes; `--only plan|milp|sync|apply` runs one benchmark;
 `--profile N` prints the top N functions of one full plan (the first size) under cProfile;
 `--strict` exits 1 when any target is missed. Wall times depend on what else the machine runs:
 the CPU-time column and the load average printed first tell contention from a slow engine.
@@ -238,11 +238,106 @@ def _sync_section(accounts: int, window_seconds: float, args: argparse.Namespace
     return verdicts
 
 
+def _apply_section(args: argparse.Namespace) -> list[Verdict]:
+    from tests.bench.apply_bench import (  # noqa: PLC0415
+        SYNC_STREAM_CALLS,
+        measure,
+        measure_plan_in_subprocess,
+    )
+
+    companies, changes = (10_000, 1_000) if args.quick else (100_000, 10_000)
+    directory = ensure_org(args.cache, companies, max(20, companies // 500), args.seed, "hubspot")
+    verdicts: list[Verdict] = []
+    for crm in ("hubspot", "salesforce"):
+        print(f"  {crm}: {changes:,} changes on {companies:,} companies …", flush=True)
+        f = measure(crm, directory, changes)
+        lim, unl = f.limited, f.unlimited
+        print(
+            f"  {crm}: apply {lim.changes:,} changes: {lim.total_calls:,} calls (floor "
+            f"{f.floor_calls:,}; budget counted {lim.budget_calls:,}, waited "
+            f"{lim.budget_waited_s:.2f} s; 429s served {lim.served_429}) in {lim.wall_s:.2f} s; "
+            f"rate floor {f.rate_floor_s:.2f} s at {f.rate_per_s:g} calls/s; limits off "
+            f"{unl.wall_s:.2f} s for {unl.total_calls:,} calls; outcomes {lim.states}"
+        )
+        print(f"    calls per endpoint: {lim.calls}")
+        print(
+            f"  {crm}: sync into the mirror: full {f.full_sync.total:,} calls "
+            f"{f.full_sync.calls}; incremental after {f.incremental_changed:,} companies changed "
+            f"{f.incremental.total:,} calls {f.incremental.calls} ({f.incremental.companies:,} "
+            f"stored); with nothing changed {f.idle_sync.total:,} calls"
+        )
+        label = f"{crm} {lim.changes:,} changes"
+        applied = lim.states.get("applied", 0)
+        verdicts.append(
+            Verdict(
+                f"{label}: API calls ≤ 1.05x floor",
+                f"{lim.total_calls:,} vs {f.floor_calls:,} ({lim.total_calls / f.floor_calls:.3f}x)"
+                f"; {applied:,} of {lim.changes:,} applied",
+                lim.total_calls <= 1.05 * f.floor_calls and applied == lim.changes,
+            )
+        )
+        below_window = crm == "hubspot" and lim.total_calls <= 190
+        verdicts.append(
+            Verdict(
+                f"{label}: wall ≤ 1.10x rate-limit floor",
+                f"{lim.wall_s:.2f} s vs {f.rate_floor_s:.2f} s "
+                f"({lim.wall_s / f.rate_floor_s:.3f}x); limits off {unl.wall_s:.2f} s "
+                f"({unl.wall_s / f.rate_floor_s:.3f}x)"
+                + (
+                    " (fewer calls than one window: the limit does not bind)"
+                    if below_window
+                    else ""
+                ),
+                lim.wall_s <= 1.10 * f.rate_floor_s,
+            )
+        )
+        # Below 50 times a call per stream, 2% of a full sync is less than any sync costs.
+        judged = 0.02 * f.full_sync.total >= SYNC_STREAM_CALLS
+        found = f.incremental.companies >= f.incremental_changed
+        verdicts.append(
+            Verdict(
+                f"{crm} {f.companies:,} companies: incremental sync after 1% changed ≤ 2% of a "
+                "full sync's calls",
+                f"{f.incremental.total:,} vs {f.full_sync.total:,} "
+                f"({f.incremental.total / f.full_sync.total:.2%}); "
+                f"{f.incremental.companies:,} stored of {f.incremental_changed:,} changed"
+                + (
+                    ""
+                    if judged
+                    else f" (not judged: 2% of this full sync is less than the {SYNC_STREAM_CALLS}"
+                    " calls, one per stream, that any sync costs)"
+                ),
+                found and (not judged or f.incremental.total <= 0.02 * f.full_sync.total),
+            )
+        )
+    accounts, reps = (100_000, 50) if args.quick else (1_000_000, 500)
+    plan_org = ensure_org(args.cache, accounts, reps, args.seed, args.flavour)
+    repeats = 3 if args.quick else 2
+    print(f"  plan: {accounts:,} accounts from the mirror and from CSV, best of {repeats} …")
+    p = measure_plan_in_subprocess(plan_org, repeats)
+    print(
+        f"  plan from the mirror {p.mirror_all_s} s, from CSV {p.csv_all_s} s; changes "
+        f"{p.mirror_changes:,} vs {p.csv_changes:,}; syncing the CSV org into the mirror took "
+        f"{p.sync_s:.1f} s"
+    )
+    verdicts.append(
+        Verdict(
+            f"plan from the mirror of {p.accounts:,} accounts ≤ 1.2x the plan from CSV",
+            f"{p.mirror_s:.2f} s vs {p.csv_s:.2f} s ({p.ratio:.3f}x, best of {p.repeats}); "
+            f"{p.mirror_changes:,} vs {p.csv_changes:,} changes",
+            p.ratio <= 1.2,
+        )
+    )
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks asked for; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--only", choices=("plan", "milp", "sync"), help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=("plan", "milp", "sync", "apply"), help="run one benchmark"
+    )
     parser.add_argument(
         "--window-seconds",
         type=float,
@@ -278,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== sync: connectors against the sandbox enforcing the CRM limits")
         window = args.window_seconds or (1.0 if args.quick else 10.0)
         verdicts += _sync_section(10_000 if args.quick else 100_000, window, args)
+    if args.only in (None, "apply"):
+        print(
+            "\n== apply: the worker's write-back, syncs and plans from the mirror, with the sandbox"
+        )
+        verdicts += _apply_section(args)
     print("\n== targets")
     for v in verdicts:
         print(f"  {'PASS' if v.met else 'MISS'}  {v.target}: {v.figure}")

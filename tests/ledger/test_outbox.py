@@ -6,11 +6,13 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from rules.reasons import Share
 from worker.ledger import Ledger, LedgerError
 from worker.ledger.facts import bind_crm, bound_crm
 from worker.ledger.outbox import (
+    ChangeRow,
     NewChange,
     Outcome,
     approve,
@@ -227,3 +229,54 @@ def test_a_ledger_belongs_to_one_crm_account(ledger: Ledger) -> None:
         bind_crm(c, "hubspot", "portal-2", now=NOW)
     with ledger.read() as c:
         assert bound_crm(c) == ("hubspot", "portal-1")
+
+
+def _statements_finishing(ledger: Ledger, outcomes: list[Outcome], worker: str) -> int:
+    """How many statements `finish` sends for `outcomes` (an executemany counts once)."""
+    sent: list[str] = []
+
+    def count(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    sa_event.listen(ledger.engine, "before_cursor_execute", count)
+    try:
+        with ledger.write() as c:
+            assert finish(c, worker, outcomes, now=NOW) == []
+    finally:
+        sa_event.remove(ledger.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_finishing_a_chunk_costs_the_same_statements_for_many_rows_as_for_few(
+    ledger: Ledger,
+) -> None:
+    _due(ledger, 40)
+    with ledger.write() as c:
+        few = claim(c, worker="w1", limit=4, lease=timedelta(minutes=5), now=NOW)
+        many = claim(c, worker="w2", limit=36, lease=timedelta(minutes=5), now=NOW)
+
+    def outcomes(rows: list[ChangeRow]) -> list[Outcome]:
+        # Each row its own outcome: applied with its note, back to due with an error, conflict.
+        return [
+            Outcome(r.change_id, ChangeState.APPLIED, note_id=f"note-{r.change_id}")
+            if i % 3 == 0
+            else Outcome(r.change_id, ChangeState.DUE, error={"class": "TransientError"})
+            if i % 3 == 1
+            else Outcome(r.change_id, ChangeState.CONFLICT, error={"code": "HAND_EDIT"})
+            for i, r in enumerate(rows)
+        ]
+
+    assert _statements_finishing(ledger, outcomes(many), "w2") == _statements_finishing(
+        ledger, outcomes(few), "w1"
+    )
+    with ledger.read() as c:
+        rows = {r.change_id: r for r in select_changes(c)}
+    for outcome in outcomes(few) + outcomes(many):
+        row = rows[outcome.change_id]
+        assert (row.state, row.error, row.note_id) == (
+            outcome.state,
+            outcome.error,
+            outcome.note_id,
+        )
+        assert (row.applied_at is not None) == (outcome.state is ChangeState.APPLIED)
+        assert row.lease_until is None
