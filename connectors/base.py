@@ -158,9 +158,13 @@ class Connector(Protocol):
     """A CRM (or an export of one) seen through the operations territory-sync needs."""
 
     name: str
-    # False where the CRM requires an owner on every record (Salesforce): a write with
-    # `owner_id=None` then fails with HOLDING_OWNER_REQUIRED without being sent.
-    clears_owner: bool
+
+    @property
+    def clears_owner(self) -> bool:
+        """Whether a write with `owner_id=None` leaves a record without an owner; False where
+        the CRM requires one on every record (Salesforce: such a write fails with
+        HOLDING_OWNER_REQUIRED, unsent)."""
+        ...
 
     def account_id(self) -> str:
         """The CRM account this connector reads and writes (HubSpot portal id, Salesforce org
