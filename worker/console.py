@@ -15,6 +15,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 
 class ExitCode(enum.IntEnum):
@@ -31,7 +32,9 @@ class ExitCode(enum.IntEnum):
 
 def fail(console: Console, message: str, code: int) -> NoReturn:
     """Print `message` as an error (no traceback) and exit with `code`."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Text, not markup: a message quotes paths and ids the user gave, and "[/x]" in one would
+    # be a closing tag (a crash) and ":smile:" an emoji.
+    console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise SystemExit(code)
 
 

@@ -76,4 +76,5 @@ def sample(
         f"rules.yaml to {out_dir}",
         highlight=False,
         soft_wrap=True,
+        markup=False,
     )

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: ":smile:" in a path, an id or a CRM value is text, as the user wrote it.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 # Piped reports are laid out this wide: the coverage map has a dozen columns.
 REPORT_WIDTH = 120
 
@@ -21,7 +22,9 @@ def report_console() -> Console:
     """`out` on a terminal; otherwise a console at least REPORT_WIDTH wide on stdout."""
     if out.is_terminal:
         return out
-    return Console(file=sys.stdout, width=max(out.width, REPORT_WIDTH), highlight=False)
+    return Console(
+        file=sys.stdout, width=max(out.width, REPORT_WIDTH), highlight=False, emoji=False
+    )
 
 
 @contextmanager

@@ -47,7 +47,7 @@ def validate(
         f"{len(rule.routing.rows)} routing rows, {len(rule.named_accounts)} named accounts)"
     )
     if source is None:
-        out.print(summary, highlight=False, soft_wrap=True)
+        out.print(summary, highlight=False, soft_wrap=True, markup=False)
         return
     try:
         loaded_source = load_source(
@@ -56,8 +56,8 @@ def validate(
     except SourceError as exc:
         fail(err, str(exc), ExitCode.INVALID)
     warnings = loaded_source.report(err)
-    out.print(summary, highlight=False, soft_wrap=True)
-    out.print(loaded_source.summary_line(), highlight=False, soft_wrap=True)
+    out.print(summary, highlight=False, soft_wrap=True, markup=False)
+    out.print(loaded_source.summary_line(), highlight=False, soft_wrap=True, markup=False)
     if warnings and strict:
         fail(err, f"{warnings} warning(s) with --strict", ExitCode.INVALID)
 
