@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
@@ -99,11 +100,15 @@ def read_plan_file(path: Path) -> dict[str, Any]:
     """Return the plan document stored at `path`, or raise PlanFileError saying what is wrong
     and where: the file, and the line and row when one is to blame."""
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise PlanFileError(f"{path}: is a directory; expected a plan.json file")
+        # A FIFO would block until some writer came, and /dev/zero never ends.
+        if not stat.S_ISREG(mode):
+            raise PlanFileError(f"{path}: not a regular file; expected a plan.json file")
         data = path.read_bytes()
     except FileNotFoundError:
         raise PlanFileError(f"{path}: no such plan file") from None
-    except IsADirectoryError:
-        raise PlanFileError(f"{path}: is a directory; expected a plan.json file") from None
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read: {exc.strerror}") from None
     try:
