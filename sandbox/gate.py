@@ -21,6 +21,7 @@ import asyncio
 import contextvars
 import fnmatch
 import functools
+import math
 import random
 import threading
 import time
@@ -106,7 +107,8 @@ def parse_faults(spec: str) -> list[FaultRule]:
                 value = float(raw)
             except ValueError:
                 value = -1.0
-            if not eq or value < 0:
+            # "inf" and "nan" read as floats: a skip of inf crashed, a latency of inf hung.
+            if not eq or not math.isfinite(value) or value < 0:
                 raise FaultSpecError(
                     f"fault rule {part!r}: {setting!r} needs KEY=NUMBER (0 or more)"
                 )
