@@ -33,6 +33,7 @@ from worker.ledger.facts import bind_crm, get_fact, set_fact
 from worker.ledger.mirror import (
     OwnerMove,
     StreamState,
+    latest_touches,
     remove_companies,
     remove_unseen,
     save_stream_state,
@@ -256,8 +257,8 @@ def _sync_companies(
     if resume is not None and (resume.mode == "full" or not wants_full):
         result.resumed = True
     else:
-        look_back = timedelta(seconds=ctx.settings.look_back_seconds)
-        since = None if wants_full else datetime.fromisoformat(state.cursor or "") - look_back
+        # The connector re-reads its look-back before `since` (TERRITORY_LOOK_BACK_SECONDS).
+        since = None if wants_full else datetime.fromisoformat(state.cursor or "")
         resume = _Resume(
             mode="full" if wants_full else "incremental",
             since=since,
@@ -380,8 +381,9 @@ def _sync_archived(ctx: WorkerContext, connector: Connector, result: SyncResult)
 def _sync_activity(ctx: WorkerContext, connector: Connector, result: SyncResult) -> None:
     started = ctx.now()
     since = _stream_since(ctx, ACTIVITY_STREAM, result)
+    # Read the CRM first: a ledger write transaction never waits on it.
+    touches = latest_touches(connector.iter_owner_activity(since=since))
     with ctx.ledger.write() as connection:
-        touches = connector.iter_owner_activity(since=since)
         result.activity_pairs = store_activity(connection, touches)
         save_stream_state(
             connection,

@@ -164,20 +164,29 @@ def store_owners(connection: sa.Connection, owners: Sequence[Owner], *, now: dat
     return departed
 
 
-def store_activity(connection: sa.Connection, touches: Iterable[tuple[str, str, datetime]]) -> int:
-    """Keep the latest touch per (account, owner); return how many pairs were written."""
+def latest_touches(
+    touches: Iterable[tuple[str, str, datetime]],
+) -> dict[tuple[str, str], datetime]:
+    """The latest touch per (account, owner) among `touches`."""
     latest: dict[tuple[str, str], datetime] = {}
     for account_id, owner_id, at in touches:
         key = (account_id, owner_id)
         if key not in latest or at > latest[key]:
             latest[key] = at
+    return latest
+
+
+def store_activity(connection: sa.Connection, latest: Mapping[tuple[str, str], datetime]) -> int:
+    """Keep the latest touch per (account, owner); return how many pairs were written."""
     if not latest:
         return 0
     stored = {
         (a, o): at
         for a, o, at in connection.execute(
             sa.select(
-                mirror_activity.c.account_id, mirror_activity.c.owner_id, mirror_activity.c.last_at
+                mirror_activity.c.account_id,
+                mirror_activity.c.owner_id,
+                mirror_activity.c.last_at,
             )
         )
     }
