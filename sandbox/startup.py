@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -80,6 +81,8 @@ def write_tls_files(directory: Path, host: str) -> tuple[Path, Path, Path]:
     )
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        for path in (ca_path, chain_path, key_path):
+            _refuse_non_regular(directory, path)
         ca.cert_pem.write_to_path(str(ca_path))
         # The key is private from its first byte: created 0600, never widened.
         key_path.touch(mode=0o600)
@@ -93,6 +96,26 @@ def write_tls_files(directory: Path, host: str) -> tuple[Path, Path, Path]:
             f"--tls-dir {directory}: cannot write the CA and certificate there ({_reason(exc)})"
         ) from None
     return ca_path, chain_path, key_path
+
+
+def _refuse_non_regular(directory: Path, path: Path) -> None:
+    """Refuse a link, FIFO or device where a TLS file goes: writing would go through the link
+    (the key into whatever file it names) or block on the FIFO until some reader came."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(mode):
+        return
+    kind = "not a regular file"
+    if stat.S_ISLNK(mode):
+        kind = "a symbolic link"
+    elif stat.S_ISFIFO(mode):
+        kind = "a FIFO (named pipe)"
+    raise StartupError(
+        f"--tls-dir {directory}: {path.name} is {kind}; the sandbox writes its CA, "
+        "certificate and key there as regular files only: remove it or choose another directory"
+    )
 
 
 def _reason(exc: BaseException) -> str:
