@@ -137,11 +137,12 @@ step "territory apply: owners written, one amendment note per change"
 "$territory" apply --json >"$dir/apply.json"
 "$python" -c '
 import json, sys
-dry, real = ([(c["change_id"], c["action"]) for c in json.load(open(path))["changes"]]
-             for path in sys.argv[1:])
-if dry != real:
+dry, real = (json.load(open(path))["changes"] for path in sys.argv[1:])
+if [(c["change_id"], c["action"]) for c in dry] != [(c["change_id"], c["action"]) for c in real]:
     sys.exit("the real run did not do what the dry run listed")
-print("the real run took the %d changes the dry run listed, with the same actions" % len(real))
+if any(c["state"] != "applied" for c in real):
+    sys.exit("not every change applied: `territory changes --state failed` says why")
+print("the real run applied the %d changes the dry run listed, with the same actions" % len(real))
 ' "$dir/apply-dry-run.json" "$dir/apply.json"
 
 # The rep to deactivate: one with a book who receives nothing from the plan, in a team where
@@ -192,11 +193,12 @@ step "territory apply: the departed rep's book moves today, with notes"
 
 step "the sandbox's /stats: owner writes per record, notes per marker"
 control GET /stats >"$dir/sandbox-stats.json"
-"$territory" changes --state applied --json --limit 0 >"$dir/applied.json"
+"$territory" changes --json --limit 0 >"$dir/changes.json"
 "$python" -c '
 import json, sys
 from collections import Counter
-stats, applied = (json.load(open(path)) for path in sys.argv[1:])
+stats, changes = (json.load(open(path)) for path in sys.argv[1:])
+applied = [c for c in changes if c["state"] == "applied"]
 writes = Counter(stats["owner_writes"].values())
 notes = Counter(stats["notes_by_marker"].values())
 print("API requests: %d" % sum(stats["requests"].values()))
@@ -207,12 +209,15 @@ print("owner writes per record: %s" % ", ".join(
     "%d record(s) written %d time(s)" % (n, k) for k, n in sorted(writes.items())))
 print("notes per marker:        %s" % ", ".join(
     "%d marker(s) with %d note(s)" % (n, k) for k, n in sorted(notes.items())))
+states = Counter(c["state"] for c in changes)
+print("changes in the ledger:   %s" % ", ".join("%d %s" % kv[::-1] for kv in sorted(states.items())))
 markers = {"territory-sync:" + c["change_id"] for c in applied}
 if set(writes) != {1} or set(notes) != {1} or set(stats["notes_by_marker"]) != markers:
     sys.exit("a record written twice, or an applied change without exactly one note")
-print("the ledger: %d change(s) applied; each record written once, each change one note"
-      % len(applied))
-' "$dir/sandbox-stats.json" "$dir/applied.json"
+if states.keys() - {"applied", "approved", "superseded", "cancelled"}:
+    sys.exit("a change failed, conflicted or is still due: see `territory changes`")
+print("each record written once, each applied change with one note")
+' "$dir/sandbox-stats.json" "$dir/changes.json"
 
 step "territory plan --source ledger --save: the daily plan, with what balancing a departure needs"
 "$territory" plan --source ledger --save >/dev/null
