@@ -81,6 +81,9 @@ Share = Annotated[StrictFloat, Field(gt=0, le=1)]
 PositiveNumber = Annotated[StrictFloat, Field(gt=0)]
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+# Days a change waits or a hand edit is kept: ten years at most, so the date it leads to stays
+# in the calendar from any plannable day (--as-of ends at 2999-12-31; dates at 9999-12-31).
+DayCount = Annotated[StrictInt, Field(ge=0, le=3650)]
 Scalar = str | StrictInt | StrictFloat
 Pair = tuple[StrictFloat, StrictFloat]
 FitBand = Literal["A", "B", "C", "D"]
@@ -509,7 +512,7 @@ class Balance(RuleModel):
 class Changes(RuleModel):
     """When changes take effect and when a run stops for approval."""
 
-    notice_days: NonNegativeInt = Field(
+    notice_days: DayCount = Field(
         30, description="discretionary changes take effect after this notice"
     )
     max_share_per_run: Share = Field(
@@ -518,9 +521,7 @@ class Changes(RuleModel):
     max_forced_share: Share = Field(
         0.30, description="forced changes above this share of accounts stop for approval"
     )
-    respect_manual_days: NonNegativeInt = Field(
-        90, description="an owner set by hand is kept this long"
-    )
+    respect_manual_days: DayCount = Field(90, description="an owner set by hand is kept this long")
 
 
 class TierDays(RuleModel):

@@ -400,7 +400,10 @@ def test_every_number_out_of_its_bounds_is_located_with_its_range() -> None:
             "rules.yaml:162:26: balance.max_moves_per_quarter: expected a number at least 0 and at "
             "most 1, got 15"
         ),
-        "rules.yaml:165:16: changes.notice_days: expected a whole number at least 0, got -30",
+        (
+            "rules.yaml:165:16: changes.notice_days: expected a whole number at least 0 and at "
+            "most 3650, got -30"
+        ),
         (
             "rules.yaml:166:22: changes.max_share_per_run: expected a number above 0 and at most "
             "1, got 0"
@@ -410,8 +413,8 @@ def test_every_number_out_of_its_bounds_is_located_with_its_range() -> None:
             "got 30"
         ),
         (
-            "rules.yaml:168:24: changes.respect_manual_days: expected a whole number at least 0, "
-            "got -1"
+            "rules.yaml:168:24: changes.respect_manual_days: expected a whole number at least 0 "
+            "and at most 3650, got -1"
         ),
         "rules.yaml:171:24: coverage.window_days.tier1: expected a whole number above 0, got 0",
         (

@@ -7,7 +7,11 @@ from typing import Annotated
 import typer
 
 from worker.cli.command_group import CommandGroup
-from worker.cli.terminal import out
+from worker.cli.terminal import err, out
+from worker.console import ExitCode, fail
+
+# The furthest cut-off that means anything: a century back.
+MAX_DAYS = 36_500
 
 commands = CommandGroup(name="ledger", help="Housekeeping of the ledger's rows.")
 
@@ -33,6 +37,14 @@ def prune(
     """
     from worker.cli.service_calls import service_errors, worker_context
     from worker.prune import prune as prune_ledger
+
+    if older_than > MAX_DAYS:
+        # Far more left the calendar ("date value out of range") as an internal error.
+        fail(
+            err,
+            f"--older-than {older_than}: at most {MAX_DAYS:,} days (a century) back",
+            ExitCode.INVALID,
+        )
 
     with service_errors():
         pruned = prune_ledger(worker_context(), older_than)
