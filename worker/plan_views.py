@@ -17,7 +17,10 @@ from worker.tables import NONE, Column, Section, index_text, money, number, perc
 BAND_SLACK = 1e-6
 CAUSES = {
     "account_exceeds_band": "one account's work alone is more than a rep's band",
-    "pinned_load_outside_band": "named or pinned accounts alone put a rep outside the band",
+    "pinned_load_outside_band": (
+        "accounts balancing may not move (named, pinned, protected by balance.protect, or kept "
+        "by a keep_owner row) alone put a rep outside the band"
+    ),
     "demand_exceeds_capacity": "the team has more work than capacity",
     "move_budget": "the quarter's balancing move budget ran out",
     "no_active_members": "no member of the team is an active CRM owner",
