@@ -71,6 +71,8 @@ def configure(celery: Celery, settings: Settings) -> Celery:
         broker_url=url,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
         broker_connection_retry_on_startup=True,
+        # An unattended worker waits for its broker however long it is away, never exits.
+        broker_connection_max_retries=None,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

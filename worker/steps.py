@@ -76,7 +76,13 @@ def apply_step(
     budget_seconds: float | None = None,
     expired_only: bool = False,
 ) -> tuple[ApplyReport, bool]:
-    """Apply due changes chunk by chunk within `budget_seconds`; return (report, more due)."""
+    """Apply due changes chunk by chunk within `budget_seconds`; return (report, more due).
+
+    With nothing waiting it returns at once, without opening the rules or the CRM.
+    """
+    waiting = has_expired_leases(ctx) if expired_only else has_due_work(ctx)
+    if not waiting:
+        return ApplyReport(dry_run=False), False
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     total = None
     while True:

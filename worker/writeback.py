@@ -22,6 +22,7 @@ import enum
 import os
 import socket
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.base import Connector, OwnerWrite, WriteOutcome, WriteResult, note_marker
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, TerminalError
 from worker.amendments import amendment
 from worker.context import WorkerContext
 from worker.ledger import LedgerError
@@ -138,6 +139,8 @@ def apply_due(
     spec = ctx.source()
     connector = ctx.connector(spec, rules.rule)
     _require_same_crm(ctx, connector)
+    if not dry_run:
+        _require_fields(connector)
     job = _Job(ctx, connector, spec, rules.rule.changes.respect_manual_days)
     report = ApplyReport(dry_run=dry_run)
     if dry_run:
@@ -189,6 +192,26 @@ def _require_same_crm(ctx: WorkerContext, connector: Connector) -> None:
             f"this ledger belongs to {bound[0]} account {bound[1]}, but the configured CRM is "
             f"account {account}: nothing was written"
         )
+
+
+# Connectors (by identity, while they live) that found or created the territory fields: a
+# worker task or a command checks them once, not once per chunk.
+_FIELDS_READY: weakref.WeakValueDictionary[int, Connector] = weakref.WeakValueDictionary()
+
+
+def _require_fields(connector: Connector) -> None:
+    """Create the territory fields the owner writes carry, once per connector; TerminalError
+    naming what is missing when they cannot be (nothing is written then)."""
+    if _FIELDS_READY.get(id(connector)) is connector:
+        return
+    check = connector.ensure_fields()
+    if not check.ok:
+        raise TerminalError(
+            f"the territory fields {', '.join(check.missing)} are missing in the CRM and "
+            f"could not be created ({check.detail}): nothing was written",
+            code="TERRITORY_FIELDS_MISSING",
+        )
+    _FIELDS_READY[id(connector)] = connector
 
 
 def _would_claim(

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from worker.settings import Settings
 
 commands = CommandGroup()
+# RedBeat with its lock, surviving a Redis restart (see worker/beat_scheduler.py).
+SCHEDULER = "worker.beat_scheduler:ResilientRedBeatScheduler"
 
 LogLevelOption = Annotated[
     str,
@@ -136,4 +138,4 @@ def beat(loglevel: LogLevelOption = "INFO") -> None:
     when the first stops, so no task fires twice. Needs TERRITORY_REDIS_URL.
     """
     _, app = _settings_and_app()
-    app.start(argv=["beat", f"--loglevel={loglevel}", "--scheduler=redbeat.RedBeatScheduler"])
+    app.start(argv=["beat", f"--loglevel={loglevel}", f"--scheduler={SCHEDULER}"])
