@@ -53,8 +53,10 @@ def _whole_export_number(raw: str) -> int:
         return int(match.group(1).replace(",", ""))
     if not raw.isascii():  # int() reads full-width and other scripts' digits
         raise ValueError(f"expected a whole number in ASCII digits, got {raw!r}")
+    if "_" in raw:  # int() reads "1_0" as ten; no export writes digit separators so
+        raise ValueError(f"expected a whole number, got {raw!r}")
     try:
-        value = int(raw)  # what is left: a sign, "1_000"
+        value = int(raw)  # what is left: a sign
     except ValueError:
         raise ValueError(f"expected a whole number, got {raw!r}") from None
     if value < 0:
@@ -80,8 +82,9 @@ def amount(raw: str) -> float:
 
 
 def _plain_float(raw: str) -> float | None:
-    # float() reads full-width and other scripts' digits: only ASCII text is a number here.
-    if not raw.isascii():
+    # float() reads full-width and other scripts' digits, and "1_0" as ten: only ASCII text
+    # without digit separators is a number here.
+    if not raw.isascii() or "_" in raw:
         return None
     try:
         return float(raw)
