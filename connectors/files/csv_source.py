@@ -6,6 +6,7 @@ The layout of the files is documented in docs/csv-format.md.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -219,6 +220,18 @@ def _refuse_skipped_share(loaded: CsvLoad, max_share: float) -> None:
 
 
 def _require_files(directory: Path) -> None:
+    # Something else of a file's name (a FIFO, a directory, a broken link) is refused by name:
+    # an activities.csv that is no file was passed over, and the org loaded without activity.
+    odd = [
+        name
+        for name in (COMPANIES_FILE, OWNERS_FILE, ACTIVITIES_FILE)
+        if os.path.lexists(directory / name) and not (directory / name).is_file()
+    ]
+    if odd:
+        raise CsvLoadError(
+            f"{directory}: {', '.join(odd)} is not a regular file; a CSV source reads "
+            "regular files only, see docs/csv-format.md"
+        )
     missing = [name for name in (COMPANIES_FILE, OWNERS_FILE) if not (directory / name).is_file()]
     if missing:
         raise CsvLoadError(
