@@ -119,7 +119,9 @@ def plan_changes(inputs: ChangeInputs) -> list[Change]:
         if reason in NOTICE_REASONS:
             effective = notice_date
         elif reason is ChangeReason.HIERARCHY:
-            effective = dates.get(head, inputs.as_of)
+            # The parent's date; a child whose parent stays put moves at the rule's
+            # discretion, so with the notice discretionary changes get.
+            effective = dates.get(head, notice_date)
         elif reason is ChangeReason.DEPARTED:
             # A rep leaving on a known day keeps the book until then.
             effective = max(

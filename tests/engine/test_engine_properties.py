@@ -475,7 +475,7 @@ def test_changes_take_effect_after_notice_when_discretionary_and_at_once_when_fo
         if change.reason in NOTICE_REASONS:
             base = discretionary
         elif change.reason == "hierarchy":
-            base = dates.get(top[change.account_id], org.as_of)
+            base = dates.get(top[change.account_id], discretionary)
         else:
             base = org.as_of
         losing = None if change.reason in ("departed", "orphaned", "new") else change.from_owner_id

@@ -240,6 +240,18 @@ def test_hierarchy_change_takes_its_parents_date() -> None:
     assert child.effective_date == parent.effective_date == NOTICE_DATE
 
 
+def test_a_child_joining_a_parent_that_stays_put_gets_the_notice_of_a_discretionary_move() -> None:
+    accounts = [
+        make_account("p001", owner_id="o1"),  # keeps its owner: no change, no date
+        make_account("c001", owner_id="o2", parent_id="p001"),
+    ]
+    result = plan(rules(max_moves=0.0), accounts, owners("o1", "o2"))
+
+    (child,) = result.changes
+    assert (child.account_id, child.reason, child.share) == ("c001", "hierarchy", "discretionary")
+    assert child.effective_date == NOTICE_DATE
+
+
 def test_customer_row_overrides_hierarchy() -> None:
     loaded = rules(
         teams=[team("sales", "o1"), team("am", "o5")],
