@@ -177,8 +177,10 @@ class RunningSandbox:
         self._sockets.append(bind(config.host, config.salesforce_port, "--salesforce-port"))
         http_port, https_port = (sock.getsockname()[1] for sock in self._sockets)
         sandbox = self.sandbox
-        sandbox.hubspot_url = f"http://{config.host}:{http_port}"
-        sandbox.salesforce_url = f"https://{config.host}:{https_port}"
+        # An IPv6 literal goes in brackets in a URL: "http://::1:80" is no URL.
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        sandbox.hubspot_url = f"http://{host}:{http_port}"
+        sandbox.salesforce_url = f"https://{host}:{https_port}"
         self.info = SandboxInfo(
             hubspot_url=sandbox.hubspot_url,
             hubspot_token=sandbox.hubspot_token,
