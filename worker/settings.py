@@ -134,6 +134,21 @@ class Settings(BaseSettings):
         # `TERRITORY_REDIS_URL=` (set but empty) means "not set", never an empty URL.
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("hubspot_token", "salesforce_session_id")
+    @classmethod
+    def _one_word(cls, value: SecretStr | None) -> SecretStr | None:
+        # A token goes into an Authorization header: a line break inside made the HTTP client
+        # fail with the header, token included, in its message. The message here has none.
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()
+        if any(c.isspace() or not c.isprintable() for c in token):
+            raise ValueError(
+                "holds a space, line break or control character inside; expected the token "
+                "as one word (the value is not shown)"
+            )
+        return SecretStr(token)
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
