@@ -359,12 +359,12 @@ class _Job:
         except ConnectorError as exc:
             results = exc.results
             stop = exc
-        unknown: list[_Verdict] = []
+        unknown: list[tuple[_Verdict, ConnectorError | None]] = []
         for verdict, result in zip(todo, results, strict=False):
             if result.outcome is WriteOutcome.APPLIED:
                 verdict.reached = verdict.wrote = True
             elif result.outcome is WriteOutcome.UNKNOWN:
-                unknown.append(verdict)
+                unknown.append((verdict, result.error or stop))
             elif result.outcome is WriteOutcome.NOT_SENT:
                 self._retry_later(verdict, stop)
             else:
@@ -375,20 +375,23 @@ class _Job:
             stop = self._read_back(unknown) or stop
         return stop
 
-    def _read_back(self, unknown: Sequence[_Verdict]) -> ConnectorError | None:
+    def _read_back(
+        self, unknown: Sequence[tuple[_Verdict, ConnectorError | None]]
+    ) -> ConnectorError | None:
         """Settle writes whose outcome is unknown by reading the owner back."""
         try:
-            owners = self.connector.read_owners([v.row.account_id for v in unknown])
+            owners = self.connector.read_owners([v.row.account_id for v, _ in unknown])
         except ConnectorError as exc:
-            for verdict in unknown:
+            for verdict, _ in unknown:
                 self._retry_later(verdict, exc)
             return exc
-        for verdict in unknown:
+        for verdict, error in unknown:
             current = owners.get(verdict.row.account_id)
             if verdict.row.account_id in owners and current == verdict.row.to_owner_id:
                 verdict.reached = verdict.wrote = True
             elif current == verdict.row.from_owner_id:
-                self._retry_later(verdict, None)  # it did not land: the next claim writes it
+                # It did not land: the next claim writes it (the error counts toward the limit).
+                self._retry_later(verdict, error)
             else:
                 verdict.current = current
                 verdict.action = Action.CONFLICT
@@ -422,12 +425,12 @@ class _Job:
         except ConnectorError as exc:
             results = exc.results
             stop = exc
-        unknown: list[_Verdict] = []
+        unknown: list[tuple[_Verdict, ConnectorError | None]] = []
         for verdict, result in zip(to_post, results, strict=False):
             if result.outcome is WriteOutcome.APPLIED and result.record_id:
                 verdict.note_id = result.record_id
             elif result.outcome is WriteOutcome.UNKNOWN:
-                unknown.append(verdict)
+                unknown.append((verdict, result.error or stop))
             elif result.outcome in (WriteOutcome.NOT_SENT, WriteOutcome.APPLIED):
                 self._retry_later(verdict, stop)
             else:
@@ -436,14 +439,14 @@ class _Job:
             self._retry_later(verdict, stop)
         if unknown:
             try:
-                found = self._find(unknown)
+                found = self._find([v for v, _ in unknown])
             except ConnectorError as exc:
                 found = {}
                 stop = stop or exc
-            for verdict in unknown:
+            for verdict, error in unknown:
                 note_id = found.get(note_marker(verdict.row.change_id))
                 if note_id is None:
-                    self._retry_later(verdict, stop)  # not there: post it on the next claim
+                    self._retry_later(verdict, error)  # not there: post it on the next claim
                 else:
                     verdict.note_id, verdict.note_found = note_id, True
         return stop
