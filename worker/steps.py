@@ -61,9 +61,13 @@ def sync_step(
 
 
 def plan_step(ctx: WorkerContext, *, progress: Progress | None = None) -> PlanRun:
-    """Plan from the mirror and record the run; a full sync first when the rule needs one."""
+    """Plan from the mirror and record the run; a full sync first when the rule needs one.
+
+    PlanningError, with no CRM call, when no rule revision is active.
+    """
+    rules = active_rules(ctx)
     try:
-        require_mirror_for(ctx, active_rules(ctx))
+        require_mirror_for(ctx, rules)
     except PlanningError:
         sync_mirror(ctx, ctx.source(), full=True, progress=progress)
     return plan_from_ledger(ctx, save=True)

@@ -18,7 +18,7 @@ from worker.context import WorkerContext
 from worker.ledger.deliveries import parked
 from worker.ledger.tables import deliveries
 from worker.planning import PlanningError, plan_from_ledger
-from worker.steps import apply_step, sync_step
+from worker.steps import apply_step, plan_step, sync_step
 
 
 @dataclass
@@ -108,6 +108,18 @@ def test_an_apply_with_nothing_due_touches_neither_the_rules_nor_the_crm(
 
     assert report.rows == []
     assert more is False
+    assert sum(crm.calls.values()) == 0
+
+
+def test_a_nightly_plan_with_no_active_revision_reads_nothing_from_the_crm(
+    ctx: WorkerContext, crm: FakeCrm
+) -> None:
+    sync_step(ctx, spec="hubspot", full=True)  # synced, but no revision activated yet
+    crm.calls.clear()
+
+    with pytest.raises(PlanningError, match="no rule revision is active"):
+        plan_step(ctx)
+
     assert sum(crm.calls.values()) == 0
 
 
