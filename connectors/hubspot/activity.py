@@ -2,7 +2,9 @@
 
 Company properties only say when a company was last touched, not by whom, so this reads the
 activity objects themselves and their v4 associations to companies: about ten times the calls
-of a company sync. Activities whose body carries our note marker are ours and never count.
+of a company sync. An incremental sync reads only the activities created or edited since its
+cursor, through the search (a call per type when none were), not the whole listing again.
+Activities whose body carries our note marker are ours and never count.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from connectors.base import carries_marker
 from connectors.hubspot.associations import associated_ids
 from connectors.hubspot.errors import Json
 from connectors.hubspot.paging import LIST_LIMIT, chunks, follow_pages, ids_of
+from connectors.hubspot.search import modified_pages
 from connectors.hubspot.transport import ACTIVITY_OBJECTS, HubSpotTransport
 from connectors.records import parse_instant
 
@@ -61,9 +64,24 @@ class ActivityReader:
                 self._fold_for(touches, objects, list(account_ids))
         return touches
 
+    def modified_touches(self, start: datetime, end: datetime) -> Touches:
+        """Touches of the activities created or edited between `start` and `end`."""
+        touches: Touches = {}
+        for objects in ACTIVITY_OBJECTS:
+            pages = modified_pages(
+                self.transport,
+                f"{objects}.search",
+                self.transport.apis.activities_search[objects].do_search,
+                (start, end),
+                None,
+                _properties(objects),
+            )
+            for page, _ in pages:
+                self._fold_page(touches, objects, page)
+        return touches
+
     def _fold_all(self, touches: Touches, objects: str) -> None:
         """List every activity of one type; ask which companies each page's records are on."""
-        properties = ["hubspot_owner_id", "hs_timestamp", BODY_PROPERTY[objects]]
 
         def fetch(after: str | None) -> Json:
             return self.transport.call(
@@ -71,13 +89,19 @@ class ActivityReader:
                 self.transport.apis.activities[objects].get_page,
                 limit=LIST_LIMIT,
                 after=after,
-                properties=properties,
+                properties=_properties(objects),
             ).body
 
         for page in chunks(follow_pages(fetch)):
-            companies = associated_ids(self.transport, objects, "companies", ids_of(page))
-            for activity in page:
-                fold_touch(touches, objects, activity, companies.get(str(activity["id"]), ()))
+            self._fold_page(touches, objects, page)
+
+    def _fold_page(self, touches: Touches, objects: str, page: list[Json]) -> None:
+        """Count a page of activities of one type on the companies each is associated with."""
+        if not page:
+            return
+        companies = associated_ids(self.transport, objects, "companies", ids_of(page))
+        for activity in page:
+            fold_touch(touches, objects, activity, companies.get(str(activity["id"]), ()))
 
     def _fold_for(self, touches: Touches, objects: str, account_ids: Sequence[str]) -> None:
         """Ask which activities each company has, then read those activities."""
@@ -96,13 +120,18 @@ class ActivityReader:
             self.transport.apis.activities_batch[objects].read,
             {
                 "inputs": [{"id": i} for i in ids],
-                "properties": ["hubspot_owner_id", "hs_timestamp", BODY_PROPERTY[objects]],
+                "properties": _properties(objects),
                 "propertiesWithHistory": [],
             },
             archived=False,
         )
         results: list[Json] = reply.body.get("results") or []
         return results
+
+
+def _properties(objects: str) -> list[str]:
+    """What a touch needs of an activity: its owner, its time, and its body (ours or not)."""
+    return ["hubspot_owner_id", "hs_timestamp", BODY_PROPERTY[objects]]
 
 
 def sorted_touches(touches: Mapping[tuple[str, str], datetime]) -> list[tuple[str, str, datetime]]:

@@ -2,29 +2,22 @@
 
 The full sync walks `GET /crm/v3/objects/companies` (100 a page, only the properties the rule
 needs, and `territory_lock`) to the last cursor. The incremental sync searches
-`hs_lastmodifieddate` between the cursor minus the look-back and the run start, sorted by
-`hs_object_id`, 200 a page, until a page has no `paging.next` (a short page is not the end).
+`hs_lastmodifieddate` between the cursor minus the look-back and the run start (see `search`).
 
 Both come as `CompanyPage`s whose token continues the read after them: the listing's `after`
 cursor (HubSpot's cursor is an id, it does not expire), or the search's last id. A read that
-stops on an error resumes from the last page it stored, never from the start.
-
-Each search page asks afresh for ids above the last one seen, rather than following the
-`after` offset and restarting with `hs_object_id > last` only at the 10,000-result cap: an
-offset shifts when a record edited mid-run leaves the window, and the record that slides into
-its place would be skipped for good. Asking afresh never reaches the cap and costs no extra
-call. Archived companies appear in neither listing; they have their own pass (archiving does
-not bump the modified date).
+stops on an error resumes from the last page it stored, never from the start. Archived
+companies appear in neither listing; they have their own pass (archiving does not bump the
+modified date).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from connectors.base import CompanyPage
-from connectors.errors import TerminalError
 from connectors.hubspot.errors import Json
 from connectors.hubspot.paging import (
     LIST_LIMIT,
@@ -34,11 +27,11 @@ from connectors.hubspot.paging import (
     results_by_id,
     same_cursor_error,
 )
+from connectors.hubspot.search import modified_pages
 from connectors.hubspot.transport import HubSpotTransport
 from connectors.records import AccountBuilder
 from rules.domain import Account
 
-SEARCH_LIMIT: Final = 200
 OWNER_PROPERTY: Final = "hubspot_owner_id"
 # The territory lock checkbox (created by `ensure_fields` or by an admin). HubSpot ignores a
 # requested property the portal lacks, so asking for it costs nothing where it is missing.
@@ -94,42 +87,16 @@ class CompanyReader:
     ) -> Iterator[CompanyPage]:
         """Those companies with an id above `last_id`, a page at a time; each page's token is
         its last id."""
-        while True:
-            page = self.transport.call(
-                "companies.search",
-                self.apis.companies_search.do_search,
-                self._search_body(start, end, last_id),
-                search=True,
-            ).body
-            results = page.get("results") or []
-            if next_after(page) is None:
-                yield CompanyPage([self._account(r) for r in results], None)
-                return
-            if not results:
-                raise TerminalError(
-                    "HubSpot search returned an empty page that claims more results",
-                    code="PAGING",
-                )
-            last_id = str(results[-1]["id"])
-            yield CompanyPage([self._account(r) for r in results], last_id)
-
-    def _search_body(self, start: datetime, end: datetime, last_id: str | None) -> Json:
-        filters: list[Json] = [
-            {
-                "propertyName": "hs_lastmodifieddate",
-                "operator": "BETWEEN",
-                "value": str(epoch_ms(start)),
-                "highValue": str(epoch_ms(end)),
-            }
-        ]
-        if last_id is not None:
-            filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
-        return {
-            "filterGroups": [{"filters": filters}],
-            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            "properties": self.properties(),
-            "limit": SEARCH_LIMIT,
-        }
+        pages = modified_pages(
+            self.transport,
+            "companies.search",
+            self.apis.companies_search.do_search,
+            (start, end),
+            last_id,
+            self.properties(),
+        )
+        for results, token in pages:
+            yield CompanyPage([self._account(r) for r in results], token)
 
     def owners_of(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """Current owner per live company (None: no owner); unknown ids are left out."""
@@ -157,9 +124,3 @@ class CompanyReader:
         # A checkbox reads "true" when checked; unset, "false" and a missing property are not.
         account.locked = str(properties.get(LOCK_PROPERTY) or "").lower() == "true"
         return account
-
-
-def epoch_ms(moment: datetime) -> int:
-    """HubSpot's filter value for a datetime property: epoch milliseconds."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return int(aware.timestamp() * 1000)

@@ -95,9 +95,12 @@ class HubSpotConnector:
     def iter_owner_activity(
         self, account_ids: Iterable[str] | None = None, *, since: datetime | None = None
     ) -> Iterator[tuple[str, str, datetime]]:
-        """Every touch (the activity listings take no date filter: `since` saves nothing)."""
-        del since
-        return iter(sorted_touches(self._activity.touches(account_ids)))
+        """Every touch, or with `since` those of the activities created or edited from
+        `since` minus the look-back until now (a search per type)."""
+        if since is None or account_ids is not None:
+            return iter(sorted_touches(self._activity.touches(account_ids)))
+        start = since - self.config.look_back
+        return iter(sorted_touches(self._activity.modified_touches(start, datetime.now(UTC))))
 
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         return self._companies.owners_of(account_ids)

@@ -86,6 +86,7 @@ class HubSpotApis:
     property_groups: Any
     activities: Mapping[str, Any]  # object type -> basic API (list)
     activities_batch: Mapping[str, Any]  # object type -> batch API (read)
+    activities_search: Mapping[str, Any]  # object type -> search API (modified since)
     failures: tuple[type[Exception], ...]  # the ApiException classes these APIs raise
 
     @classmethod
@@ -109,6 +110,7 @@ class HubSpotApis:
             "property_groups": crm.properties.groups_api,
             "activities": {name: api.basic_api for name, api in objects.items()},
             "activities_batch": {name: api.batch_api for name, api in objects.items()},
+            "activities_search": {name: api.search_api for name, api in objects.items()},
         }
         flat = [
             a for api in apis.values() for a in (api.values() if isinstance(api, dict) else [api])

@@ -1,4 +1,4 @@
-"""Activity objects (calls, emails, meetings, tasks): list and batch read, read-only.
+"""Activity objects (calls, emails, meetings, tasks): list, batch read and search, read-only.
 
 They carry what a rep's touch needs: owner, time and body (from the optional `body` column of
 activities.csv), so a client can tell a rep's activity from one the integration wrote, whose
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sandbox.hubspot.portal import Portal
+from sandbox.hubspot.search import search_reply
 from sandbox.hubspot.values import Json, iso
 from sandbox.hubspot.wire import (
     BATCH_LIMIT,
@@ -44,12 +45,21 @@ ACTIVITY_BODY: Final = {
     "meetings": "hs_meeting_body",
     "tasks": "hs_task_body",
 }
+# The properties a search may filter and sort activities on, typed as HubSpot types them.
+SEARCHABLE: Final[dict[str, Json]] = {
+    "hs_object_id": {"name": "hs_object_id", "type": "number"},
+    "hs_createdate": {"name": "hs_createdate", "type": "datetime"},
+    "hs_lastmodifieddate": {"name": "hs_lastmodifieddate", "type": "datetime"},
+    "hs_timestamp": {"name": "hs_timestamp", "type": "datetime"},
+    "hubspot_owner_id": {"name": "hubspot_owner_id", "type": "enumeration"},
+}
 
 
 class ActivityHandlers:
     """`/crm/v3/objects/{calls,emails,meetings,tasks}`; each handler takes the object type."""
 
     def __init__(self, portal: Portal) -> None:
+        self.portal = portal
         self.org = portal.org
         self._activities: dict[str, list[ActivityRecord]] = {}
         self._keys: dict[str, list[int]] = {}
@@ -69,9 +79,10 @@ class ActivityHandlers:
             self._activities_seen = len(self.org.activities)
         return self._activities[objects]
 
-    def activity_json(self, objects: str, record: ActivityRecord, names: Iterable[str]) -> Json:
+    def activity_values(self, objects: str, record: ActivityRecord) -> dict[str, str]:
+        """The activity's properties as HubSpot stores them."""
         owner = self.org.users.get(record.owner_key or "")
-        values = {
+        return {
             "hs_object_id": record.hubspot_id,
             "hs_timestamp": iso(record.occurred_at),
             "hubspot_owner_id": owner.hubspot_id if owner else "",
@@ -79,10 +90,14 @@ class ActivityHandlers:
             "hs_createdate": iso(LOADED_AT),
             "hs_lastmodifieddate": iso(LOADED_AT),
         }
+
+    def activity_json(
+        self, objects: str, record: ActivityRecord, names: Iterable[str] | None
+    ) -> Json:
         return record_json(
             record.hubspot_id,
-            (*ENGAGEMENT_ALWAYS_RETURNED, *names),
-            values.get,
+            (*ENGAGEMENT_ALWAYS_RETURNED, *(names or ())),
+            self.activity_values(objects, record).get,
             created=LOADED_AT,
             updated=LOADED_AT,
         )
@@ -107,4 +122,16 @@ class ActivityHandlers:
             by_id,
             lambda a: self.activity_json(objects, a, names),
             ACTIVITY_OBJECTS[objects].upper(),
+        )
+
+    def search_activities(self, objects: str, request: Request, body: Json) -> Response:
+        """`POST /crm/v3/objects/{objects}/search` over the activities of one type."""
+        del request
+        return search_reply(
+            body,
+            SEARCHABLE,
+            self.activities(objects),
+            lambda record, name: self.activity_values(objects, record).get(name),
+            lambda record, names: self.activity_json(objects, record, names),
+            self.portal.sandbox.gate.limits.search_cap,
         )

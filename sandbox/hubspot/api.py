@@ -91,8 +91,10 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
         path = f"/crm/v3/objects/{objects}"
         listing = functools.partial(activities.list_activities, objects)
         reading = functools.partial(activities.batch_read_activities, objects)
+        searching = functools.partial(activities.search_activities, objects)
         table.append((f"GET {path}", f"{objects}.list", READ, None, listing))
         table.append((f"POST {path}/batch/read", f"{objects}.batch_read", READ, None, reading))
+        table.append((f"POST {path}/search", f"{objects}.search", SEARCH, None, searching))
     return [
         guarded_route(sandbox, endpoint, f"hubspot.{name}", kind, scope, handler)
         for endpoint, name, kind, scope, handler in table

@@ -1,4 +1,5 @@
-"""`POST /crm/v3/objects/companies/search`: filters, one sort, the result cap and the index lag.
+"""`POST /crm/v3/objects/{companies,calls,emails,meetings,tasks}/search`: filters, one sort,
+the result cap and the index lag.
 
 The two awkward parts a client must survive are kept: no page starts at or past `search_cap`
 (however many match), and a company whose latest edit the index has not caught up with
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +26,16 @@ MAX_FILTER_GROUPS: Final = 5
 MAX_FILTERS_PER_GROUP: Final = 6
 
 
+class Searchable(Protocol):
+    """A record the search can sort and page by id."""
+
+    @property
+    def hubspot_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Searchable)
+
+
 class CompanySearch:
     """The search handler over one portal's companies."""
 
@@ -32,34 +43,44 @@ class CompanySearch:
         self.portal = portal
 
     def search_companies(self, request: Request, body: Json) -> Response:
-        limit = body.get("limit", 10)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT:
-            raise bad_request(f"limit must be between 1 and {SEARCH_LIMIT}")
-        offset = _offset(body.get("after"))
-        cap = self.portal.sandbox.gate.limits.search_cap
-        if offset >= cap:
-            raise bad_request(
-                "There was a problem with the request.", context={"after": [str(offset)]}
-            )
-        catalogue = self.portal.catalogue()
-        matches = Search(catalogue, body).run(
-            self.searchable_companies(), self.portal.company_value
+        return search_reply(
+            body,
+            self.portal.catalogue(),
+            self.searchable_companies(),
+            self.portal.company_value,
+            self.portal.company_json,
+            self.portal.sandbox.gate.limits.search_cap,
         )
-        page = matches[offset : min(offset + limit, cap)]
-        end = offset + len(page)
-        names = property_names(body)
-        reply: Json = {
-            "total": len(matches),
-            "results": [self.portal.company_json(c, names) for c in page],
-        }
-        if end < len(matches):
-            reply["paging"] = {"next": {"after": str(end)}}
-        return JSONResponse(reply)
 
     def searchable_companies(self) -> Iterator[Company]:
         """Live companies whose latest edit the search index has caught up with."""
         now = datetime.now(UTC)
         return (c for c in self.portal.companies_where(archived=False) if c.searchable_at <= now)
+
+
+def search_reply(
+    body: Json,
+    catalogue: Mapping[str, Json],
+    records: Iterable[R],
+    value_of: Callable[[R, str], str | None],
+    render: Callable[[R, list[str] | None], Json],
+    cap: int,
+) -> Response:
+    """One page of the `records` that match the search in `body`, as HubSpot answers it."""
+    limit = body.get("limit", 10)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT:
+        raise bad_request(f"limit must be between 1 and {SEARCH_LIMIT}")
+    offset = _offset(body.get("after"))
+    if offset >= cap:
+        raise bad_request("There was a problem with the request.", context={"after": [str(offset)]})
+    matches = Search(catalogue, body).run(records, value_of)
+    page = matches[offset : min(offset + limit, cap)]
+    end = offset + len(page)
+    names = property_names(body)
+    reply: Json = {"total": len(matches), "results": [render(r, names) for r in page]}
+    if end < len(matches):
+        reply["paging"] = {"next": {"after": str(end)}}
+    return JSONResponse(reply)
 
 
 class Search:
@@ -108,28 +129,26 @@ class Search:
             "values": [scalar_text(v, "filters[].values[]") or "" for v in values or []],
         }
 
-    def run(
-        self, companies: Iterable[Company], value_of: Callable[[Company, str], str | None]
-    ) -> list[Company]:
-        """The companies that match, in the requested order (ties by id)."""
+    def run(self, records: Iterable[R], value_of: Callable[[R, str], str | None]) -> list[R]:
+        """The records that match, in the requested order (ties by id)."""
         matches = [
-            c
-            for c in companies
-            if not self.groups or any(self._all(g, c, value_of) for g in self.groups)
+            r
+            for r in records
+            if not self.groups or any(self._all(g, r, value_of) for g in self.groups)
         ]
 
-        def key(company: Company) -> tuple[bool, float | str, int]:
-            value = self.comparable(self.sort_name, value_of(company, self.sort_name))
+        def key(record: R) -> tuple[bool, float | str, int]:
+            value = self.comparable(self.sort_name, value_of(record, self.sort_name))
             missing = value is None
-            return (missing, 0 if value is None else value, int(company.hubspot_id))
+            return (missing, 0 if value is None else value, int(record.hubspot_id))
 
         matches.sort(key=key, reverse=self.descending)
         return matches
 
     def _all(
-        self, filters: list[Json], company: Company, value_of: Callable[[Company, str], str | None]
+        self, filters: list[Json], record: R, value_of: Callable[[R, str], str | None]
     ) -> bool:
-        return all(self._matches(f, value_of(company, f["propertyName"])) for f in filters)
+        return all(self._matches(f, value_of(record, f["propertyName"])) for f in filters)
 
     def _matches(self, item: Json, raw: str | None) -> bool:
         name, operator = str(item["propertyName"]), str(item["operator"])

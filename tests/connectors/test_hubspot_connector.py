@@ -531,6 +531,20 @@ def test_a_note_without_its_marker_is_refused_before_sending(sandbox: RunningSan
 # ---- activities ---------------------------------------------------------------------------
 
 
+def test_owner_activity_since_a_moment_reads_by_search_only_the_activities_edited_since(
+    sandbox: RunningSandbox,
+) -> None:
+    connector = connect(sandbox)
+    everything = list(connector.iter_owner_activity())
+    assert everything
+    # Every sample activity was last edited when the sandbox loaded the org.
+    assert list(connector.iter_owner_activity(since=LOADED_AT)) == everything
+    control(sandbox, "POST", "/reset")
+    assert list(connector.iter_owner_activity(since=datetime.now(UTC))) == []
+    searches = {f"hubspot.{kind}.search": 1 for kind in ("calls", "emails", "meetings", "tasks")}
+    assert stats(sandbox)["requests"] == searches  # no listing, no association read
+
+
 def test_an_activity_whose_body_carries_our_marker_is_not_a_reps_touch(
     sample_org: Path, tmp_path: Path, sandbox_factory: Factory, reference: Snapshot
 ) -> None:
