@@ -10,7 +10,10 @@ This scheduler instead, on every tick:
 - extends its lock, or takes it again when it vanished (and, when another beat took it
   first, stands by without firing anything);
 - writes the schedule back when Redis lost it (each task then fires one interval later);
-- rides out Redis being unreachable, trying again on the next tick.
+- rides out Redis being unreachable, trying again on the next tick, from its very start.
+
+The lock is taken here, on a tick, never by blocking at start (RedBeat's own `beat_init`
+handler is disconnected): a standby beat ticks without firing until the lock is free.
 """
 
 from __future__ import annotations
@@ -19,15 +22,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from celery.signals import beat_init
 from redbeat.schedulers import (  # type: ignore[import-untyped]  # RedBeat ships no types
     LUA_EXTEND_TO_SCRIPT,
     RedBeatScheduler,
+    acquire_distributed_beat_lock,
     get_redis,
 )
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 log = logging.getLogger("celery.beat")
+# It blocks until the lock is free and gives up for good when Redis does not answer at start.
+beat_init.disconnect(acquire_distributed_beat_lock)
 
 
 class ResilientRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]  # RedBeat is untyped
@@ -46,6 +53,15 @@ class ResilientRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]  # RedB
             log.warning("beat: Redis does not answer (%s); trying again in a moment", exc)
             return float(self.max_interval)
 
+    def setup_schedule(self) -> None:
+        """Write the schedule to Redis; when Redis does not answer yet, a tick writes it."""
+        try:
+            super().setup_schedule()
+        except RedisError as exc:
+            log.warning(
+                "beat: Redis does not answer (%s); the schedule is written when it does", exc
+            )
+
     def close(self) -> None:
         """Release the lock if Redis still holds it for this beat; stop."""
         try:
@@ -55,7 +71,7 @@ class ResilientRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]  # RedB
 
     def _hold_lock(self) -> bool:
         """Extend this beat's lock, or take it when it is free; False: another beat holds it."""
-        if self.lock is None:  # Redis did not answer when the beat started
+        if self.lock is None:
             client = get_redis(self.app)
             self.lock = client.lock(
                 self.lock_key, timeout=self.lock_timeout, sleep=self.max_interval

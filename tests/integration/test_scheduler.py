@@ -17,7 +17,7 @@ from worker.ledger.tables import runs
 
 EVERY_SECONDS = {"territory.sync": 3, "territory.apply_due": 3, "territory.reconcile": 3}
 RELAY_SECONDS = 2
-WINDOW_SECONDS = 15
+WINDOW_SECONDS = 10
 
 
 def test_two_beats_fire_each_scheduled_task_once(
