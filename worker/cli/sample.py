@@ -34,7 +34,7 @@ def sample(
     ],
     accounts: Annotated[int, typer.Option(min=1, help="Number of companies.", metavar="N")] = 2_000,
     reps: Annotated[int, typer.Option(min=2, help="Number of sales reps.", metavar="N")] = 20,
-    seed: Annotated[int, typer.Option(help="Same seed, same bytes.", metavar="N")] = 7,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same bytes.", metavar="N")] = 7,
     force: Annotated[
         bool,
         typer.Option("--force", help="Write into a directory that is not empty."),
