@@ -14,6 +14,11 @@ from worker.cli.terminal import err, out
 from worker.console import ExitCode, fail, progress_bar
 
 commands = CommandGroup()
+# Ten million companies: far past any benchmark, well inside the names the generator makes.
+MAX_ACCOUNTS = 10_000_000
+# Reps the generated rules.yaml can list within the rule loader's 100,000 values (20,000 did
+# not fit).
+MAX_REPS = 10_000
 
 
 class FlavourChoice(enum.StrEnum):
@@ -56,6 +61,9 @@ def sample(
     from sandbox.sample import write_sample
     from sandbox.sample.files import FILES
 
+    for option, given, most in (("--accounts", accounts, MAX_ACCOUNTS), ("--reps", reps, MAX_REPS)):
+        if given > most:
+            fail(err, f"{option} {given}: at most {most:,}", ExitCode.INVALID)
     try:
         check_out_directory(out_dir, force=force, names=FILES)
     except OutPathError as exc:
