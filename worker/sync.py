@@ -296,7 +296,8 @@ def _sync_companies(
             now=ctx.now(),
         )
         if baseline is None and resume.mode == "full":
-            set_fact(connection, MIRROR_BASELINE, resume.started.isoformat(), now=ctx.now())
+            # Set when the first full sync ends: what it stored is the baseline, not new.
+            set_fact(connection, MIRROR_BASELINE, ctx.now().isoformat(), now=ctx.now())
 
 
 def _store_page(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
@@ -140,3 +141,17 @@ def test_salesforce_cannot_clear_an_owner_the_change_fails_holding_owner_require
         assert row.action is Action.HOLDING_OWNER_REQUIRED
         assert row.state == "failed"
         assert crm.owner_writes[row.account_id] == 0
+
+
+def test_accounts_without_an_owner_at_the_baseline_sync_are_orphaned_not_new(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    def ticking() -> datetime:  # time passes while the sync runs, as it does
+        clock.advance(seconds=1)
+        return clock.now
+
+    active.clock = ticking
+    sync_step(active, spec="hubspot", full=True)
+    reasons = {str(c.reason) for c in plan_from_ledger(active).changes}
+    assert "orphaned" in reasons
+    assert "new" not in reasons
