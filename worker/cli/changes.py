@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import typer
 
 from worker.cli.command_group import CommandGroup
-from worker.cli.ledger_options import JsonOption, RunOption, parse_run_id
+from worker.cli.ledger_options import ALL_ROWS, JsonOption, RunOption, parse_run_id
 from worker.cli.terminal import err, out, report_console
 from worker.console import ExitCode, fail
 
@@ -93,6 +93,7 @@ def changes(
     from worker.ledger.outbox import select_changes
     from worker.tables import Column, Section, render_sections
 
+    limit = min(limit, ALL_ROWS)
     wanted = None if state is None else parse_state(state)
     run_id = None if run is None else parse_run_id(run, "--run")
     with service_errors():

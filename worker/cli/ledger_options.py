@@ -35,6 +35,8 @@ RunOption = Annotated[
 ]
 
 _RUN_ID: Final = re.compile(r"[0-9]{1,18}")
+# A --limit past what SQL takes (64 bits) means "all": no ledger holds that many rows.
+ALL_ROWS: Final = 2**62
 
 
 def parse_run_id(value: str, name: str = "RUN") -> int:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from worker.cli.command_group import CommandGroup
-from worker.cli.ledger_options import JsonOption
+from worker.cli.ledger_options import ALL_ROWS, JsonOption
 from worker.cli.terminal import out, report_console
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def runs(
         with ctx.ledger.read() as connection:
             found = [
                 (r, count_by_state(connection, r.run_id))
-                for r in list_runs(connection, limit=limit)
+                for r in list_runs(connection, limit=min(limit, ALL_ROWS))
             ]
     if as_json:
         rows = [run_json(run, changes) for run, changes in found]
