@@ -36,6 +36,10 @@ from rules.domain import Account, Owner
 # again (never posted twice) and never counted as activity.
 NOTE_MARKER_PREFIX: Final = "territory-sync:"
 
+# The error code of a write to no owner where the CRM requires one (`clears_owner` is False):
+# nothing is sent, and the routing row needs a `holding_owner`.
+HOLDING_OWNER_REQUIRED: Final = "HOLDING_OWNER_REQUIRED"
+
 # The CRM fields territory-sync writes besides the owner (HubSpot property / Salesforce field
 # names are the connector's business; these are the logical names).
 TERRITORY_FIELDS: Final = ("territory", "rule_revision", "effective_date", "assigned_at", "lock")

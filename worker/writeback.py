@@ -30,7 +30,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.base import Connector, OwnerWrite, WriteOutcome, WriteResult, note_marker
+from connectors.base import (
+    HOLDING_OWNER_REQUIRED,
+    Connector,
+    OwnerWrite,
+    WriteOutcome,
+    WriteResult,
+    note_marker,
+)
 from connectors.errors import ConnectorError, TerminalError
 from worker.amendments import amendment
 from worker.context import WorkerContext
@@ -116,10 +123,6 @@ class ApplyReport:
         }
 
 
-class WritebackPaused(Exception):
-    """Write-back is paused (`territory pause`)."""
-
-
 def worker_token() -> str:
     """A claimant's identity: host, process and a random part (a new one per apply)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -134,7 +137,7 @@ def apply_due(
     expired_only: bool = False,
     progress: Progress | None = None,
 ) -> ApplyReport:
-    """Apply the changes due today (of one run, or all); with `dry_run`, only say what it would do."""
+    """Apply the changes due today (of one run, or all); `dry_run` only says what it would do."""
     rules = active_rules(ctx)
     spec = ctx.source()
     connector = ctx.connector(spec, rules.rule)
@@ -330,7 +333,7 @@ class _Job:
             verdict.state = ChangeState.FAILED
             verdict.error = {
                 "class": "TerminalError",
-                "code": "HOLDING_OWNER_REQUIRED",
+                "code": HOLDING_OWNER_REQUIRED,
                 "message": "Salesforce requires an owner on every account: give the routing "
                 "row a holding_owner; nothing was sent",
             }

@@ -27,6 +27,7 @@ from typing import Any, Final
 import requests
 
 from connectors.base import (
+    HOLDING_OWNER_REQUIRED,
     BudgetReport,
     CompanyPage,
     FieldCheck,
@@ -59,7 +60,6 @@ from rules.domain import Account, Owner
 from rules.readable_fields import missing_from
 from rules.schema import RuleFile
 
-HOLDING_OWNER_REQUIRED: Final = "HOLDING_OWNER_REQUIRED"
 USER_FIELDS: Final = ("Id", "Email", "FirstName", "LastName", "IsActive", "ManagerId")
 # Per activity object: extra filter, and the fields that date a touch, most precise first.
 ACTIVITY_SOURCES: Final = (

@@ -108,7 +108,11 @@ def _pairs(account_ids: Sequence[str], markers: Sequence[str]) -> dict[str, str]
         return dict.fromkeys(markers, account_ids[0])
     if len(account_ids) == len(markers):
         return dict(zip(markers, account_ids, strict=True))
-    return {}
+    # An unlinked note could then never be linked: a caller bug, not a CRM state.
+    raise ValueError(
+        "find_notes: pass one account for every marker (marker i's note belongs on account i), "
+        f"or a single account; got {len(account_ids)} accounts for {len(markers)} markers"
+    )
 
 
 def _links(client: SalesforceClient, note_ids: Iterable[str]) -> dict[str, set[str]]:
