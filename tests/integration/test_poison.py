@@ -58,7 +58,7 @@ def test_a_task_redelivered_more_than_max_deliveries_times_is_parked(
             os.kill(pid, signal.SIGKILL)
     wait_until(lambda: delivery_count(deployment, key)[1], 60, deployment.explain)
     requests_when_parked = sum(crm.stats()["requests"].values())
-    time.sleep(5)
+    time.sleep(3)
 
     with deployment.ledger.read() as connection:
         row = connection.execute(sa.select(deliveries).where(deliveries.c.task_key == key)).one()
