@@ -9,7 +9,7 @@ import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -104,7 +104,7 @@ class Deployment:
 
     def due(self) -> list[ChangeRow]:
         """Changes effective today or before (the ones write-back must finish)."""
-        today = date.today()
+        today = datetime.now(UTC).date()  # TERRITORY_TIMEZONE is UTC, its default
         return [c for c in self.changes() if c.effective_date <= today]
 
     def explain(self) -> str:
