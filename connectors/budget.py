@@ -16,6 +16,7 @@ in this process.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -60,11 +61,15 @@ class _Counters:
 
 
 class _SharedPause(Protocol):
-    """A pause every worker sharing the budget sees."""
+    """A pause (and a spent allowance) every worker sharing the budget sees."""
 
     def hold(self, seconds: float) -> None: ...
 
     def left(self) -> float: ...
+
+    def mark_spent(self, error: BudgetExhaustedError, seconds: float) -> None: ...
+
+    def spent(self) -> BudgetExhaustedError | None: ...
 
 
 class _NoSharedPause:
@@ -75,6 +80,12 @@ class _NoSharedPause:
 
     def left(self) -> float:
         return 0.0
+
+    def mark_spent(self, error: BudgetExhaustedError, seconds: float) -> None:
+        del error, seconds
+
+    def spent(self) -> BudgetExhaustedError | None:
+        return None
 
 
 class _RedisPause:
@@ -100,6 +111,22 @@ class _RedisPause:
     def left(self) -> float:
         milliseconds = int(self._redis.pttl(self._key))
         return milliseconds / 1000 if milliseconds > 0 else 0.0
+
+    def mark_spent(self, error: BudgetExhaustedError, seconds: float) -> None:
+        # Every worker, and every later task, refuses until the CRM's window may have reset.
+        value = json.dumps({"message": error.message, "code": error.code, "status": error.status})
+        self._redis.set(f"{self._key}/spent", value, px=max(1000, math.ceil(seconds * 1000)))
+
+    def spent(self) -> BudgetExhaustedError | None:
+        raw = self._redis.get(f"{self._key}/spent")
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return BudgetExhaustedError(data["message"], status=data["status"], code=data["code"])
+
+
+# A spent allowance without a Retry-After is tried again after this long, by one call.
+SPENT_RECHECK_SECONDS: Final = 3600.0
 
 
 class BudgetStorageError(ValueError):
@@ -224,14 +251,17 @@ class RateBudget:
         return left if left > 0 else self._shared_pause.left()
 
     def stop(self, error: BudgetExhaustedError) -> None:
-        """The allowance is spent: every later `acquire` refuses with `error`'s message."""
+        """The allowance is spent: every later `acquire` refuses with `error`'s message, in
+        every worker sharing the budget, until the CRM's window may have reset (its
+        Retry-After, else an hour: then one call finds out)."""
         with self._lock:
             if self._stopped is None:
                 log.warning("CRM calls stop for this run: %s", error)
                 self._stopped = error
+        self._shared_pause.mark_spent(error, error.wait_seconds or SPENT_RECHECK_SECONDS)
 
     def _refuse_when_stopped(self) -> None:
-        stopped = self._stopped
+        stopped = self._stopped or self._shared_pause.spent()
         if stopped is not None:
             # A fresh error each time: the caller attaches its own attempts and results.
             raise BudgetExhaustedError(stopped.message, status=stopped.status, code=stopped.code)

@@ -128,6 +128,23 @@ def test_a_pause_shared_through_redis_holds_another_budget_exactly_as_long(
     assert apart.acquire() == 0.0  # another namespace shares nothing
 
 
+def test_a_spent_allowance_stops_every_budget_sharing_redis_until_the_crm_window_resets(
+    redis_url: str,
+) -> None:
+    one = RateBudget({ALL_CALLS: Window(100, 1)}, storage_uri=redis_url, namespace="spent")
+    later = RateBudget({ALL_CALLS: Window(100, 1)}, storage_uri=redis_url, namespace="spent")
+    apart = RateBudget({ALL_CALLS: Window(100, 1)}, storage_uri=redis_url, namespace="other")
+    spent = BudgetExhaustedError("daily allowance used", status=429, code="DAILY")
+    spent.wait_seconds = 1.2
+    one.stop(spent)
+    with pytest.raises(BudgetExhaustedError, match="daily allowance used") as refused:
+        later.acquire()  # another worker, or the next task: nothing is sent
+    assert refused.value.code == "DAILY"
+    assert apart.acquire() == 0.0
+    time.sleep(1.3)
+    assert later.acquire() == 0.0  # the window may have reset: one call finds out
+
+
 def _worker(url: str, calls: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     budget = RateBudget({ALL_CALLS: Window(10, 1)}, storage_uri=url, namespace="shared-test")
     stamps = []
