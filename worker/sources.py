@@ -100,6 +100,9 @@ class LoadedSource:
     field_warnings: list[RuleIssue] = field(default_factory=list)
     # False for a CRM that requires an owner on every account (connectors' `clears_owner`).
     clears_owner: bool = True
+    # CRM field -> values the connector could not read (a number out of range, a date that is
+    # none), each read as empty: the CSV source's bad cells, for a CRM.
+    unreadable: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_csv(
@@ -140,7 +143,20 @@ class LoadedSource:
             )
         for warning in warnings:
             console.print(str(warning), highlight=False, soft_wrap=True, markup=False)
-        return len(warnings) + sum(1 for i in self.issues if i.severity == "warning") + self.skipped
+        for crm_field, count in sorted(self.unreadable.items()):
+            console.print(
+                f"warning: {self.origin} field {crm_field}: {count:,} value(s) could not be read "
+                "(a number out of range or no number, a date that is none) and count as empty",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+        return (
+            len(warnings)
+            + len(self.unreadable)
+            + sum(1 for i in self.issues if i.severity == "warning")
+            + self.skipped
+        )
 
     def read_line(self) -> str:
         """Per file, the rows read beside the rows kept: "companies.csv 2,000 read, 1,999 kept"."""
@@ -278,4 +294,5 @@ def _load_crm(
         fields=fields,
         field_warnings=field_warnings,
         clears_owner=connector.clears_owner,
+        unreadable=dict(connector.builder.problems),
     )
