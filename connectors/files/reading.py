@@ -34,7 +34,7 @@ class CsvTable:
         self._path = path
         self._log = log
         self._progress = progress
-        self._source = LineSource(handle)
+        self._source = LineSource(_bounded_lines(handle, path.name))
         self.headers: list[str] = self._header_row()
 
     def _header_row(self) -> list[str]:
@@ -246,3 +246,20 @@ def require_columns(
             f"{table.file}: missing required column(s) {', '.join(missing)}; "
             f"expected a header such as: {expected}; found: {','.join(table.headers)}"
         )
+
+
+# A line no CRM export writes: beyond it, the csv module's list of cells alone would take
+# gigabytes (200 MB of commas is 200 million cells). The longest cell it reads is 131,072.
+MAX_LINE_CHARS: Final = 4 * 1024 * 1024
+
+
+def _bounded_lines(handle: TextIO, file: str) -> Iterator[str]:
+    """The lines of `handle`; CsvLoadError naming the line when one is absurdly long."""
+    for number, line in enumerate(handle, start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise CsvLoadError(
+                f"{file}: line {number} is {len(line):,} characters long; expected CSV rows "
+                f"of at most {MAX_LINE_CHARS:,} characters (is this a CSV export?); nothing "
+                "was loaded"
+            )
+        yield line
