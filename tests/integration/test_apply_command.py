@@ -17,7 +17,7 @@ from worker.ledger.states import ChangeState
 def test_an_apply_that_cannot_create_the_territory_fields_writes_nothing_and_names_them(
     deployment: Deployment, sample_org: Callable[[int], Path]
 ) -> None:
-    installed = install(deployment, sample_org(300))
+    installed = install(deployment, sample_org(100))
     installed.crm.control("POST", "/scopes/crm.schemas.companies.write/revoke")
 
     refused = deployment.territory("apply", expect=ExitCode.CRM_FAILED)

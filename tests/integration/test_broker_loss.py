@@ -18,7 +18,7 @@ def test_a_run_completes_within_30_s_of_redis_coming_back_empty_after_a_restart(
     deployment: Deployment, redis: RedisServer, sample_org: Callable[[int], Path]
 ) -> None:
     deployment.configure(apply_chunk="25", lease_seconds="5")
-    installed = install(deployment, sample_org(400))
+    installed = install(deployment, sample_org(300))
     due = len(installed.due_changes())
     installed.crm.inject("hubspot.*:latency_ms=150")  # an apply long enough to interrupt
     worker, beat = deployment.worker(), deployment.beat()
