@@ -20,7 +20,7 @@ from rules.loader import LoadedRules, load_rules
 from rules.readable_fields import Locate, SourceFields, check_empty_fields, check_readable
 from rules.values import UnmappedCount
 from rules.yaml_source import MAX_CHARS
-from worker.console import fail, progress_bar
+from worker.console import ExitCode, fail, progress_bar
 from worker.crm import CRM_KINDS, CrmKind, CrmSettingsError, open_connector
 from worker.settings import SettingsError, load_settings
 
@@ -31,6 +31,21 @@ SHOWN_ROW_ISSUES = 50
 
 class SourceError(Exception):
     """The `--source` could not be read; the message says what and where."""
+
+
+class CrmReadError(SourceError):
+    """The CRM did not answer in time (exit 5, not 2: nothing the user gave is wrong)."""
+
+
+def crm_error(error: ConnectorError, message: str) -> SourceError:
+    """A CRM that kept failing (retryable) is a CrmReadError; one that refused (a bad token,
+    a missing scope) is a SourceError: a person must fix the settings."""
+    return CrmReadError(message) if error.retryable else SourceError(message)
+
+
+def source_exit_code(error: SourceError) -> ExitCode:
+    """5 when the CRM failed, 2 when what the user gave is wrong."""
+    return ExitCode.CRM_FAILED if isinstance(error, CrmReadError) else ExitCode.INVALID
 
 
 def read_text(path: Path, console: Console, what: str) -> str:
@@ -259,8 +274,8 @@ def _load_crm(
     try:
         fields = source_fields(connector)
     except ConnectorError as exc:
-        raise SourceError(
-            f"--source {kind}: cannot read which fields {_ORIGIN[kind]} has: {exc}"
+        raise crm_error(
+            exc, f"--source {kind}: cannot read which fields {_ORIGIN[kind]} has: {exc}"
         ) from None
     field_warnings = _readable_or_refuse(loaded, fields, f"--source {kind}", console)
     # Salesforce refuses a query that names a field it lacks; HubSpot would ignore it.
@@ -269,7 +284,7 @@ def _load_crm(
         with progress_bar(console, f"Reading {_ORIGIN[kind]}", total=None) as advance:
             pulled = pull_snapshot(connector, progress=advance)
     except ConnectorError as exc:
-        raise SourceError(f"--source {kind}: {exc}") from None
+        raise crm_error(exc, f"--source {kind}: {exc}") from None
     errors = sum(1 for i in pulled.issues if i.severity == "error")
     if strict and errors:
         raise SourceError(

@@ -123,3 +123,29 @@ def test_missing_settings_are_a_clear_error(sample_org: Path, tmp_path: Path) ->
     assert result.returncode == 2
     assert "TERRITORY_HUBSPOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_crm_that_keeps_failing_exits_5_and_a_refusal_exits_2(
+    sandbox: RunningSandbox, sample_org: Path
+) -> None:
+    info = sandbox.info
+    env = _env(
+        TERRITORY_HUBSPOT_TOKEN=info.hubspot_token,
+        TERRITORY_HUBSPOT_BASE_URL=info.hubspot_url,
+    )
+    command = [sys.executable, "-m", "worker", "validate", str(sample_org / "rules.yaml")]
+    command += ["--source", "hubspot"]
+    try:
+        control(sandbox, "POST", "/faults", spec="hubspot.*:503=1")
+        failing = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, check=False, env=env
+        )
+        control(sandbox, "POST", "/faults", spec="hubspot.*:401=1")
+        refused = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, check=False, env=env
+        )
+    finally:
+        control(sandbox, "POST", "/faults", spec="")
+    assert failing.returncode == 5, failing.stderr
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in failing.stderr + refused.stderr

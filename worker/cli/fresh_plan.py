@@ -16,7 +16,7 @@ from rules.plan import plan_document
 from worker.cli.terminal import err, phase
 from worker.console import ExitCode, fail
 from worker.runtime import collector_paused
-from worker.sources import SourceError, load_source
+from worker.sources import SourceError, load_source, source_exit_code
 
 
 def load_snapshot(
@@ -33,7 +33,7 @@ def load_snapshot(
             source, loaded, strict=strict, date_format=date_format, timezone=timezone, console=err
         )
     except SourceError as exc:
-        fail(err, str(exc), ExitCode.INVALID)
+        fail(err, str(exc), source_exit_code(exc))
     warnings = loaded_source.report(err)
     if warnings and strict:
         fail(err, f"{warnings} warning(s) with --strict; nothing was planned", ExitCode.INVALID)

@@ -34,7 +34,7 @@ def validate(
     Every message names FILE:LINE:COL (or CSV file and row) and what was expected.
     """
     from rules.inert import inert_settings
-    from worker.sources import SourceError, load_rule_file, load_source
+    from worker.sources import SourceError, load_rule_file, load_source, source_exit_code
 
     loaded = load_rule_file(file, err)
     # Settings written but not acted on yet: said plainly, never counted by --strict.
@@ -54,7 +54,7 @@ def validate(
             source, loaded, strict=strict, date_format=date_format, timezone=timezone, console=err
         )
     except SourceError as exc:
-        fail(err, str(exc), ExitCode.INVALID)
+        fail(err, str(exc), source_exit_code(exc))
     warnings = loaded_source.report(err)
     out.print(summary, highlight=False, soft_wrap=True, markup=False)
     out.print(loaded_source.summary_line(), highlight=False, soft_wrap=True, markup=False)
