@@ -58,7 +58,7 @@ def sample(
     --out must be a new or empty directory; with --force, the sample's files in a directory
     that holds others are replaced and the others are left as they are.
     """
-    from sandbox.sample import write_sample
+    from sandbox.sample import DEFAULT_AS_OF, write_sample
     from sandbox.sample.files import FILES
 
     for option, given, most in (("--accounts", accounts, MAX_ACCOUNTS), ("--reps", reps, MAX_REPS)):
@@ -81,7 +81,8 @@ def sample(
     out.print(
         f"Wrote {result.accounts:,} companies, {result.owners:,} owners "
         f"({result.inactive_owners} inactive), {result.activities:,} activities and "
-        f"rules.yaml to {out_dir}",
+        f"rules.yaml to {out_dir}; the org is as of {DEFAULT_AS_OF.isoformat()}: plan it with "
+        f"--as-of {DEFAULT_AS_OF.isoformat()}",
         highlight=False,
         soft_wrap=True,
         markup=False,
