@@ -11,19 +11,20 @@ import csv
 from collections import Counter
 from typing import IO, Any
 
+from rules.reasons import InfeasibleCause
 from worker.tables import NONE, Column, Section, index_text, money, number, percent
 
 # Index within 1 ± tolerance up to the rounding the plan applies (6 places).
 BAND_SLACK = 1e-6
-CAUSES = {
-    "account_exceeds_band": "one account's work alone is more than a rep's band",
-    "pinned_load_outside_band": (
+CAUSES: dict[InfeasibleCause, str] = {
+    InfeasibleCause.ACCOUNT_EXCEEDS_BAND: "one account's work alone is more than a rep's band",
+    InfeasibleCause.PINNED_LOAD_OUTSIDE_BAND: (
         "accounts balancing may not move (named, pinned, protected by balance.protect, or kept "
         "by a keep_owner row) alone put a rep outside the band"
     ),
-    "demand_exceeds_capacity": "the team has more work than capacity",
-    "move_budget": "the quarter's balancing move budget ran out",
-    "no_active_members": "no member of the team is an active CRM owner",
+    InfeasibleCause.DEMAND_EXCEEDS_CAPACITY: "the team has more work than capacity",
+    InfeasibleCause.MOVE_BUDGET: "the quarter's balancing move budget ran out",
+    InfeasibleCause.NO_ACTIVE_MEMBERS: "no member of the team is an active CRM owner",
 }
 ASSIGNMENT_COLUMNS = (
     "account_id",
@@ -205,7 +206,7 @@ def balance_section(document: dict[str, Any]) -> Section:
                 ("yes" if pipeline["pencils_out"] else "no") if pipeline else NONE,
             )
         )
-    section.notes.extend(f"{cause}: {CAUSES.get(cause, cause)}." for cause in causes)
+    section.notes.extend(f"{cause}: {CAUSES[InfeasibleCause(cause)]}." for cause in causes)
     return section
 
 

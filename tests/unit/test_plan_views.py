@@ -309,3 +309,10 @@ def test_assignments_csv_has_one_row_per_account_with_empty_cells_for_null() -> 
     assert len(lines) == 1 + len(document["assignments"])
     c008 = next(line for line in lines if line.startswith("C008,"))
     assert c008.startswith("C008,,unassigned,na-enterprise,na-enterprise,")
+
+
+def test_every_infeasible_cause_has_a_legend_line() -> None:
+    from rules.reasons import InfeasibleCause  # noqa: PLC0415
+    from worker.plan_views import CAUSES  # noqa: PLC0415
+
+    assert set(CAUSES) == set(InfeasibleCause)
