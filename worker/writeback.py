@@ -305,9 +305,10 @@ class _Job:
                 decided = self._decide(row, owners)
                 verdicts[row.change_id] = decided
                 self._settle_without_write(decided)
-            stop = self._write(verdicts)
-            self._extend(token, rows)
-            stop = self._notes(verdicts) or stop
+            # Before each call that changes the CRM, renew the lease and leave alone the rows
+            # another claimant took after ours expired: it reads, writes and posts for them.
+            stop = self._write(self._still_held(token, verdicts))
+            stop = self._notes(self._still_held(token, verdicts)) or stop
         self._finish(token, verdicts, report)
         return stop
 
@@ -494,10 +495,12 @@ class _Job:
             else {"class": "TerminalError", "message": "the CRM refused the record"}
         )
 
-    def _extend(self, token: str, rows: Sequence[ChangeRow]) -> None:
+    def _still_held(self, token: str, verdicts: Mapping[str, _Verdict]) -> dict[str, _Verdict]:
+        """The verdicts whose rows `token` still holds, their lease renewed."""
         until = self.ctx.now() + timedelta(seconds=self.ctx.settings.lease_seconds)
         with self.ctx.ledger.write() as connection:
-            ob.extend_lease(connection, token, [r.change_id for r in rows], until=until)
+            held = ob.extend_lease(connection, token, list(verdicts), until=until)
+        return {i: v for i, v in verdicts.items() if i in held}
 
     def _finish(self, token: str, verdicts: Mapping[str, _Verdict], report: ApplyReport) -> None:
         now = self.ctx.now()

@@ -155,3 +155,44 @@ def test_accounts_without_an_owner_at_the_baseline_sync_are_orphaned_not_new(
     reasons = {str(c.reason) for c in plan_from_ledger(active).changes}
     assert "orphaned" in reasons
     assert "new" not in reasons
+
+
+def _another_worker_takes_over_during(
+    call: str, active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    """The first call `call` of this apply outlives its lease; another apply claims the rows
+    and finishes them before that call returns."""
+    original = getattr(crm, call)
+    taken_over: list[bool] = []
+
+    def slow(*args: object) -> object:
+        if not taken_over:
+            taken_over.append(True)
+            clock.advance(seconds=active.settings.lease_seconds + 1)
+            apply_due(active)
+        return original(*args)
+
+    setattr(crm, call, slow)
+
+
+def test_a_lease_lost_while_reading_owners_leaves_the_write_and_note_to_the_new_holder(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    _another_worker_takes_over_during("read_owners", active, crm, clock)
+    report = apply_due(active, max_chunks=1)
+    assert report.lost > 0
+    assert set(crm.owner_writes.values()) == {1}
+    assert set(crm.note_posts.values()) == {1}
+
+
+def test_a_lease_lost_while_writing_posts_no_second_note(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    _another_worker_takes_over_during("write_owners", active, crm, clock)
+    report = apply_due(active, max_chunks=1)
+    assert report.lost > 0
+    assert set(crm.note_posts.values()) == {1}

@@ -416,18 +416,15 @@ def finish(
 
 def extend_lease(
     connection: sa.Connection, worker: str, change_ids: Sequence[str], *, until: datetime
-) -> int:
-    """Push the lease of rows `worker` holds to `until`; return how many it still held."""
-    result = connection.execute(
-        sa.update(changes)
-        .where(
-            changes.c.change_id.in_(change_ids),
-            changes.c.state == ChangeState.APPLYING,
-            changes.c.claimed_by == worker,
-        )
-        .values(lease_until=until)
+) -> set[str]:
+    """Push the lease of rows `worker` holds to `until`; return the ids it still held."""
+    held_by_worker = sa.and_(
+        changes.c.change_id.in_(list(change_ids)),
+        changes.c.state == ChangeState.APPLYING,
+        changes.c.claimed_by == worker,
     )
-    return result.rowcount
+    connection.execute(sa.update(changes).where(held_by_worker).values(lease_until=until))
+    return set(connection.scalars(sa.select(changes.c.change_id).where(held_by_worker)))
 
 
 def select_changes(
