@@ -127,6 +127,27 @@ def test_a_rep_deactivated_in_the_crm_has_their_book_moved_within_one_sync_with_
     assert all(crm.note_posts[f"territory-sync:{r.change_id}"] == 1 for r in moved)
 
 
+def test_a_held_discretionary_move_whose_owner_then_leaves_goes_ahead_with_the_departure(
+    active: WorkerContext, crm: FakeCrm, golden_rules_text: str
+) -> None:
+    from worker.activation import activate  # noqa: PLC0415
+
+    strict = golden_rules_text.replace("max_share_per_run: 0.25", "max_share_per_run: 0.01")
+    activate(active, "rules.yaml", strict)
+    sync_step(active, spec="hubspot", full=True)
+    plan_from_ledger(active, save=True)
+    held = [r for r in rows(active) if r.state is ChangeState.PLANNED and r.from_owner_id]
+    assert held, "the strict rail holds discretionary moves away from active reps"
+    leaver = held[0].from_owner_id
+    assert leaver is not None
+    crm.deactivate(leaver)
+    assert sync_step(active, spec="hubspot").departure is not None
+    apply_due(active)
+    after = {r.change_id: r for r in rows(active)}
+    forced_now = [after[r.change_id] for r in held if r.from_owner_id == leaver]
+    assert {(str(r.share), str(r.state)) for r in forced_now} == {("forced", "applied")}
+
+
 def test_notice_a_week_ahead_moves_nothing_before_that_day_and_everything_on_it(
     active: WorkerContext, crm: FakeCrm, clock: Clock
 ) -> None:

@@ -178,11 +178,14 @@ def record_changes(
         existing = current.get(change.account_id)
         if existing is not None and existing.change_id == change.change_id:
             kept.append(change.change_id)
-            if (
-                change.effective_date < existing.effective_date
-                and existing.state in REPLACEABLE_STATES
-            ):
-                # A more urgent cause proposes the same move: it takes the earlier date.
+            sooner = change.effective_date < existing.effective_date
+            now_forced = change.share is Share.FORCED and existing.share is not Share.FORCED
+            if (sooner or now_forced) and existing.state in REPLACEABLE_STATES:
+                # A more urgent cause proposes the same move: it takes the earlier date, and a
+                # forced cause (the owner left) takes the move out of a discretionary share
+                # waiting for approval.
+                if now_forced:
+                    escalated.append(change.change_id)
                 connection.execute(
                     sa.update(changes)
                     .where(changes.c.change_id == existing.change_id)
