@@ -6,7 +6,6 @@ a typed result; none prints, exits or enqueues (the task layer decides what foll
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,21 +86,8 @@ def apply_step(
     waiting = has_expired_leases(ctx) if expired_only else has_due_work(ctx)
     if not waiting:
         return ApplyReport(dry_run=False), False
-    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    total = None
-    while True:
-        report = apply_due(ctx, run_id=run_id, max_chunks=1, expired_only=expired_only)
-        if total is None:
-            total = report
-        else:
-            total.rows.extend(report.rows)
-            total.lost += report.lost
-            total.paused, total.stopped = report.paused, report.stopped
-        done = not report.rows and not report.lost
-        if done or report.paused or report.stopped is not None:
-            return total, False
-        if deadline is not None and time.monotonic() > deadline:
-            return total, has_due_work(ctx)
+    report = apply_due(ctx, run_id=run_id, expired_only=expired_only, budget_seconds=budget_seconds)
+    return report, report.out_of_time and has_due_work(ctx)
 
 
 def has_due_work(ctx: WorkerContext) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import os
 import socket
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -105,6 +106,7 @@ class ApplyReport:
     paused: bool = False
     stopped: dict[str, Any] | None = None  # the error that stopped the run early
     lost: int = 0  # rows whose lease expired mid-chunk (the reconciler finishes them)
+    out_of_time: bool = False  # the budget ran out between chunks; due work may remain
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -135,9 +137,15 @@ def apply_due(
     dry_run: bool = False,
     max_chunks: int | None = None,
     expired_only: bool = False,
+    budget_seconds: float | None = None,
     progress: Progress | None = None,
 ) -> ApplyReport:
-    """Apply the changes due today (of one run, or all); `dry_run` only says what it would do."""
+    """Apply the changes due today (of one run, or all); `dry_run` only says what it would do.
+
+    Claims no further chunk once `budget_seconds` have passed (`out_of_time`). A row this apply
+    sends back to `due` (a transient failure) waits for the next apply: claimed again at once,
+    it would spend every attempt within a second.
+    """
     rules = active_rules(ctx)
     spec = ctx.source()
     connector = ctx.connector(spec, rules.rule)
@@ -155,10 +163,15 @@ def apply_due(
             if progress is not None:
                 progress(len(chunk))
         return report
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     with ctx.ledger.write() as connection:
         ob.promote_due(connection, ctx.today(), now=ctx.now())
     chunks = 0
+    sent_back: set[str] = set()
     while max_chunks is None or chunks < max_chunks:
+        if chunks and deadline is not None and time.monotonic() > deadline:
+            report.out_of_time = True
+            break
         with ctx.ledger.read() as connection:
             if is_paused(connection):
                 report.paused = True
@@ -173,11 +186,14 @@ def apply_due(
                 now=ctx.now(),
                 run_id=run_id,
                 expired_only=expired_only,
+                exclude=sent_back,
             )
         if not claimed:
             break
         chunks += 1
+        first = len(report.rows)
         stopped = job.apply(claimed, token, report)
+        sent_back.update(r.change_id for r in report.rows[first:] if r.state == ChangeState.DUE)
         if progress is not None:
             progress(len(claimed))
         if stopped is not None:

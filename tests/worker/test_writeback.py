@@ -7,13 +7,15 @@ from datetime import datetime
 
 import pytest
 
+from connectors.errors import TransientError
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
 from worker.context import WorkerContext
+from worker.ledger import outbox as ob
 from worker.ledger.outbox import select_changes
 from worker.ledger.states import ChangeState
 from worker.planning import plan_from_ledger
-from worker.steps import sync_step
+from worker.steps import apply_step, sync_step
 from worker.writeback import Action, apply_due
 
 
@@ -196,3 +198,33 @@ def test_a_lease_lost_while_writing_posts_no_second_note(
     report = apply_due(active, max_chunks=1)
     assert report.lost > 0
     assert set(crm.note_posts.values()) == {1}
+
+
+@pytest.mark.parametrize("through", ["command", "task step"])
+def test_a_record_refused_for_now_waits_for_the_next_apply_instead_of_spending_its_attempts(
+    active: WorkerContext, crm: FakeCrm, clock: Clock, through: str
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    with active.ledger.read() as connection:
+        target = select_changes(connection)[0]
+    # Salesforce's per-record UNABLE_TO_LOCK_ROW: the rest of the batch was written.
+    crm.refuse_write[target.account_id] = TransientError("row locked", code="UNABLE_TO_LOCK_ROW")
+
+    def attempt() -> ob.ChangeRow:
+        if through == "command":
+            apply_due(active)
+        else:
+            apply_step(active)
+        with active.ledger.read() as connection:
+            (row,) = select_changes(connection, account_id=target.account_id)[-1:]
+        return row
+
+    first = attempt()
+    assert (first.state, first.attempts) == (ChangeState.DUE, 1)
+    assert first.error is not None
+    assert first.error["code"] == "UNABLE_TO_LOCK_ROW"
+    del crm.refuse_write[target.account_id]
+    second = attempt()
+    assert (second.state, second.attempts) == (ChangeState.APPLIED, 2)
+    assert crm.owner_writes[target.account_id] == 1

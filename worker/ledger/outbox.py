@@ -9,7 +9,7 @@ note before it posts, so a row applied twice has one effect.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -319,8 +319,10 @@ def claim(
     now: datetime,
     run_id: int | None = None,
     expired_only: bool = False,
+    exclude: Collection[str] = (),
 ) -> list[ChangeRow]:
-    """Claim up to `limit` due rows (and rows whose lease expired) for `worker`.
+    """Claim up to `limit` due rows (and rows whose lease expired) for `worker`, but none of
+    `exclude`.
 
     PostgreSQL skips rows another transaction holds (`FOR UPDATE SKIP LOCKED`); SQLite runs one
     writer at a time, and the UPDATE is conditional on the state it read, so two claimants never
@@ -331,6 +333,8 @@ def claim(
     query = sa.select(changes.c.change_id).where(eligible)
     if run_id is not None:
         query = query.where(changes.c.run_id == run_id)
+    if exclude:
+        query = query.where(changes.c.change_id.not_in(list(exclude)))
     query = query.order_by(changes.c.effective_date, changes.c.change_id).limit(limit)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
