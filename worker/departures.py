@@ -18,7 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from worker.context import WorkerContext
-from worker.ledger.pins import mark_departure_run, record_departure
+from worker.ledger.pins import (
+    mark_departure_run,
+    record_departure,
+    settle_pending_departures,
+)
 from worker.ledger.runs import finish_run
 from worker.ledger.states import RunKind, RunState
 from worker.ledger.tables import mirror_owners, runs
@@ -74,6 +78,7 @@ def departure_run(ctx: WorkerContext, owner_ids: Sequence[str]) -> PlanRun:
     summary = departure_summary(ctx, result, owner_ids)
     with ctx.ledger.write() as connection:
         mark_departure_run(connection, owner_ids, result.run_id)
+        settle_pending_departures(connection, owner_ids, now=ctx.now())
         state = connection.scalar(sa.select(runs.c.state).where(runs.c.run_id == result.run_id))
         finish_run(
             connection, result.run_id, state=RunState(str(state)), now=ctx.now(), summary=summary

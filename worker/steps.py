@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from worker.context import WorkerContext
 from worker.departures import departure_run
+from worker.ledger.pins import pending_departures
 from worker.ledger.revisions import active_revision
 from worker.ledger.states import ChangeState
 from worker.ledger.tables import changes
@@ -45,16 +46,18 @@ def sync_step(
     spec: str | None = None,
     progress: Progress | None = None,
 ) -> SyncStep:
-    """Sync the mirror; when it saw owners deactivated, run a departure run."""
+    """Sync the mirror; when it (or a sync that failed after seeing them) saw owners
+    deactivated, run a departure run."""
     result = sync_mirror(ctx, spec or ctx.source(), full=full, progress=progress)
-    if not result.departed:
-        return SyncStep(result)
     with ctx.ledger.read() as connection:
+        departed = pending_departures(connection)
         has_rules = active_revision(connection) is not None
+    if not departed:
+        return SyncStep(result)
     if not has_rules:
         return SyncStep(result, departure_skipped="no rule revision is active yet")
     try:
-        return SyncStep(result, departure_run(ctx, result.departed))
+        return SyncStep(result, departure_run(ctx, departed))
     except PlanningError as exc:
         return SyncStep(result, departure_skipped=str(exc))
 

@@ -42,7 +42,7 @@ from worker.ledger.mirror import (
     store_owners,
     stream_state,
 )
-from worker.ledger.pins import Pin, add_pins, written_owner_of
+from worker.ledger.pins import Pin, add_pending_departures, add_pins, written_owner_of
 from worker.ledger.revisions import active_revision
 from worker.ledger.runs import finish_run, start_run
 from worker.ledger.states import RunKind, RunState
@@ -235,6 +235,9 @@ def _sync_owners(ctx: WorkerContext, connector: Connector, result: SyncResult) -
     owners = list(connector.iter_owners())
     with ctx.ledger.write() as connection:
         result.departed = store_owners(connection, owners, now=ctx.now())
+        # Kept until a departure run is recorded: a sync failing after this pass would
+        # otherwise forget the departure (the mirror already knows the owner as inactive).
+        add_pending_departures(connection, result.departed, now=ctx.now())
     result.owners = len(owners)
 
 

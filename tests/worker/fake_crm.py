@@ -45,6 +45,7 @@ class FakeCrm:
     refuse_write: dict[str, ConnectorError] = field(default_factory=dict)
     drop_after_note: set[str] = field(default_factory=set)
     fail_reads: int = 0  # the next N owner reads fail with a 503
+    fail_company_pages: ConnectorError | None = None  # every company read fails with it
     page_size: int = 1000
 
     @classmethod
@@ -82,6 +83,8 @@ class FakeCrm:
     ) -> Iterator[CompanyPage]:
         del since  # every read is a full read here
         self.calls["companies"] += 1
+        if self.fail_company_pages is not None:
+            raise self.fail_company_pages
         ids = sorted(self.companies)
         start = 0 if resume is None else ids.index(resume) + 1
         while start < len(ids):

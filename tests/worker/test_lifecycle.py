@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from connectors.errors import TerminalError
 from rules.reasons import Share
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
@@ -146,6 +147,26 @@ def test_a_held_discretionary_move_whose_owner_then_leaves_goes_ahead_with_the_d
     after = {r.change_id: r for r in rows(active)}
     forced_now = [after[r.change_id] for r in held if r.from_owner_id == leaver]
     assert {(str(r.share), str(r.state)) for r in forced_now} == {("forced", "applied")}
+
+
+def test_a_departure_seen_by_a_sync_that_then_failed_starts_its_run_on_the_next_sync(
+    active: WorkerContext, crm: FakeCrm
+) -> None:
+    sync_step(active, spec="hubspot", full=True)
+    plan_from_ledger(active, save=True)
+    apply_due(active)
+    leaver = busiest_rep(active)
+    book = [a for a, acc in crm.companies.items() if acc.owner_id == leaver]
+    crm.deactivate(leaver)
+    crm.fail_company_pages = TerminalError("the token was revoked", status=401)
+    with pytest.raises(TerminalError):
+        sync_step(active, spec="hubspot")  # the owners were stored, the companies were not
+    crm.fail_company_pages = None
+    step = sync_step(active, spec="hubspot")
+    assert step.departure is not None
+    apply_due(active)
+    assert all(crm.companies[a].owner_id != leaver for a in book)
+    assert sync_step(active, spec="hubspot").departure is None  # one run per departure
 
 
 def test_notice_a_week_ahead_moves_nothing_before_that_day_and_everything_on_it(

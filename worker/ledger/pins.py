@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Final
 
 import sqlalchemy as sa
 
-from worker.ledger.tables import departures, pins, written_owners
+from worker.ledger.facts import get_fact, set_fact
+from worker.ledger.tables import departures, mirror_owners, pins, written_owners
+
+# Owners a sync saw deactivated whose departure run has not been recorded yet.
+PENDING_DEPARTURES: Final = "departures.pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +130,39 @@ def mark_departure_run(connection: sa.Connection, owner_ids: Iterable[str], run_
         connection.execute(
             sa.update(departures).where(departures.c.owner_id.in_(ids)).values(run_id=run_id)
         )
+
+
+def add_pending_departures(
+    connection: sa.Connection, owner_ids: Iterable[str], *, now: datetime
+) -> None:
+    """Remember owners seen deactivated until a departure run moves their books."""
+    pending = set(_pending(connection))
+    added = pending | set(owner_ids)
+    if added != pending:
+        set_fact(connection, PENDING_DEPARTURES, json.dumps(sorted(added)), now=now)
+
+
+def pending_departures(connection: sa.Connection) -> list[str]:
+    """Owners seen deactivated, still inactive, whose departure run has not been recorded."""
+    pending = _pending(connection)
+    if not pending:
+        return []
+    inactive = sa.select(mirror_owners.c.owner_id).where(
+        mirror_owners.c.owner_id.in_(pending), mirror_owners.c.active.is_(False)
+    )
+    return sorted(connection.scalars(inactive))
+
+
+def settle_pending_departures(
+    connection: sa.Connection, owner_ids: Iterable[str], *, now: datetime
+) -> None:
+    """Forget `owner_ids` as pending: their departure run is recorded."""
+    pending = set(_pending(connection))
+    left = pending - set(owner_ids)
+    if left != pending:
+        set_fact(connection, PENDING_DEPARTURES, json.dumps(sorted(left)), now=now)
+
+
+def _pending(connection: sa.Connection) -> list[str]:
+    text = get_fact(connection, PENDING_DEPARTURES)
+    return list(json.loads(text)) if text else []
