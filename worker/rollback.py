@@ -47,6 +47,9 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
         run = get_run(connection, run_id)
         if run is None:
             raise RollbackError(f"no run {run_id}: `territory runs` lists them")
+        if run.state is RunState.ROLLED_BACK:
+            # Its undo changes exist already: a second undo would only post notes again.
+            raise RollbackError(f"run {run_id} was rolled back already")
         rows = ob.select_changes(connection, run_id=run_id)
         busy = [r.change_id for r in rows if r.state is ChangeState.APPLYING]
         if busy:

@@ -22,7 +22,7 @@ from worker.ledger.outbox import select_changes
 from worker.ledger.states import ChangeState
 from worker.ledger.tables import pins
 from worker.planning import plan_from_ledger
-from worker.rollback import rollback_run
+from worker.rollback import RollbackError, rollback_run
 from worker.steps import apply_step, sync_step
 from worker.writeback import apply_due, worker_token
 
@@ -223,6 +223,23 @@ def test_a_rollback_restores_the_owners_with_new_ids_and_the_next_plan_leaves_th
     assert again_moved  # (the quarter's move budget, spent once already, may hold some back)
     assert not set(redone.values()) & {r.change_id for r in applied}
     assert len(earlier) >= 2 * len(again_moved)  # each: its first change and its rollback
+
+
+def test_a_run_rolled_back_once_is_not_rolled_back_again(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    sync_step(active, spec="hubspot", full=True)
+    run = plan_from_ledger(active, save=True)
+    assert run.run_id is not None
+    clock.advance(days=60)
+    apply_due(active)
+    rollback_run(active, run.run_id)
+    apply_due(active)
+    notes = sum(crm.note_posts.values())
+    with pytest.raises(RollbackError, match="rolled back already"):
+        rollback_run(active, run.run_id)
+    apply_due(active)
+    assert sum(crm.note_posts.values()) == notes
 
 
 @pytest.mark.parametrize("with_owner", [True, False])
