@@ -10,6 +10,7 @@ import pytest
 from connectors.errors import TransientError
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
+from worker.approvals import pause
 from worker.context import WorkerContext
 from worker.ledger import outbox as ob
 from worker.ledger.outbox import select_changes
@@ -228,3 +229,20 @@ def test_a_record_refused_for_now_waits_for_the_next_apply_instead_of_spending_i
     second = attempt()
     assert (second.state, second.attempts) == (ChangeState.APPLIED, 2)
     assert crm.owner_writes[target.account_id] == 1
+
+
+def test_a_paused_apply_asks_the_crm_nothing(
+    active: WorkerContext, crm: FakeCrm, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    pause(active)
+    calls_before = sum(crm.calls.values())
+    asked: list[str] = []
+    for method in ("account_id", "ensure_fields", "read_owners"):
+        monkeypatch.setattr(crm, method, lambda *a, name=method, **kw: asked.append(name))
+    report = apply_due(active)
+    assert report.paused
+    assert report.rows == []
+    assert asked == []
+    assert sum(crm.calls.values()) == calls_before
