@@ -388,7 +388,7 @@ class _Job:
             elif result.outcome is WriteOutcome.NOT_SENT:
                 self._retry_later(verdict, stop)
             else:
-                self._failed(verdict, result.error)
+                self._failed(verdict, result.error, stop)
         for verdict in todo[len(results) :]:  # a connector that answered short: never sent
             self._retry_later(verdict, stop)
         if unknown:
@@ -454,7 +454,7 @@ class _Job:
             elif result.outcome in (WriteOutcome.NOT_SENT, WriteOutcome.APPLIED):
                 self._retry_later(verdict, stop)
             else:
-                self._failed(verdict, result.error)
+                self._failed(verdict, result.error, stop)
         for verdict in to_post[len(results) :]:
             self._retry_later(verdict, stop)
         if unknown:
@@ -500,8 +500,13 @@ class _Job:
             verdict.state = ChangeState.DUE
         verdict.error = error.to_json() if error is not None else None
 
-    def _failed(self, verdict: _Verdict, error: ConnectorError | None) -> None:
-        if error is not None and error.retryable:
+    def _failed(
+        self, verdict: _Verdict, error: ConnectorError | None, stop: ConnectorError | None
+    ) -> None:
+        # A call refused as a whole (`stop`: an expired token, a missing scope) refused none of
+        # its records: the change waits for the next apply, its attempts counted, so an owner
+        # written before the refusal still gets its note once a person fixed the cause.
+        if error is not None and (error.retryable or error is stop):
             self._retry_later(verdict, error)
             return
         verdict.state = ChangeState.FAILED
