@@ -26,7 +26,7 @@ from worker.ledger.outbox import (
     select_changes,
 )
 from worker.ledger.runs import start_run
-from worker.ledger.states import ChangeState, RunKind
+from worker.ledger.states import OPEN_STATES, ChangeState, RunKind
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -280,3 +280,29 @@ def test_finishing_a_chunk_costs_the_same_statements_for_many_rows_as_for_few(
         )
         assert (row.applied_at is not None) == (outcome.state is ChangeState.APPLIED)
         assert row.lease_until is None
+
+
+def test_a_claim_racing_a_plan_never_leaves_an_account_two_open_changes(ledger: Ledger) -> None:
+    if ledger.is_sqlite:
+        pytest.skip("SQLite runs one writer at a time: a claim cannot run inside a plan")
+    _due(ledger, 1)  # a0000: o-1 -> o-2, due
+    ran: list[bool] = []
+
+    def claim_meanwhile(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        # Right after the plan read the open changes, a worker claims the due row.
+        if ran or "FROM changes" not in statement or "state IN" not in statement:
+            return
+        ran.append(True)
+        with ledger.write() as other:
+            claim(other, worker="w1", limit=5, lease=timedelta(minutes=5), now=NOW)
+
+    with ledger.write() as c:
+        sa_event.listen(c, "after_cursor_execute", claim_meanwhile)
+        record_changes(
+            c, new_run_in(c), [make_change("a0000", to="o-3")], now=NOW, cancel_unproposed=True
+        )
+        sa_event.remove(c, "after_cursor_execute", claim_meanwhile)
+    assert ran, "the plan read the open changes"
+    with ledger.read() as c:
+        open_rows = [r for r in select_changes(c, account_id="a0000") if r.state in OPEN_STATES]
+    assert len(open_rows) == 1

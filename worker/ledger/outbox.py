@@ -119,9 +119,12 @@ class Recorded:
     escalated: tuple[str, ...] = ()  # kept rows a forced cause now proposes (earlier date)
 
 
-def open_changes(connection: sa.Connection) -> dict[str, ChangeRow]:
-    """The open change per account (at most one)."""
+def open_changes(connection: sa.Connection, *, lock: bool = False) -> dict[str, ChangeRow]:
+    """The open change per account (at most one); `lock`: held until the transaction ends, so
+    no claim takes one of them meanwhile (PostgreSQL; SQLite's writer holds the database)."""
     query = sa.select(changes).where(changes.c.state.in_(OPEN_STATES))
+    if lock and connection.dialect.name == "postgresql":
+        query = _locked_in_order(query)
     return {row.account_id: row for row in map(row_of, connection.execute(query))}
 
 
@@ -165,7 +168,8 @@ def record_changes(
     proposal for its account waits for the next plan (`deferred`). `initial_state` gives each
     new row's state by change id (default `planned`).
     """
-    current = open_changes(connection)
+    # Locked: a row a worker claimed after this read would get a second open change beside it.
+    current = open_changes(connection, lock=True)
     proposed_accounts = {c.account_id for c in proposed}
     inserted: list[str] = []
     kept: list[str] = []
@@ -301,11 +305,16 @@ def cancel(connection: sa.Connection, change_id: str, *, now: datetime) -> Chang
 
 
 def promote_due(connection: sa.Connection, today: date, *, now: datetime) -> int:
-    """Approved rows effective on or before `today` become due; return how many."""
+    """Approved rows effective on or before `today` become due; return how many.
+
+    On PostgreSQL rows a plan holds locked right now are left for the next call, never waited
+    for (their plan may supersede them)."""
+    ready = sa.and_(changes.c.state == ChangeState.APPROVED, changes.c.effective_date <= today)
+    if connection.dialect.name == "postgresql":
+        free = sa.select(changes.c.change_id).where(ready).with_for_update(skip_locked=True)
+        ready = changes.c.change_id.in_(free.scalar_subquery())
     result = connection.execute(
-        sa.update(changes)
-        .where(changes.c.state == ChangeState.APPROVED, changes.c.effective_date <= today)
-        .values(state=ChangeState.DUE, updated_at=now)
+        sa.update(changes).where(ready).values(state=ChangeState.DUE, updated_at=now)
     )
     return result.rowcount
 
@@ -377,12 +386,12 @@ def finish(
         changes.c.state == ChangeState.APPLYING, changes.c.claimed_by == worker
     )
     held: set[str] = set()
-    for chunk in _chunks(ids, 500):
+    for chunk in _chunks(sorted(ids), 500):
         query = sa.select(changes.c.change_id).where(changes.c.change_id.in_(chunk), held_by_worker)
         if connection.dialect.name == "postgresql":
             # Locked until the update below: what is found held stays held (SQLite's writer
             # holds the database from BEGIN IMMEDIATE already).
-            query = query.with_for_update()
+            query = _locked_in_order(query)
         held.update(connection.scalars(query))
     rows = [
         {
@@ -430,8 +439,14 @@ def extend_lease(
         changes.c.state == ChangeState.APPLYING,
         changes.c.claimed_by == worker,
     )
-    connection.execute(sa.update(changes).where(held_by_worker).values(lease_until=until))
-    return set(connection.scalars(sa.select(changes.c.change_id).where(held_by_worker)))
+    held = sa.select(changes.c.change_id).where(held_by_worker)
+    if connection.dialect.name == "postgresql":
+        held = _locked_in_order(held)
+    found = set(connection.scalars(held))
+    connection.execute(
+        sa.update(changes).where(changes.c.change_id.in_(found)).values(lease_until=until)
+    )
+    return found
 
 
 def select_changes(
@@ -462,6 +477,12 @@ def count_by_state(connection: sa.Connection, run_id: int | None = None) -> dict
     if run_id is not None:
         query = query.where(changes.c.run_id == run_id)
     return dict(connection.execute(query).all())
+
+
+def _locked_in_order(query: sa.Select[Any]) -> sa.Select[Any]:
+    """`query` locking its rows in change id order: transactions that lock several open rows
+    (a plan, a finish, a lease renewal) queue behind each other instead of deadlocking."""
+    return query.order_by(changes.c.change_id).with_for_update()
 
 
 def _set_state(
