@@ -37,6 +37,7 @@ class SyncStep:
     sync: SyncResult
     departure: PlanRun | None = None
     departure_skipped: str | None = None  # why owners left but no departure run ran
+    departed: tuple[str, ...] = ()  # owners whose books the departure run is for
 
 
 def sync_step(
@@ -54,12 +55,13 @@ def sync_step(
         has_rules = active_revision(connection) is not None
     if not departed:
         return SyncStep(result)
+    left = tuple(departed)
     if not has_rules:
-        return SyncStep(result, departure_skipped="no rule revision is active yet")
+        return SyncStep(result, departure_skipped="no rule revision is active yet", departed=left)
     try:
-        return SyncStep(result, departure_run(ctx, departed))
+        return SyncStep(result, departure_run(ctx, departed), departed=left)
     except PlanningError as exc:
-        return SyncStep(result, departure_skipped=str(exc))
+        return SyncStep(result, departure_skipped=str(exc), departed=left)
 
 
 def plan_step(ctx: WorkerContext, *, progress: Progress | None = None) -> PlanRun:

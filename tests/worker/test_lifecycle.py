@@ -164,6 +164,7 @@ def test_a_departure_seen_by_a_sync_that_then_failed_starts_its_run_on_the_next_
     crm.fail_company_pages = None
     step = sync_step(active, spec="hubspot")
     assert step.departure is not None
+    assert step.departed == (leaver,)
     apply_due(active)
     assert all(crm.companies[a].owner_id != leaver for a in book)
     assert sync_step(active, spec="hubspot").departure is None  # one run per departure

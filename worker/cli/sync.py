@@ -71,13 +71,13 @@ def sync(
         run = step.departure
         announce(
             run,
-            f"{len(done.departed):,} owner(s) deactivated in the CRM: departure run "
+            f"{len(step.departed):,} owner(s) deactivated in the CRM: departure run "
             f"{run.run_id} plans {len(run.changes):,} forced change(s) (their books, orphans "
             f"and the hierarchy changes that follow: `territory changes --run {run.run_id}`)",
         )
     elif step.departure_skipped is not None:
         err.print(
-            f"{len(done.departed):,} owner(s) deactivated in the CRM, but no departure run: "
+            f"{len(step.departed):,} owner(s) deactivated in the CRM, but no departure run: "
             f"{step.departure_skipped}",
             highlight=False,
             soft_wrap=True,
