@@ -33,6 +33,15 @@ def busiest_rep(ctx: WorkerContext) -> str:
     return max((r for r in reps if r.active), key=lambda r: (r.accounts, r.owner_id)).owner_id
 
 
+def a_rep_with_their_book_applied(ctx: WorkerContext, crm: FakeCrm) -> tuple[str, list[str]]:
+    """The first plan applied; the busiest rep and the accounts they own now."""
+    sync_step(ctx, spec="hubspot", full=True)
+    plan_from_ledger(ctx, save=True)
+    apply_due(ctx)
+    rep = busiest_rep(ctx)
+    return rep, [a for a, acc in crm.companies.items() if acc.owner_id == rep]
+
+
 def rows(ctx: WorkerContext) -> list[ob.ChangeRow]:
     with ctx.ledger.read() as connection:
         return select_changes(connection)
@@ -110,11 +119,7 @@ def test_declined_changes_never_apply(
 def test_a_rep_deactivated_in_the_crm_has_their_book_moved_within_one_sync_with_notes(
     active: WorkerContext, crm: FakeCrm
 ) -> None:
-    sync_step(active, spec="hubspot", full=True)
-    plan_from_ledger(active, save=True)
-    apply_due(active)
-    leaver = busiest_rep(active)
-    book = [a for a, acc in crm.companies.items() if acc.owner_id == leaver]
+    leaver, book = a_rep_with_their_book_applied(active, crm)
     assert book
     crm.deactivate(leaver)
     step = sync_step(active, spec="hubspot")
@@ -152,11 +157,7 @@ def test_a_held_discretionary_move_whose_owner_then_leaves_goes_ahead_with_the_d
 def test_a_departure_seen_by_a_sync_that_then_failed_starts_its_run_on_the_next_sync(
     active: WorkerContext, crm: FakeCrm
 ) -> None:
-    sync_step(active, spec="hubspot", full=True)
-    plan_from_ledger(active, save=True)
-    apply_due(active)
-    leaver = busiest_rep(active)
-    book = [a for a, acc in crm.companies.items() if acc.owner_id == leaver]
+    leaver, book = a_rep_with_their_book_applied(active, crm)
     crm.deactivate(leaver)
     crm.fail_company_pages = TerminalError("the token was revoked", status=401)
     with pytest.raises(TerminalError):
@@ -173,11 +174,7 @@ def test_a_departure_seen_by_a_sync_that_then_failed_starts_its_run_on_the_next_
 def test_notice_a_week_ahead_moves_nothing_before_that_day_and_everything_on_it(
     active: WorkerContext, crm: FakeCrm, clock: Clock
 ) -> None:
-    sync_step(active, spec="hubspot", full=True)
-    plan_from_ledger(active, save=True)
-    apply_due(active)
-    leaver = busiest_rep(active)
-    book = [a for a, acc in crm.companies.items() if acc.owner_id == leaver]
+    leaver, book = a_rep_with_their_book_applied(active, crm)
     day = active.today() + timedelta(days=7)
     notice = give_notice(active, crm.owners[leaver].email, day)
     assert {c.effective_date for c in notice.run.changes if c.from_owner_id == leaver} == {day}
