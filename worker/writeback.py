@@ -146,6 +146,10 @@ def apply_due(
     sends back to `due` (a transient failure) waits for the next apply: claimed again at once,
     it would spend every attempt within a second.
     """
+    if not dry_run and _paused(ctx):
+        # Before the CRM is asked anything: checking (or creating) the territory fields is a
+        # call, and a paused ledger's worker would make it every relay.
+        return ApplyReport(dry_run=False, paused=True)
     rules = active_rules(ctx)
     spec = ctx.source()
     connector = ctx.connector(spec, rules.rule)
@@ -172,10 +176,9 @@ def apply_due(
         if chunks and deadline is not None and time.monotonic() > deadline:
             report.out_of_time = True
             break
-        with ctx.ledger.read() as connection:
-            if is_paused(connection):
-                report.paused = True
-                break
+        if _paused(ctx):
+            report.paused = True
+            break
         token = worker_token()
         with ctx.ledger.write() as connection:
             claimed = ob.claim(
@@ -200,6 +203,11 @@ def apply_due(
             report.stopped = stopped.to_json()
             break
     return report
+
+
+def _paused(ctx: WorkerContext) -> bool:
+    with ctx.ledger.read() as connection:
+        return is_paused(connection) is not None
 
 
 def _require_same_crm(ctx: WorkerContext, connector: Connector) -> None:
