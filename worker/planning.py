@@ -160,7 +160,8 @@ def plan_from_ledger(
             ob.approve_changes(connection, recorded.escalated, who=RAIL, now=now)
         counts = run_counts(plan, proposed, recorded, held)
         counts["locked_not_moved"] = sum(1 for c in plan.changes if c.account_id in locked)
-        waiting = any(c.share in held for c in proposed if c.change_id in set(recorded.inserted))
+        inserted = set(recorded.inserted)  # once: per change, 85k changes took 7 minutes
+        waiting = any(c.share in held for c in proposed if c.change_id in inserted)
         finish_run(
             connection,
             run_id,

@@ -67,12 +67,25 @@ from worker.writeback import _would_claim as would_claim  # the dry run's own qu
 HUBSPOT_RATE: Final = 190 / 10  # calls per second the rolling window allows
 SALESFORCE_RATE: Final = 25.0  # the connector's own pace (connectors.budget.salesforce_windows)
 BATCH: Final = {"hubspot": 100, "salesforce": 200}
-# Calls per batch of changes: read, write and note (HubSpot); read, write, note, link (Salesforce).
-CALLS_PER_BATCH: Final = {"hubspot": 3, "salesforce": 4}
+# The floor's calls per batch of changes, by sandbox endpoint: read, write and note (HubSpot);
+# read, write, note and note link (Salesforce).
+FLOOR_ENDPOINTS: Final = {
+    "hubspot": {
+        "hubspot.companies.batch_read": 1,
+        "hubspot.companies.batch_update": 1,
+        "hubspot.notes.batch_create": 1,
+    },
+    "salesforce": {
+        "salesforce.query": 1,
+        "salesforce.collections": 1,
+        "salesforce.collections.create": 2,
+    },
+}
 CHANGED_SHARE: Final = 0.01
-# An incremental sync lists owners (HubSpot: active and archived apart), companies, deletions
-# and activity: one call each at least, whatever changed.
-SYNC_STREAM_CALLS: Final = 5
+# The calls an incremental sync makes whatever changed, one per listing: HubSpot lists active
+# and archived owners apart, searches companies, lists archived ones and searches each of four
+# activity types; Salesforce queries users, accounts, deleted accounts, tasks and events.
+SYNC_STREAM_CALLS: Final = {"hubspot": 8, "salesforce": 5}
 UNBOUNDED: Final = Window(1_000_000, 1)
 
 
@@ -125,6 +138,13 @@ class ApplyFigures:
     def rate_floor_s(self) -> float:
         return self.limited.total_calls / self.rate_per_s
 
+    def over_floor(self) -> dict[str, int]:
+        """The limited apply's calls beyond the floor's, per endpoint."""
+        batches = math.ceil(self.limited.changes / BATCH[self.crm])
+        share = {k: n * batches for k, n in FLOOR_ENDPOINTS[self.crm].items()}
+        over = {k: v - share.get(k, 0) for k, v in self.limited.calls.items()}
+        return {k: v for k, v in over.items() if v}
+
 
 @dataclass(slots=True)
 class PlanFigures:
@@ -139,10 +159,16 @@ class PlanFigures:
     csv_changes: int
     mirror_all_s: list[float] = field(default_factory=list)
     csv_all_s: list[float] = field(default_factory=list)
+    mirror_cpu_s: float = 0.0  # best CPU time, which contention for the machine hardly moves
+    csv_cpu_s: float = 0.0
 
     @property
     def ratio(self) -> float:
         return self.mirror_s / self.csv_s
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.mirror_cpu_s / self.csv_cpu_s
 
 
 # ---- the worker against the sandbox ----------------------------------------------------------
@@ -336,7 +362,7 @@ def measure(crm: str, data: Path, wanted: int) -> ApplyFigures:
         companies=full.companies,
         changes=limited.changes,
         rate_per_s=rate,
-        floor_calls=CALLS_PER_BATCH[crm] * math.ceil(limited.changes / BATCH[crm]),
+        floor_calls=sum(FLOOR_ENDPOINTS[crm].values()) * math.ceil(limited.changes / BATCH[crm]),
         limited=limited,
         unlimited=unlimited,
         full_sync=full,
@@ -385,22 +411,26 @@ def _plan_figures(data: Path, repeats: int) -> PlanFigures:
         sync_s = time.perf_counter() - started
         mirror_s: list[float] = []
         csv_s: list[float] = []
+        mirror_cpu: list[float] = []
+        csv_cpu: list[float] = []
         mirror_changes = csv_changes = 0
         for _ in range(repeats):
             gc.collect()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             run = plan_from_ledger(ctx, as_of=DEFAULT_AS_OF)
             mirror_s.append(time.perf_counter() - started)
+            mirror_cpu.append(time.process_time() - cpu)
             mirror_changes = len(run.changes)
             del run
             gc.collect()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             loaded = load_rule_file(rules, err)
             snapshot = load_snapshot(
                 f"csv:{data}", loaded, strict=False, date_format=None, timezone=None
             )
             document = plan_document_for(loaded, snapshot, DEFAULT_AS_OF)
             csv_s.append(time.perf_counter() - started)
+            csv_cpu.append(time.process_time() - cpu)
             csv_changes = len(document["changes"])
             del document, snapshot, loaded
     return PlanFigures(
@@ -413,6 +443,8 @@ def _plan_figures(data: Path, repeats: int) -> PlanFigures:
         csv_changes=csv_changes,
         mirror_all_s=[round(s, 3) for s in mirror_s],
         csv_all_s=[round(s, 3) for s in csv_s],
+        mirror_cpu_s=round(min(mirror_cpu), 4),
+        csv_cpu_s=round(min(csv_cpu), 4),
     )
 
 
