@@ -58,10 +58,16 @@ def _status(path: Path) -> os.stat_result | None:
 
 def check_out_file(path: Path, inputs: Iterable[CommandInput]) -> None:
     """Raise OutPathError unless `path` is new or a regular file that is none of `inputs`."""
+    inputs = list(inputs)
     status = _status(path)
     if status is None:
         if not path.parent.is_dir():
             raise OutPathError(f"{path}: no directory {path.parent} to write it into")
+        # An input may be absent between commands (SQLite's journal, the worker's lock) and
+        # still be read when it appears: refuse it by name.
+        for read in inputs:
+            if path.resolve() == read.path.resolve():
+                raise OutPathError(_destroys(path, read))
         return
     kind = _kind(status.st_mode)
     if kind == "a directory":
@@ -77,10 +83,14 @@ def check_out_file(path: Path, inputs: Iterable[CommandInput]) -> None:
         except OSError:
             continue
         if same:
-            raise OutPathError(
-                f"{path}: is {read.what} this command reads; writing there would destroy it: "
-                "choose another path"
-            )
+            raise OutPathError(_destroys(path, read))
+
+
+def _destroys(path: Path, read: CommandInput) -> str:
+    return (
+        f"{path}: is {read.what} this command reads; writing there would destroy it: "
+        "choose another path"
+    )
 
 
 def check_out_directory(path: Path, *, force: bool, names: Iterable[str] = ()) -> None:
@@ -128,10 +138,17 @@ def ledger_inputs(ledger: Ledger) -> list[CommandInput]:
     database = ledger.engine.url.database if ledger.is_sqlite else None
     if not database or database == ":memory:" or database.startswith("file:"):
         return []
+    # Imported here: the ledger pulls in SQLAlchemy, which other commands never need.
+    from worker.ledger.database import worker_lock_path
+
     path = Path(database)
+    lock = worker_lock_path(database)
     return [
-        CommandInput(Path(f"{path}{suffix}"), f"the ledger's database ({path.name}{suffix})")
-        for suffix in ("", "-wal", "-shm", "-journal")
+        *(
+            CommandInput(Path(f"{path}{suffix}"), f"the ledger's database ({path.name}{suffix})")
+            for suffix in ("", "-wal", "-shm", "-journal")
+        ),
+        CommandInput(lock, f"the ledger's worker lock ({lock.name})"),
     ]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
@@ -110,8 +109,10 @@ def _hold_sqlite_lock(database: str) -> IO[bytes] | None:
     """Hold an exclusive lock beside the SQLite file for this worker's life, or refuse."""
     if not database or database == ":memory:":
         return None
-    path = Path(database).expanduser().resolve().with_suffix(".worker-lock")
-    handle = path.open("ab")
+    # Imported here: the ledger pulls in SQLAlchemy, which `territory --help` never needs.
+    from worker.ledger.database import worker_lock_path
+
+    handle = worker_lock_path(database).open("ab")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -88,6 +88,11 @@ def open_ledger(url: str | None = None, *, echo: bool = False) -> Ledger:
     return Ledger(engine=engine, url=parsed.render_as_string(hide_password=True))
 
 
+def worker_lock_path(database: str) -> Path:
+    """The file beside an SQLite ledger that its one `territory worker` holds locked."""
+    return Path(database).expanduser().resolve().with_suffix(".worker-lock")
+
+
 def _sqlite_engine(url: sa.URL, *, echo: bool) -> sa.Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
