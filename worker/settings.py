@@ -96,7 +96,10 @@ class Settings(BaseSettings):
         200, ge=1, le=200, description="changes one apply task claims and writes at a time"
     )
     max_attempts: int = Field(
-        8, ge=1, description="attempts per change before a transient failure counts as failed"
+        8,
+        ge=1,
+        description="attempts per change before a transient failure of its own record counts "
+        "as failed (a call failing as a whole fails no change)",
     )
     max_deliveries: int = Field(
         5, ge=1, description="deliveries of one task message before it is parked as poison"

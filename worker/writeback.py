@@ -322,7 +322,7 @@ class _Job:
             owners = self.connector.read_owners([r.account_id for r in rows])
         except ConnectorError as exc:
             for verdict in verdicts.values():
-                self._retry_later(verdict, exc)
+                self._wait(verdict, exc)
             stop = exc
         else:
             for row in rows:
@@ -394,11 +394,11 @@ class _Job:
             elif result.outcome is WriteOutcome.UNKNOWN:
                 unknown.append((verdict, result.error or stop))
             elif result.outcome is WriteOutcome.NOT_SENT:
-                self._retry_later(verdict, stop)
+                self._wait(verdict, stop)
             else:
                 self._failed(verdict, result.error, stop)
         for verdict in todo[len(results) :]:  # a connector that answered short: never sent
-            self._retry_later(verdict, stop)
+            self._wait(verdict, stop)
         if unknown:
             stop = self._read_back(unknown) or stop
         return stop
@@ -411,7 +411,7 @@ class _Job:
             owners = self.connector.read_owners([v.row.account_id for v, _ in unknown])
         except ConnectorError as exc:
             for verdict, _ in unknown:
-                self._retry_later(verdict, exc)
+                self._wait(verdict, exc)
             return exc
         for verdict, error in unknown:
             current = owners.get(verdict.row.account_id)
@@ -435,7 +435,7 @@ class _Job:
             found = self._find(looked)
         except ConnectorError as exc:
             for verdict in reached:
-                self._retry_later(verdict, exc)
+                self._wait(verdict, exc)
             return exc
         for verdict in looked:
             note_id = found.get(note_marker(verdict.row.change_id))
@@ -460,11 +460,11 @@ class _Job:
             elif result.outcome is WriteOutcome.UNKNOWN:
                 unknown.append((verdict, result.error or stop))
             elif result.outcome in (WriteOutcome.NOT_SENT, WriteOutcome.APPLIED):
-                self._retry_later(verdict, stop)
+                self._wait(verdict, stop)
             else:
                 self._failed(verdict, result.error, stop)
         for verdict in to_post[len(results) :]:
-            self._retry_later(verdict, stop)
+            self._wait(verdict, stop)
         if unknown:
             try:
                 found = self._find([v for v, _ in unknown])
@@ -498,23 +498,34 @@ class _Job:
             }
 
     def _retry_later(self, verdict: _Verdict, error: ConnectorError | None) -> None:
-        """Back to `due` for another claim; failed once the attempts are spent."""
-        if verdict.state is not None:
-            return
+        """Back to `due` for another claim after a failure of this change's own record;
+        failed once the attempts are spent."""
         spent = verdict.row.attempts >= self.ctx.settings.max_attempts
-        if spent and error is not None:
-            verdict.state = ChangeState.FAILED
-        else:
-            verdict.state = ChangeState.DUE
-        verdict.error = error.to_json() if error is not None else None
+        self._end(
+            verdict, error, ChangeState.FAILED if spent and error is not None else ChangeState.DUE
+        )
+
+    def _wait(self, verdict: _Verdict, error: ConnectorError | None) -> None:
+        """Back to `due` after a call failed as a whole (a read, a refused or unsent batch):
+        the record was not at fault, so no attempt is spent. A revoked token, a spent daily
+        allowance or an outage leaves the changes waiting for a person, never failed."""
+        self._end(verdict, error, ChangeState.DUE)
+
+    def _end(self, verdict: _Verdict, error: ConnectorError | None, state: ChangeState) -> None:
+        if verdict.state is None:
+            verdict.state = state
+            verdict.error = error.to_json() if error is not None else None
 
     def _failed(
         self, verdict: _Verdict, error: ConnectorError | None, stop: ConnectorError | None
     ) -> None:
         # A call refused as a whole (`stop`: an expired token, a missing scope) refused none of
-        # its records: the change waits for the next apply, its attempts counted, so an owner
-        # written before the refusal still gets its note once a person fixed the cause.
-        if error is not None and (error.retryable or error is stop):
+        # its records: the change waits for the next apply, so an owner written before the
+        # refusal still gets its note once a person fixed the cause.
+        if error is not None and error is stop:
+            self._wait(verdict, error)
+            return
+        if error is not None and error.retryable:
             self._retry_later(verdict, error)
             return
         verdict.state = ChangeState.FAILED

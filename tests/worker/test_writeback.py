@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 
 import pytest
 
-from connectors.errors import TransientError
+from connectors.errors import BudgetExhaustedError, ConnectorError, TerminalError, TransientError
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
 from worker.approvals import pause
@@ -241,3 +242,32 @@ def test_a_paused_apply_asks_the_crm_nothing(
     assert report.rows == []
     assert asked == []
     assert sum(crm.calls.values()) == calls_before
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        TerminalError("the token was revoked", status=401),
+        BudgetExhaustedError("the daily allowance is spent"),
+        TransientError("service unavailable", status=503),
+    ],
+    ids=["revoked token", "daily allowance spent", "outage"],
+)
+def test_owner_reads_refused_as_a_whole_fail_no_change_however_often_apply_runs(
+    active: WorkerContext, crm: FakeCrm, clock: Clock, refusal: ConnectorError
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    read = crm.read_owners
+
+    def refused(account_ids: Sequence[str]) -> dict[str, str | None]:
+        raise refusal
+
+    crm.read_owners = refused  # type: ignore[method-assign]  # the CRM refuses every read
+    for _ in range(active.settings.max_attempts + 2):
+        assert apply_due(active).stopped is not None
+    assert states(active)["failed"] == 0
+    crm.read_owners = read  # type: ignore[method-assign]  # a person fixed the cause
+    apply_due(active)
+    assert states(active)["applied"] == sum(states(active).values())
+    assert set(crm.owner_writes.values()) == {1}
