@@ -35,6 +35,8 @@ RunOption = Annotated[
 ]
 
 _RUN_ID: Final = re.compile(r"[0-9]{1,18}")
+# The ledger's columns for who acted (worker/ledger/tables.py) hold this many characters.
+ACTOR_MAX_CHARS: Final = 200
 # A --limit past what SQL takes (64 bits) means "all": no ledger holds that many rows.
 ALL_ROWS: Final = 2**62
 
@@ -50,3 +52,19 @@ def parse_run_id(value: str, name: str = "RUN") -> int:
             ExitCode.INVALID,
         )
     return int(text)
+
+
+def parse_actor(value: str | None) -> str | None:
+    """The `--as` name without surrounding spaces (None: the default), or exit 2: the ledger
+    records it and messages and tables print it back, so it is one line of printable text."""
+    if value is None:
+        return None
+    name = value.strip()
+    if not name or len(name) > ACTOR_MAX_CHARS or not name.isprintable():
+        fail(
+            err,
+            f"--as: expected a name of 1 to {ACTOR_MAX_CHARS} printable characters on one line "
+            "(no line break or control character); nothing was done",
+            ExitCode.INVALID,
+        )
+    return name

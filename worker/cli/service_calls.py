@@ -17,6 +17,7 @@ from connectors.errors import ConnectorError
 from connectors.files import CsvLoadError
 from rules.errors import RuleError
 from worker.approvals import DecisionError
+from worker.cli.ledger_options import parse_actor
 from worker.cli.terminal import err
 from worker.console import ExitCode, fail
 from worker.context import SourceSpecError, WorkerContext, open_context
@@ -95,4 +96,4 @@ def service_errors() -> Iterator[None]:
 
 def worker_context(actor: str | None = None) -> WorkerContext:
     """The context for one command: settings, the ledger (created when embedded and new)."""
-    return open_context(load_settings(), actor=actor)
+    return open_context(load_settings(), actor=parse_actor(actor))
