@@ -13,11 +13,14 @@ import os
 from datetime import time
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PREFIX: Final = "TERRITORY_"
 HUBSPOT_API: Final = "https://api.hubapi.com"
@@ -152,6 +155,23 @@ class Settings(BaseSettings):
             )
         return SecretStr(token)
 
+    @field_validator("database_url")
+    @classmethod
+    def _ledger_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, never shown: a malformed URL made SQLAlchemy's parser quote the part
+        # it could not read (a password holding '/' read as a port), and sqlite:// opened a
+        # ledger in memory that every command lost on exit.
+        if value is None:
+            return None
+        return SecretStr(ledger_url(value.get_secret_value()))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _broker_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            redis_url(value.get_secret_value())
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -216,13 +236,72 @@ class _SecretFiles(PydanticBaseSettingsSource):
         return found
 
 
+# The ledger waits this long for PostgreSQL to answer a connection: a host that accepts the
+# connection and never answers (another service's port, a firewall) hung every command.
+PG_CONNECT_TIMEOUT_SECONDS: Final = 10
+
+
+def ledger_url(raw: str) -> str:
+    """`raw` checked as a ledger URL (ValueError, never quoting it); PostgreSQL URLs gain a
+    `connect_timeout` unless they set one."""
+    expected = (
+        "expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST[:PORT]/DB, a password "
+        "percent-encoded"
+    )
+    try:
+        url = make_url(raw.strip())
+        backend = url.get_backend_name()
+        port = url.port
+    except (ArgumentError, ValueError, TypeError):
+        raise ValueError(f"{expected} (the value is not shown)") from None
+    if backend == "sqlite":
+        database = (url.database or "").strip()
+        if not database or database == ":memory:" or "mode=memory" in database:
+            raise ValueError(
+                "names no file: an SQLite ledger in memory would be lost when the command "
+                "ends; expected sqlite:///PATH (the value is not shown)"
+            )
+        return url.render_as_string(hide_password=False)
+    if backend != "postgresql":
+        raise ValueError(
+            f"{backend!r} is not supported; {expected} (the value is not shown)"
+            if backend.isidentifier()
+            else f"{expected} (the value is not shown)"
+        )
+    if not url.host or not url.database or (port is not None and not 0 < port < 65536):
+        raise ValueError(f"{expected} (the value is not shown)")
+    if "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT_SECONDS)})
+    return url.render_as_string(hide_password=False)
+
+
+def redis_url(raw: str) -> None:
+    """Raise ValueError (never quoting `raw`) unless it is a Redis URL with a readable port."""
+    expected = (
+        "expected redis://[:PASSWORD@]HOST[:PORT]/DB, rediss://… or unix://PATH, a password "
+        "percent-encoded"
+    )
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{expected} (the value is not shown)") from None
+    if parts.scheme not in {"redis", "rediss", "unix"} or (
+        parts.scheme != "unix" and not parts.hostname
+    ):
+        raise ValueError(f"{expected} (the value is not shown)")
+    if port is not None and port == 0:
+        raise ValueError(f"{expected} (the value is not shown)")
+
+
 def load_settings() -> Settings:
     """Read settings from the environment, or raise SettingsError naming each bad variable."""
     try:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{PREFIX}{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            f"{PREFIX}{'_'.join(str(p) for p in e['loc']).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors(include_input=False, include_url=False)
         )
         raise SettingsError(problems) from None
