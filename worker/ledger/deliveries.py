@@ -6,28 +6,26 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from worker.ledger.tables import deliveries
 
 
 def count_delivery(connection: sa.Connection, task_key: str, *, now: datetime) -> int:
-    """Count one more delivery of `task_key`; return the count (1 on the first)."""
-    updated = connection.execute(
-        sa.update(deliveries)
-        .where(deliveries.c.task_key == task_key)
-        .values(count=deliveries.c.count + 1, last_at=now)
+    """Count one more delivery of `task_key`; return the count (1 on the first).
+
+    One statement (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), so a message redelivered
+    while its first delivery still runs waits on the row instead of failing to insert it.
+    """
+    insert_of = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert_of(deliveries).values(
+        task_key=task_key, count=1, first_at=now, last_at=now, parked=False
     )
-    if updated.rowcount == 0:
-        connection.execute(
-            sa.insert(deliveries).values(
-                task_key=task_key, count=1, first_at=now, last_at=now, parked=False
-            )
-        )
-        return 1
-    return int(
-        connection.scalar(sa.select(deliveries.c.count).where(deliveries.c.task_key == task_key))
-        or 0
-    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=[deliveries.c.task_key],
+        set_={"count": deliveries.c.count + 1, "last_at": statement.excluded.last_at},
+    ).returning(deliveries.c.count)
+    return int(connection.execute(upsert).scalar_one())
 
 
 def park(connection: sa.Connection, task_key: str, error: dict[str, Any]) -> None:
