@@ -6,7 +6,10 @@ it). `acquire(kind)` blocks until the call fits every limit that applies, so a b
 queues here instead of earning 429s. When the CRM still answers 429, `pause(seconds)` makes
 every worker sharing the budget hold off. When the run's share of the daily allowance is used
 (`observe`), or the CRM says the allowance is spent (`stop`), every later `acquire` refuses
-with a BudgetExhaustedError: the allowance is never hammered.
+with a BudgetExhaustedError: the allowance is never hammered. `acquire(kind, deadline=…)`
+never waits past the caller's deadline: when the wait the budget asks for would end after it,
+it raises a RateLimitedError (code BUDGET_DEADLINE, `wait_seconds` the wait asked for) at once
+instead of sleeping, so a call made under a lease never outlives it waiting for a slot.
 
 With a Redis URL the windows live in Redis (the `limits` library's moving-window strategy, one
 key per limit) and so does the pause (one key whose time to live is the pause left), so every
@@ -30,11 +33,13 @@ from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_st
 from limits.strategies import MovingWindowRateLimiter
 
 from connectors.base import BudgetReport
-from connectors.errors import BudgetExhaustedError
+from connectors.errors import BudgetExhaustedError, RateLimitedError
 
 log = logging.getLogger(__name__)
 
 ALL_CALLS: Final = "request"
+# The code of the RateLimitedError `acquire` raises when its wait would pass the deadline.
+BUDGET_DEADLINE: Final = "BUDGET_DEADLINE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +182,7 @@ class RateBudget:
         namespace: str = "territory",
         max_daily_share: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.windows = dict(windows)
         self.namespace = namespace
@@ -190,6 +196,7 @@ class RateBudget:
             else _NoSharedPause()
         )
         self._sleep = sleep
+        self.clock = clock  # what `acquire`'s deadline is measured on
         self._lock = threading.Lock()
         self._counters = _Counters()
         self._paused_until = 0.0  # local copy; the shared one lives in Redis
@@ -197,30 +204,49 @@ class RateBudget:
 
     # ---- before a call ----------------------------------------------------------------------
 
-    def acquire(self, kind: str = ALL_CALLS) -> float:
+    def acquire(self, kind: str = ALL_CALLS, *, deadline: float | None = None) -> float:
         """Block until a call of `kind` fits every window that applies; return seconds waited.
 
-        Raise BudgetExhaustedError, at once, once the run has been stopped.
+        Raise BudgetExhaustedError, at once, once the run has been stopped. With a `deadline`
+        (a time on `self.clock`), never sleep past it: when the next wait (a pause, or until
+        a window frees a slot) would end after it, raise a retryable RateLimitedError
+        (code BUDGET_DEADLINE) whose `wait_seconds` is that wait.
         """
         kinds = [k for k in dict.fromkeys((ALL_CALLS, kind)) if k in self.windows]
         waited = 0.0
-        while True:
-            self._refuse_when_stopped()
-            pause = self._pause_left()
-            if pause > 0:
-                self._sleep(pause)
-                waited += pause
-                continue
-            wait = self._try_hit(kinds)
-            if wait <= 0:
-                break
-            self._sleep(wait)
-            waited += wait
+        try:
+            while True:
+                self._refuse_when_stopped()
+                pause = self._pause_left()
+                wait = pause if pause > 0 else self._try_hit(kinds)
+                if wait <= 0:
+                    break
+                self._refuse_past(deadline, wait, kind, paused=pause > 0)
+                self._sleep(wait)
+                waited += wait
+        finally:
+            with self._lock:
+                self._counters.waited += waited
         with self._lock:
             self._counters.calls += 1
             self._counters.by_kind[kind] = self._counters.by_kind.get(kind, 0) + 1
-            self._counters.waited += waited
         return waited
+
+    def _refuse_past(self, deadline: float | None, wait: float, kind: str, *, paused: bool) -> None:
+        """Raise when waiting `wait` seconds would end after `deadline`."""
+        if deadline is None:
+            return
+        left = deadline - self.clock()
+        if wait <= left:
+            return
+        why = "calls are paused after a 429" if paused else f"the {kind} window is full"
+        raise RateLimitedError(
+            f"rate budget: {why}; the next slot is {wait:.1f} s away, past this call's "
+            f"deadline ({max(0.0, left):.1f} s left): not waiting, try again later",
+            wait_seconds=wait,
+            status=None,
+            code=BUDGET_DEADLINE,
+        )
 
     def _try_hit(self, kinds: list[str]) -> float:
         """Take a slot in every window or none; the wait until one frees when refused."""

@@ -13,9 +13,12 @@ The decisions live here once, as tenacity predicates built from a `RetryPolicy`:
 
 `send_within_budget` is the one loop both CRMs' transports call: each try takes a slot from the
 rate budget first, a 429 makes every worker sharing the budget hold off (the budget does the
-waiting), and a spent allowance stops every later call through the budget. `retry_after` asks
-the same predicates about one failure, for callers that schedule the next try themselves (a
-Celery task's countdown).
+waiting), and a spent allowance stops every later call through the budget. Waiting for the
+budget keeps to the same bound as the retries: no slot is waited for past `max_seconds` after
+the first try (the call ends with the budget's RateLimitedError and its wait instead), so a
+call's waits never end later than `max_seconds` after it began; its last request may then
+run for the transport's own timeout. `retry_after` asks the same predicates about one
+failure, for callers that schedule the next try themselves (a Celery task's countdown).
 """
 
 from __future__ import annotations
@@ -169,17 +172,24 @@ def send_within_budget(
 
     Each try first takes a slot of `kind` from the budget (a stopped budget refuses: nothing is
     sent). A 429 pauses every worker sharing the budget for its window, and the next try's slot
-    waits it out; a BudgetExhaustedError stops every later call through the budget. The last
-    error is raised with `attempts` (requests sent) and `may_have_run` (any of them may have
-    been carried out) set for the whole call.
+    waits it out; a BudgetExhaustedError stops every later call through the budget. A slot
+    that frees only after `policy.max_seconds` from the start is not waited for: the call ends
+    with the budget's RateLimitedError (code BUDGET_DEADLINE, its `wait_seconds` the wait the
+    budget asked for), which the caller may try again after that wait. The last error is
+    raised with `attempts` (requests sent) and `may_have_run` (any of them may have been
+    carried out) set for the whole call.
     """
+    deadline = budget.clock() + policy.max_seconds
     sent = 0
     may_have_run = False
     budget_waits = False  # the last failure was a 429: the budget holds the next try
 
     def attempt() -> T:
         nonlocal sent, may_have_run, budget_waits
-        budget.acquire(kind)
+        try:
+            budget.acquire(kind, deadline=deadline)
+        except RateLimitedError as refused:
+            raise _OutOfTime(refused) from None  # not retried: the call's time is up
         sent += 1
         try:
             return send()
@@ -198,8 +208,20 @@ def send_within_budget(
 
     try:
         value = policy.retrying(replay, sleep=nap)(attempt)
+    except _OutOfTime as out:
+        out.error.attempts = sent
+        out.error.may_have_run = may_have_run
+        raise out.error from None
     except ConnectorError as error:
         error.attempts = sent
         error.may_have_run = may_have_run
         raise
     return Sent(value, sent)
+
+
+class _OutOfTime(Exception):  # noqa: N818 - a signal inside the loop, never seen outside it
+    """The budget's slot would free past the call's deadline: end the call with `error`."""
+
+    def __init__(self, error: RateLimitedError) -> None:
+        super().__init__(str(error))
+        self.error = error
