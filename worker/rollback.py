@@ -4,13 +4,16 @@ The undo is a run of its own: one new change per applied change, back to the pre
 with its own id (`change_id` counts the account's earlier changes, so a change, its rollback
 and a redo never collide) and its own note, effective at once and approved by the person who
 rolled back. The accounts are pinned to their previous owners for `changes.respect_manual_days`
-so the next plan does not redo what was rolled back.
+so the next plan does not redo what was rolled back; so are the accounts whose pending changes
+were cancelled, to the owner they have.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+import sqlalchemy as sa
 
 from rules.changes import change_id
 from rules.reasons import Share
@@ -19,6 +22,7 @@ from worker.ledger import outbox as ob
 from worker.ledger.pins import Pin, add_pins
 from worker.ledger.runs import finish_run, get_run, set_run_state, start_run
 from worker.ledger.states import REPLACEABLE_STATES, ChangeState, RunKind, RunState
+from worker.ledger.tables import mirror_companies, mirror_owners
 from worker.planning import active_rules
 
 ROLLBACK_REASON = "rollback"
@@ -47,6 +51,12 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
         run = get_run(connection, run_id)
         if run is None:
             raise RollbackError(f"no run {run_id}: `territory runs` lists them")
+        if run.kind is RunKind.SYNC:
+            # A sync changes no owner: "rolling it back" recorded an empty run and marked it.
+            raise RollbackError(
+                f"run {run_id} is a sync: it changed no owner; roll back a plan, departure or "
+                "rollback run (`territory runs` lists them)"
+            )
         if run.state is RunState.ROLLED_BACK:
             # Its undo changes exist already: a second undo would only post notes again.
             raise RollbackError(f"run {run_id} was rolled back already")
@@ -57,10 +67,20 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
                 f"run {run_id} has {len(busy)} change(s) being applied right now; roll back "
                 "once they finish (`territory changes --run` shows them)"
             )
-        pending = [r.change_id for r in rows if r.state in REPLACEABLE_STATES]
-        for cid in pending:
-            ob.cancel(connection, cid, now=now)
+        pending = [r for r in rows if r.state in REPLACEABLE_STATES]
         applied = [r for r in rows if r.state is ChangeState.APPLIED]
+        if not pending and not applied:
+            raise RollbackError(
+                f"run {run_id} has no change of its own pending or applied: nothing to roll "
+                f"back (`territory changes --run {run_id}` lists its changes)"
+            )
+        for row in pending:
+            ob.cancel(connection, row.change_id, now=now)
+        active = set(
+            connection.execute(
+                sa.select(mirror_owners.c.owner_id).where(mirror_owners.c.active.is_(True))
+            ).scalars()
+        )
         back_run = start_run(
             connection,
             kind=RunKind.ROLLBACK,
@@ -100,9 +120,16 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
         recorded = ob.record_changes(connection, back_run, undo, now=now, cancel_unproposed=False)
         ob.approve(connection, run_id=back_run, who=ctx.actor, now=now)
         until = today + timedelta(days=max(rules.rule.changes.respect_manual_days, 1))
+        # A cancelled change is rolled back too: its account keeps the owner it has.
+        held = _owners_of(connection, [r.account_id for r in pending])
         pinned = add_pins(
             connection,
-            [Pin(r.account_id, r.from_owner_id, "rollback", until, r.change_id) for r in applied],
+            [Pin(r.account_id, r.from_owner_id, "rollback", until, r.change_id) for r in applied]
+            + [
+                Pin(r.account_id, held.get(r.account_id), "rollback", until, r.change_id)
+                for r in pending
+                if held.get(r.account_id) in active
+            ],
             now=now,
         )
         finish_run(
@@ -110,7 +137,22 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
             back_run,
             state=RunState.DONE,
             now=now,
-            counts={"changes": len(undo), "new": len(recorded.inserted), "rolled_back_run": run_id},
+            counts={
+                "changes": len(undo),
+                "new": len(recorded.inserted),
+                "rolled_back_run": run_id,
+            },
         )
         set_run_state(connection, run_id, RunState.ROLLED_BACK)
     return RolledBack(run_id, back_run, len(pending), len(recorded.inserted), pinned)
+
+
+def _owners_of(connection: sa.Connection, account_ids: list[str]) -> dict[str, str | None]:
+    """The mirror's owner of each of `account_ids`."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(account_ids), 500):
+        query = sa.select(mirror_companies.c.account_id, mirror_companies.c.owner_id).where(
+            mirror_companies.c.account_id.in_(account_ids[start : start + 500])
+        )
+        found.update({row[0]: row[1] for row in connection.execute(query)})
+    return found

@@ -16,9 +16,10 @@ def rollback(run: RunArgument, actor: ActorOption = None) -> None:
 
     The write-back is a new run (its own change ids and amendment notes), effective today and
     approved by whoever rolls back; `territory apply` (or the worker) carries it out. The
-    accounts are pinned to their previous owners for changes.respect_manual_days, so the next
-    plan does not redo what was rolled back. Exit 0, 2 a malformed RUN, 4 when the ledger
-    refuses (no such run, changes of it being applied right now, no active revision).
+    accounts are pinned to their previous owners for changes.respect_manual_days, and those whose
+    pending change was cancelled to the owner they have, so the next plan does not redo what was
+    rolled back. Exit 0, 2 a malformed RUN, 4 when the ledger refuses (no such run, a sync run,
+    a run with nothing to undo, changes of it being applied right now, no active revision).
     """
     from worker.cli.service_calls import service_errors, worker_context
     from worker.rollback import rollback_run
