@@ -18,8 +18,8 @@ next plan proposes the cancelled ones again: N of those are applied with the lim
 Figures, per CRM:
 1. API calls of the apply ÷ the floor: owner reads + owner writes + notes at the CRM's batch
    sizes (HubSpot 3·ceil(N/100); Salesforce reads, writes, notes and note links, 4·ceil(N/200));
-2. wall time with the limits on ÷ the rate-limit floor (the calls ÷ the rate the limit allows:
-   how long they must take at the limit), and the same apply with the limits off (when it is
+2. wall time with the limits on ÷ the rate-limit floor (the floor's calls ÷ the rate the limit
+   allows: how long they must take at the limit), and the same apply with the limits off (when it is
    as slow, the transport and the CRM's answers set the pace, not the limit);
 3. an incremental sync into the mirror after 1% of companies changed (edited through the
    control API) ÷ the full sync's calls; and an incremental sync with nothing changed (its calls
@@ -136,7 +136,9 @@ class ApplyFigures:
 
     @property
     def rate_floor_s(self) -> float:
-        return self.limited.total_calls / self.rate_per_s
+        """The floor's calls at the rate the limit allows (not the calls made: calls over the
+        floor must not raise the bar they are judged by)."""
+        return self.floor_calls / self.rate_per_s
 
     def over_floor(self) -> dict[str, int]:
         """The limited apply's calls beyond the floor's, per endpoint."""
