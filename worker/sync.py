@@ -178,9 +178,43 @@ def sync_mirror(
                 error=exc.to_json(),
             )
         raise
+    except BaseException as exc:
+        # Ctrl-C, a task's time limit, a bug: the pages stored are kept and the next sync
+        # resumes, but the run is over. Left `running`, it read as a sync still under way.
+        _record_stopped(ctx, run_id, result, exc)
+        raise
     with ctx.ledger.write() as connection:
         finish_run(connection, run_id, state=RunState.DONE, now=ctx.now(), counts=result.counts())
     return result
+
+
+def _record_stopped(
+    ctx: WorkerContext, run_id: int, result: SyncResult, exc: BaseException
+) -> None:
+    """Record `run_id` failed by `exc`, which is raised again; never mask it if this fails."""
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    error = {
+        "class": "Interrupted" if interrupted else type(exc).__name__,
+        "message": (
+            "interrupted before the sync finished"
+            if interrupted
+            else "stopped before the sync finished"
+        )
+        + "; the pages stored are kept and the next sync resumes after them",
+        "retryable": True,
+    }
+    try:
+        with ctx.ledger.write() as connection:
+            finish_run(
+                connection,
+                run_id,
+                state=RunState.FAILED,
+                now=ctx.now(),
+                counts=result.counts(),
+                error=error,
+            )
+    except Exception:  # noqa: BLE001, S110 - the ledger may be what failed: keep the first error
+        pass
 
 
 class _Retries:
