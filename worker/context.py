@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from alembic.util import CommandError
+
 from connectors.base import Connector
 from rules.schema import RuleFile
 from worker.crm import CRM_KINDS, open_connector
@@ -109,6 +111,16 @@ class WorkerContext:
         return self._connectors[key]
 
 
+def migrate_ledger(ledger: Ledger) -> tuple[str | None, str]:
+    """Run the ledger's migrations; a ledger a newer version migrated is refused (LedgerError),
+    where Alembic's own error ("Can't locate revision") was an internal error."""
+    try:
+        return upgrade(ledger)
+    except CommandError:
+        require_current(ledger)  # says "newer than this version knows" when it is
+        raise
+
+
 def open_context(
     settings: Settings,
     *,
@@ -123,7 +135,7 @@ def open_context(
     wanted = settings.auto_migrate if migrate is None else migrate
     # An embedded ledger that does not exist yet is simply created: zero set-up.
     if wanted or (ledger.is_sqlite and current_revision(ledger) is None):
-        upgrade(ledger)
+        migrate_ledger(ledger)
     else:
         require_current(ledger)
     return WorkerContext(

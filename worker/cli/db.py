@@ -20,8 +20,8 @@ def upgrade() -> None:
     bad setting, 4 the database refuses or does not answer.
     """
     from worker.cli.service_calls import service_errors
+    from worker.context import migrate_ledger
     from worker.ledger import open_ledger
-    from worker.ledger.migrations import upgrade as run_migrations
     from worker.settings import load_settings
 
     with service_errors():
@@ -29,7 +29,7 @@ def upgrade() -> None:
         url = settings.database_url.get_secret_value() if settings.database_url else None
         ledger = open_ledger(url)
         try:
-            before, after = run_migrations(ledger)
+            before, after = migrate_ledger(ledger)
         finally:
             ledger.dispose()
     start = "an empty database" if before is None else f"migration {before}"

@@ -7,11 +7,14 @@ connectors and the engine, which `territory --help` never needs.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, NoReturn
 
-from sqlalchemy.exc import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from connectors.errors import ConnectorError
 from connectors.files import CsvLoadError
@@ -85,6 +88,23 @@ def service_errors() -> Iterator[None]:
         fail(
             err,
             f"the ledger database does not answer ({reason}): check TERRITORY_DATABASE_URL",
+            ExitCode.REFUSED,
+        )
+    except DatabaseError as exc:
+        # SQLite's own DatabaseError (not a subclass): the file is not a database, or corrupt.
+        if type(exc.orig) is not sqlite3.DatabaseError:
+            raise
+        fail(
+            err,
+            f"the ledger database cannot be read ({str(exc.orig).strip()}): check "
+            "TERRITORY_DATABASE_URL names an SQLite ledger",
+            ExitCode.REFUSED,
+        )
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        fail(
+            err,
+            f"Redis does not answer ({type(exc).__name__}): check TERRITORY_REDIS_URL, or unset "
+            "it to run without a broker",
             ExitCode.REFUSED,
         )
     except Exception as exc:
