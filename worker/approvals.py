@@ -62,6 +62,13 @@ def cancel_change(ctx: WorkerContext, change_id: str) -> ChangeRow:
         row = ob.cancel(connection, change_id, now=ctx.now())
     if row is None:
         raise DecisionError(f"no change {change_id}: `territory changes` lists them")
+    if row.state in REPLACEABLE_STATES and row.owner_written_at is not None:
+        raise DecisionError(
+            f"change {change_id} cannot be cancelled: its owner was written to the CRM "
+            f"({row.owner_written_at:%Y-%m-%d %H:%M} UTC) and only its amendment note waits; "
+            "`territory apply` posts the note (to undo the move, roll back its run once it is "
+            "applied)"
+        )
     if row.state not in REPLACEABLE_STATES:
         raise DecisionError(
             f"change {change_id} is {row.state}: only planned, approved or due changes can be "

@@ -569,7 +569,17 @@ class _Job:
             if verdict.state is ChangeState.CONFLICT and self.respect_manual_days > 0:
                 until = self.ctx.today() + timedelta(days=self.respect_manual_days)
                 pins.append(Pin(row.account_id, verdict.current, "conflict", until, row.change_id))
-            outcomes.append(Outcome(row.change_id, verdict.state, verdict.error, verdict.note_id))
+            outcomes.append(
+                Outcome(
+                    row.change_id,
+                    verdict.state,
+                    verdict.error,
+                    verdict.note_id,
+                    # Recorded even when the note failed: the mirror shows the new owner now,
+                    # and a row waiting only for its note must not be cancelled by a plan.
+                    owner_written=verdict.reached,
+                )
+            )
         with self.ctx.ledger.write() as connection:
             lost = set(ob.finish(connection, token, outcomes, now=now))
             kept = [n for n in notes if n["change_id"] not in lost]

@@ -125,6 +125,31 @@ def test_a_new_proposal_for_an_account_being_applied_waits_for_the_next_plan(
     assert recorded.inserted == ()
 
 
+def test_a_change_whose_owner_was_written_is_neither_superseded_nor_cancelled_by_a_plan(
+    ledger: Ledger,
+) -> None:
+    _due(ledger, 2)
+    with ledger.write() as c:
+        rows = claim(c, worker="w1", limit=5, lease=timedelta(minutes=5), now=NOW)
+        # The owners were written; the note call failed as a whole: back to due, note pending.
+        finish(
+            c,
+            "w1",
+            [Outcome(r.change_id, ChangeState.DUE, owner_written=True) for r in rows],
+            now=NOW,
+        )
+    with ledger.write() as c:
+        another = record_changes(
+            c, new_run_in(c), [make_change("a0000", to="o-9")], now=NOW, cancel_unproposed=True
+        )
+    assert (another.superseded, another.cancelled, another.inserted) == ((), (), ())
+    assert sorted(another.deferred) == ["a0000", "a0001"]
+    with ledger.read() as c:
+        waiting = open_changes(c)
+    assert {r.state for r in waiting.values()} == {ChangeState.DUE}
+    assert all(r.owner_written_at == NOW and not r.replaceable for r in waiting.values())
+
+
 def test_approval_is_per_share_and_declined_changes_never_become_due(ledger: Ledger) -> None:
     run = new_run(ledger)
     proposals = [

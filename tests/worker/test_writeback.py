@@ -8,10 +8,11 @@ from datetime import datetime
 
 import pytest
 
+from connectors.base import Note, WriteResult
 from connectors.errors import BudgetExhaustedError, ConnectorError, TerminalError, TransientError
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
-from worker.approvals import pause
+from worker.approvals import DecisionError, cancel_change, pause
 from worker.context import WorkerContext
 from worker.ledger import outbox as ob
 from worker.ledger.outbox import select_changes
@@ -271,3 +272,58 @@ def test_owner_reads_refused_as_a_whole_fail_no_change_however_often_apply_runs(
     apply_due(active)
     assert states(active)["applied"] == sum(states(active).values())
     assert set(crm.owner_writes.values()) == {1}
+
+
+def _notes_refused_once(crm: FakeCrm) -> None:
+    """The next note call fails as a whole (a 503 after the owners were written)."""
+    post = crm.post_notes
+
+    def refused(notes: Sequence[Note]) -> list[WriteResult]:
+        crm.post_notes = post  # type: ignore[method-assign]  # only this once
+        raise TransientError("service unavailable", status=503)
+
+    crm.post_notes = refused  # type: ignore[method-assign]
+
+
+def test_an_owner_written_whose_note_failed_is_never_cancelled_and_gets_its_note(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    _notes_refused_once(crm)
+    apply_due(active)
+    written = {a for a, n in crm.owner_writes.items() if n}
+    assert written, "the owners were written before the note call failed"
+    with active.ledger.read() as connection:
+        waiting = select_changes(connection, state=ChangeState.DUE)
+    assert {r.account_id for r in waiting} == written
+    assert all(r.owner_written_at is not None for r in waiting)
+    sync_step(active, spec="hubspot")  # the mirror now shows the new owners
+    again = plan_from_ledger(active, save=True)
+    assert again.recorded is not None
+    assert again.recorded.cancelled == ()
+    assert set(again.recorded.deferred) >= written
+    apply_due(active)
+    noted = {account for (_note, account, _body) in crm.notes.values()}
+    assert written <= noted
+    assert set(crm.owner_writes.values()) == {1}
+    assert set(crm.note_posts.values()) == {1}
+    with active.ledger.read() as connection:
+        now = {r.change_id: r.state for r in select_changes(connection)}
+    assert {now[r.change_id] for r in waiting} == {ChangeState.APPLIED}
+
+
+def test_cancel_refuses_a_change_whose_owner_is_written_and_whose_note_waits(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    _notes_refused_once(crm)
+    apply_due(active)
+    with active.ledger.read() as connection:
+        waiting = select_changes(connection, state=ChangeState.DUE)[0]
+    with pytest.raises(DecisionError, match=r"owner was written.*amendment note"):
+        cancel_change(active, waiting.change_id)
+    with active.ledger.read() as connection:
+        (row,) = [r for r in select_changes(connection) if r.change_id == waiting.change_id]
+    assert row.state is ChangeState.DUE

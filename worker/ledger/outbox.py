@@ -52,6 +52,14 @@ class ChangeRow:
     claimed_by: str | None
     created_at: datetime
     applied_at: datetime | None
+    owner_written_at: datetime | None = None
+
+    @property
+    def replaceable(self) -> bool:
+        """Open, held by no worker, and not yet at its target: a plan may supersede or cancel
+        it, a person may cancel it. A row whose owner was written waits only for its note and
+        is treated like one in `applying` (docs/worker.md, "Owner changes and their states")."""
+        return self.state in REPLACEABLE_STATES and self.owner_written_at is None
 
     @property
     def claimed_before(self) -> bool:
@@ -86,6 +94,7 @@ def row_of(record: sa.Row[Any]) -> ChangeRow:
         claimed_by=m["claimed_by"],
         created_at=m["created_at"],
         applied_at=m["applied_at"],
+        owner_written_at=m["owner_written_at"],
     )
 
 
@@ -165,8 +174,9 @@ def record_changes(
 
     A different proposal for an account supersedes its open row; with `cancel_unproposed`, an
     open row no proposal mentions is cancelled. A row in `applying` is never touched: a new
-    proposal for its account waits for the next plan (`deferred`). `initial_state` gives each
-    new row's state by change id (default `planned`).
+    proposal for its account waits for the next plan (`deferred`), and so does one whose owner
+    was written while its note waits (`owner_written_at`): it is never superseded or cancelled.
+    `initial_state` gives each new row's state by change id (default `planned`).
     """
     # Locked: a row a worker claimed after this read would get a second open change beside it.
     current = open_changes(connection, lock=True)
@@ -184,7 +194,7 @@ def record_changes(
             kept.append(change.change_id)
             sooner = change.effective_date < existing.effective_date
             now_forced = change.share is Share.FORCED and existing.share is not Share.FORCED
-            if (sooner or now_forced) and existing.state in REPLACEABLE_STATES:
+            if (sooner or now_forced) and existing.replaceable:
                 # A more urgent cause proposes the same move: it takes the earlier date, and a
                 # forced cause (the owner left) takes the move out of a discretionary share
                 # waiting for approval.
@@ -201,7 +211,7 @@ def record_changes(
                     )
                 )
             continue
-        if existing is not None and existing.state not in REPLACEABLE_STATES:
+        if existing is not None and not existing.replaceable:
             deferred.append(change.account_id)
             continue
         if existing is not None:
@@ -228,11 +238,21 @@ def record_changes(
                 "updated_at": now,
             }
         )
+    # An owner-written row no plan proposes any more (the mirror shows its target) is not
+    # cancelled: it waits for its note like a row in `applying`.
+    deferred.extend(
+        account_id
+        for account_id, row in current.items()
+        if cancel_unproposed
+        and account_id not in proposed_accounts
+        and row.state in REPLACEABLE_STATES
+        and not row.replaceable
+    )
     cancelled = (
         [
             row.change_id
             for account_id, row in current.items()
-            if account_id not in proposed_accounts and row.state in REPLACEABLE_STATES
+            if account_id not in proposed_accounts and row.replaceable
         ]
         if cancel_unproposed
         else []
@@ -374,6 +394,7 @@ class Outcome:
     state: ChangeState  # applied | conflict | failed | due | cancelled
     error: dict[str, Any] | None = None
     note_id: str | None = None
+    owner_written: bool = False  # the owner is at the target (its note may still be missing)
 
 
 def finish(
@@ -400,6 +421,7 @@ def finish(
             "finished_error": o.error,
             "finished_note": o.note_id,
             "finished_at": now if o.state == ChangeState.APPLIED else None,
+            "finished_written": now if o.owner_written else None,
         }
         for o in outcomes
         if o.change_id in held
@@ -423,6 +445,11 @@ def finish(
                 applied_at=sa.func.coalesce(
                     sa.bindparam("finished_at", type_=changes.c.applied_at.type),
                     changes.c.applied_at,
+                ),
+                # Once written, for good: a later claim that only posts the note keeps it.
+                owner_written_at=sa.func.coalesce(
+                    changes.c.owner_written_at,
+                    sa.bindparam("finished_written", type_=changes.c.owner_written_at.type),
                 ),
             ),
             rows,
@@ -495,7 +522,11 @@ def _set_state(
     for chunk in _chunks(list(change_ids), 500):
         connection.execute(
             sa.update(changes)
-            .where(changes.c.change_id.in_(chunk), changes.c.state.in_(list(allowed_from)))
+            .where(
+                changes.c.change_id.in_(chunk),
+                changes.c.state.in_(list(allowed_from)),
+                changes.c.owner_written_at.is_(None),  # the owner moved: only its note waits
+            )
             .values(state=state, updated_at=now, lease_until=None)
         )
 

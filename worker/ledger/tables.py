@@ -122,6 +122,10 @@ changes = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("applied_at", UtcDateTime, nullable=True),
+    # When write-back first found the owner at the target (written, or already there) while
+    # the note was still missing: from then on the change only waits for its note, and no plan,
+    # cancel or rollback may drop it (the CRM shows the move; the note must follow).
+    sa.Column("owner_written_at", UtcDateTime, nullable=True),
 )
 sa.Index("ix_changes_state_effective", changes.c.state, changes.c.effective_date)
 sa.Index("ix_changes_account", changes.c.account_id)
