@@ -9,10 +9,12 @@ dependencies inside the command functions, so `territory --help` stays instant.
 from __future__ import annotations
 
 import importlib
+import os
 import traceback
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Final, NoReturn
+from urllib.parse import unquote, urlsplit
 
 import typer
 
@@ -84,6 +86,38 @@ for _module_name in COMMAND_MODULES:
     app.add_typer(command_group(_module_name))
 
 
+# TERRITORY_* variables whose values are secret, or may hold one (a URL's password).
+_SECRET_WORDS: Final = ("TOKEN", "PASSWORD", "SESSION", "SECRET", "URL", "KEY")
+
+
+def _secrets() -> set[str]:
+    """Values of TERRITORY_* variables that must never be printed, and the passwords in them."""
+    found: set[str] = set()
+    for name, value in os.environ.items():
+        if not name.startswith("TERRITORY_") or not any(w in name for w in _SECRET_WORDS):
+            continue
+        found.add(value.strip())
+        try:
+            parts = urlsplit(value.strip())
+            password = parts.password
+        except ValueError:
+            password = None
+        if password:
+            found.update({password, unquote(password)})
+    return {s for s in found if len(s) >= 4}
+
+
+def _summary(exc: BaseException) -> str:
+    """The first line of `exc`'s message with every secret setting's value masked: a bug is
+    still one line (a database error quoted its statement over many lines) and never prints a
+    token or a password."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    for secret in sorted(_secrets(), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def main() -> NoReturn:
     """Console-script entry point: exit codes as `ExitCode` says, and never a traceback."""
     try:
@@ -95,7 +129,7 @@ def main() -> NoReturn:
         last = traceback.extract_tb(exc.__traceback__)[-1]
         fail(
             err,
-            f"internal error: {type(exc).__name__}: {exc} (at {Path(last.filename).name}:"
+            f"internal error: {type(exc).__name__}: {_summary(exc)} (at {Path(last.filename).name}:"
             f"{last.lineno}). This is a bug; please report it with the command you ran.",
             ExitCode.INTERNAL,
         )
