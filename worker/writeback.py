@@ -271,6 +271,12 @@ class _Verdict:
     error: dict[str, Any] | None = None
     note_id: str | None = None
     note_found: bool = False
+    attempt_failed: bool = False  # its own record failed this time (one attempt spent)
+
+    @property
+    def attempts(self) -> int:
+        """The row's attempts once this verdict is recorded."""
+        return self.row.attempts + (1 if self.attempt_failed else 0)
 
 
 @dataclass(slots=True)
@@ -499,8 +505,12 @@ class _Job:
 
     def _retry_later(self, verdict: _Verdict, error: ConnectorError | None) -> None:
         """Back to `due` for another claim after a failure of this change's own record;
-        failed once the attempts are spent."""
-        spent = verdict.row.attempts >= self.ctx.settings.max_attempts
+        failed once the attempts are spent. Only such failures count: a claim that met an
+        outage spent none, so the first own failure after a long outage does not fail it."""
+        if verdict.state is not None:
+            return
+        verdict.attempt_failed = True
+        spent = verdict.attempts >= self.ctx.settings.max_attempts
         self._end(
             verdict, error, ChangeState.FAILED if spent and error is not None else ChangeState.DUE
         )
@@ -528,6 +538,9 @@ class _Job:
         if error is not None and error.retryable:
             self._retry_later(verdict, error)
             return
+        if verdict.state is not None:
+            return
+        verdict.attempt_failed = True
         verdict.state = ChangeState.FAILED
         verdict.error = (
             error.to_json()
@@ -578,6 +591,7 @@ class _Job:
                     # Recorded even when the note failed: the mirror shows the new owner now,
                     # and a row waiting only for its note must not be cancelled by a plan.
                     owner_written=verdict.reached,
+                    attempt_failed=verdict.attempt_failed,
                 )
             )
         with self.ctx.ledger.write() as connection:
@@ -603,12 +617,23 @@ class _Job:
             if verdict.row.change_id in lost:
                 continue
             report.rows.append(
-                _report(verdict.row, verdict.action, str(verdict.state), verdict.error)
+                _report(
+                    verdict.row,
+                    verdict.action,
+                    str(verdict.state),
+                    verdict.error,
+                    attempts=verdict.attempts,
+                )
             )
 
 
 def _report(
-    row: ChangeRow, action: Action | None, state: str, error: dict[str, Any] | None = None
+    row: ChangeRow,
+    action: Action | None,
+    state: str,
+    error: dict[str, Any] | None = None,
+    *,
+    attempts: int | None = None,
 ) -> ChangeReport:
     return ChangeReport(
         change_id=row.change_id,
@@ -619,7 +644,7 @@ def _report(
         reason=row.reason,
         effective_date=row.effective_date,
         state=state,
-        attempts=row.attempts,
+        attempts=row.attempts if attempts is None else attempts,
         action=action,
         error=error if error is not None else row.error,
     )

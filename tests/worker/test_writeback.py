@@ -224,7 +224,7 @@ def test_a_record_refused_for_now_waits_for_the_next_apply_instead_of_spending_i
     assert first.error["code"] == "UNABLE_TO_LOCK_ROW"
     del crm.refuse_write[target.account_id]
     second = attempt()
-    assert (second.state, second.attempts) == (ChangeState.APPLIED, 2)
+    assert (second.state, second.attempts, second.claims) == (ChangeState.APPLIED, 1, 2)
     assert crm.owner_writes[target.account_id] == 1
 
 
@@ -327,3 +327,24 @@ def test_cancel_refuses_a_change_whose_owner_is_written_and_whose_note_waits(
     with active.ledger.read() as connection:
         (row,) = [r for r in select_changes(connection) if r.change_id == waiting.change_id]
     assert row.state is ChangeState.DUE
+
+
+def test_after_a_long_outage_the_first_failure_of_a_record_spends_one_attempt(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    crm.fail_reads = active.settings.max_attempts + 1  # every claim meets the outage
+    for _ in range(active.settings.max_attempts + 1):
+        apply_due(active)
+    with active.ledger.read() as connection:
+        first = select_changes(connection)[0]
+    assert first.claims == active.settings.max_attempts + 1
+    assert first.attempts == 0
+    crm.refuse_write[first.account_id] = TransientError("row locked", code="UNABLE_TO_LOCK_ROW")
+    report = apply_due(active)
+    (row,) = [r for r in report.rows if r.change_id == first.change_id]
+    assert (row.state, row.attempts) == ("due", 1)
+    del crm.refuse_write[first.account_id]
+    apply_due(active)
+    assert states(active)["applied"] == sum(states(active).values())

@@ -43,7 +43,7 @@ class ChangeRow:
     rule_revision: str
     effective_date: date
     state: ChangeState
-    attempts: int
+    attempts: int  # failures of its own record (TERRITORY_MAX_ATTEMPTS of them fail it)
     error: dict[str, Any] | None
     note_id: str | None
     supersedes: str | None
@@ -53,6 +53,7 @@ class ChangeRow:
     created_at: datetime
     applied_at: datetime | None
     owner_written_at: datetime | None = None
+    claims: int = 0  # how often a worker claimed it
 
     @property
     def replaceable(self) -> bool:
@@ -65,7 +66,7 @@ class ChangeRow:
     def claimed_before(self) -> bool:
         """For a row just claimed: another claim came first, so its write or note may have
         landed already (look before writing; look for the note before posting)."""
-        return self.attempts > 1
+        return self.claims > 1
 
 
 def row_of(record: sa.Row[Any]) -> ChangeRow:
@@ -95,6 +96,7 @@ def row_of(record: sa.Row[Any]) -> ChangeRow:
         created_at=m["created_at"],
         applied_at=m["applied_at"],
         owner_written_at=m["owner_written_at"],
+        claims=m["claims"],
     )
 
 
@@ -233,6 +235,7 @@ def record_changes(
                 "effective_date": change.effective_date,
                 "state": str(states.get(change.change_id, ChangeState.PLANNED)),
                 "attempts": 0,
+                "claims": 0,
                 "supersedes": existing.change_id if existing is not None else change.supersedes,
                 "created_at": now,
                 "updated_at": now,
@@ -377,7 +380,7 @@ def claim(
             state=ChangeState.APPLYING,
             lease_until=now + lease,
             claimed_by=worker,
-            attempts=changes.c.attempts + 1,
+            claims=changes.c.claims + 1,  # not an attempt: the claim may meet an outage
             updated_at=now,
         )
     )
@@ -395,6 +398,7 @@ class Outcome:
     error: dict[str, Any] | None = None
     note_id: str | None = None
     owner_written: bool = False  # the owner is at the target (its note may still be missing)
+    attempt_failed: bool = False  # its own record failed: one more attempt spent
 
 
 def finish(
@@ -422,6 +426,7 @@ def finish(
             "finished_note": o.note_id,
             "finished_at": now if o.state == ChangeState.APPLIED else None,
             "finished_written": now if o.owner_written else None,
+            "finished_failed": 1 if o.attempt_failed else 0,
         }
         for o in outcomes
         if o.change_id in held
@@ -437,6 +442,8 @@ def finish(
                 updated_at=now,
                 lease_until=None,
                 error=sa.bindparam("finished_error", type_=changes.c.error.type),
+                attempts=changes.c.attempts
+                + sa.bindparam("finished_failed", type_=changes.c.attempts.type),
                 # A note id or an applied time is kept unless this outcome brings one.
                 note_id=sa.func.coalesce(
                     sa.bindparam("finished_note", type_=changes.c.note_id.type),

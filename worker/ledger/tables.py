@@ -113,7 +113,11 @@ changes = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),  # ChangeState
     sa.Column("approved_by", sa.String(200), nullable=True),
     sa.Column("approved_at", UtcDateTime, nullable=True),
+    # Failures of this change's own record (a write or note the CRM refused or left unknown);
+    # a call failing as a whole (an outage, a revoked token) spends none.
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    # How often a worker claimed it: more than once, its write or note may have landed already.
+    sa.Column("claims", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Column("lease_until", UtcDateTime, nullable=True),
     sa.Column("claimed_by", sa.String(200), nullable=True),
     sa.Column("error", sa.JSON, nullable=True),  # the last error, as ConnectorError.to_json()
