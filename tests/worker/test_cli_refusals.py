@@ -53,10 +53,10 @@ def test_changes_and_apply_take_a_well_formed_run_only(territory: Territory) -> 
 
 
 def test_cancel_of_an_unknown_change_is_refused(territory: Territory) -> None:
-    result = territory("cancel", "no-such-change")
+    result = territory("cancel", "0123456789abcdef01234567")
 
     assert result.exit_code == ExitCode.REFUSED
-    assert "no change no-such-change" in error_line(result)
+    assert "no change 0123456789abcdef01234567" in error_line(result)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ import typer
 
 from worker.cli.command_group import CommandGroup
 from worker.cli.ledger_options import ActorOption, RunArgument, parse_run_id
-from worker.cli.terminal import out
+from worker.cli.terminal import err, out
+from worker.console import ExitCode, fail
 
 commands = CommandGroup()
 
@@ -71,13 +72,15 @@ def cancel(
 
     A change being applied (or already finished) cannot be cancelled; to undo applied changes,
     `territory rollback RUN`. The next plan may propose the move again unless the account is
-    pinned. Exit 0, 4 when the ledger refuses (no such change, or not cancellable).
+    pinned. Exit 0, 2 a malformed CHANGE_ID, 4 when the ledger refuses (no such change, or
+    not cancellable).
     """
     from worker.approvals import cancel_change
     from worker.cli.service_calls import service_errors, worker_context
 
+    wanted = _parse_change_id(change_id)
     with service_errors():
-        row = cancel_change(worker_context(actor), change_id.strip())
+        row = cancel_change(worker_context(actor), wanted)
     _say(
         f"cancelled change {row.change_id} (account {row.account_id}, "
         f"{row.from_owner_id or 'no owner'} -> {row.to_owner_id or 'no owner'}, effective "
@@ -123,3 +126,18 @@ def resume() -> None:
         _say("write-back was not paused: nothing to resume")
     else:
         _say(f"write-back resumed (it was paused by {earlier})")
+
+
+def _parse_change_id(raw: str) -> str:
+    """A change id as `territory changes` lists it (24 hex digits; upper case accepted), or
+    exit 2 quoting at most 40 characters of what was given."""
+    text = raw.strip().lower()
+    if len(text) != 24 or any(c not in "0123456789abcdef" for c in text):
+        shown = repr(raw if len(raw) <= 40 else raw[:40] + "…")
+        fail(
+            err,
+            f"CHANGE_ID: expected a change id (24 hex digits, as `territory changes` lists "
+            f"it), got {shown}",
+            ExitCode.INVALID,
+        )
+    return text
