@@ -62,13 +62,19 @@ def test_replanning_keeps_a_pending_change_id_and_date_and_cancels_one_no_longer
     second = plan_from_ledger(active, save=True)
     after = {r.change_id: r for r in rows(active)}
     assert first.run_id != second.run_id
-    for other_account, kept in pending.items():
-        if other_account == account:
-            continue
-        if kept.change_id in {c.change_id for c in second.changes}:
-            assert after[kept.change_id].effective_date == kept.effective_date
-            assert after[kept.change_id].run_id == first.run_id
+    others = {r.change_id: r for a, r in pending.items() if a != account}
+    assert others, "more than one change waits for its notice"
+    # The next day's plan proposes every other pending move again: each keeps its row, id,
+    # date and run, and stays open.
+    assert set(others) <= {c.change_id for c in second.changes}
+    assert second.recorded is not None
+    assert set(others) <= set(second.recorded.kept)
+    for change_id, kept in others.items():
+        assert after[change_id].effective_date == kept.effective_date
+        assert after[change_id].run_id == first.run_id
+        assert after[change_id].state is kept.state
     assert after[row.change_id].state is ChangeState.CANCELLED
+    assert row.change_id in second.recorded.cancelled
 
 
 def test_over_the_rail_forced_changes_apply_and_discretionary_ones_wait_for_approval(

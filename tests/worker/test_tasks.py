@@ -11,7 +11,7 @@ import pytest
 from celery.exceptions import Retry
 
 import worker.tasks as tasks
-from connectors.errors import TerminalError, TransientError
+from connectors.errors import RateLimitedError, TerminalError, TransientError
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
 from worker.context import WorkerContext
@@ -61,6 +61,14 @@ def fail_transiently(_: WorkerContext) -> NoReturn:
 def test_a_task_retried_after_transient_errors_is_retried_to_its_limit_and_never_parked(
     in_worker: WorkerContext,
 ) -> None:
+    # A short visibility timeout: the backoff's later waits are longer than half of it.
+    in_worker.settings = in_worker.settings.model_copy(update={"visibility_timeout_seconds": 60})
+    half = in_worker.settings.visibility_timeout_seconds / 2
+    error = TransientError("service unavailable", status=503)
+    unclamped = [
+        tasks.TASK_RETRY.retry_after(error, attempt=n + 1) for n in range(tasks.MAX_RETRIES)
+    ]
+    assert any(wait is not None and wait > half for wait in unclamped)
     task = StubTask()
     for retries in range(tasks.MAX_RETRIES):
         task.request.retries = retries
@@ -73,9 +81,24 @@ def test_a_task_retried_after_transient_errors_is_retried_to_its_limit_and_never
 
     with in_worker.ledger.read() as connection:
         assert parked(connection) == []
-    half = in_worker.settings.visibility_timeout_seconds / 2
     assert len(task.countdowns) == tasks.MAX_RETRIES
     assert all(0 < c <= half for c in task.countdowns)
+    assert max(task.countdowns) == half  # the clamp, not the backoff, set the longest wait
+
+
+def test_a_crm_asking_to_wait_longer_than_the_visibility_timeout_is_retried_within_half_of_it(
+    in_worker: WorkerContext,
+) -> None:
+    in_worker.settings = in_worker.settings.model_copy(update={"visibility_timeout_seconds": 120})
+    task = StubTask()
+
+    def rate_limited(_: WorkerContext) -> NoReturn:
+        raise RateLimitedError("burst limit spent", wait_seconds=1800)
+
+    with pytest.raises(Retry):
+        tasks._run(task, rate_limited)  # type: ignore[arg-type]
+    # Redelivered by the broker before a longer countdown ended, the task would run twice.
+    assert task.countdowns == [60.0]
 
 
 def test_a_terminal_crm_error_fails_the_task_without_a_retry(in_worker: WorkerContext) -> None:
