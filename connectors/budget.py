@@ -140,12 +140,16 @@ class BudgetStorageError(ValueError):
 
 def _storage(uri: str) -> Storage:
     """The `limits` storage `uri` names. Its errors quote the URL whole, password included,
-    so they are re-raised with the URL shown as `_without_secrets` shows it."""
+    so they are re-raised with the URL shown as `_without_secrets` shows it, and without their
+    own words when those quote any piece of the user or password (a port that held part of
+    one, say)."""
     shown = _without_secrets(uri)
     try:
         storage = storage_from_string(uri)
     except Exception as exc:  # noqa: BLE001 - any failure here may quote the URL: say it safely
         reason = str(exc).replace(uri, shown)
+        if any(piece in reason for piece in _secret_pieces(uri)):
+            reason = "the URL cannot be used (its reason quotes the URL's credentials)"
         raise BudgetStorageError(f"cannot keep the rate budget in {shown}: {reason}") from None
     if not isinstance(storage, Storage):
         raise BudgetStorageError(
@@ -154,15 +158,38 @@ def _storage(uri: str) -> Storage:
     return storage
 
 
+def _split(uri: str) -> tuple[str, str, str] | None:
+    """`uri` as (scheme, user and password, host and path), its query left out; None when it
+    is no URL. The credentials end at the last `@` (a password may hold `/` or `@`)."""
+    scheme, found, rest = uri.partition("://")
+    if not found:
+        return None
+    rest = rest.partition("?")[0]
+    if "@" in rest:
+        credentials, _, location = rest.rpartition("@")
+        return scheme, credentials, location
+    return scheme, "", rest
+
+
+def _secret_pieces(uri: str) -> list[str]:
+    """The user and password of `uri` and their parts around `:` and `/`, each at least three
+    characters (shorter ones would match ordinary words)."""
+    parts = _split(uri)
+    if parts is None:
+        return [uri]
+    credentials = parts[1]
+    pieces = [credentials, *credentials.replace("/", ":").split(":")]
+    return [p for p in pieces if len(p) >= 3]
+
+
 def _without_secrets(uri: str) -> str:
     """`uri` with any user and password replaced by `***` and its query (which may carry a
     password too) left out: "redis://***@host:6379/0"."""
-    scheme, found, rest = uri.partition("://")
-    if not found:
+    parts = _split(uri)
+    if parts is None:
         return "<an unreadable storage URL>"
-    authority, slash, path = rest.partition("?")[0].partition("/")
-    host = authority.rpartition("@")[2]
-    return f"{scheme}://{'***@' if '@' in authority else ''}{host}{slash}{path}"
+    scheme, credentials, location = parts
+    return f"{scheme}://{'***@' if credentials else ''}{location}"
 
 
 class RateBudget:

@@ -27,6 +27,7 @@ from connectors.errors import BudgetExhaustedError
         ("nope://cache.internal/0?password=s3cret", "nope://cache.internal/0"),
         ("async+redis://:s3cret@cache.internal:6379", "async+redis://***@cache.internal:6379"),
         ("s3cret", "<an unreadable storage URL>"),
+        ("redis://:pa/s3cret@cache.internal:6379/0", "redis://***@cache.internal:6379/0"),
     ],
 )
 def test_a_storage_url_the_budget_cannot_use_is_refused_without_its_password(
