@@ -7,8 +7,9 @@ Redis when `TERRITORY_REDIS_URL` is set), and nothing below it reads the environ
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from connectors.base import Connector
 from connectors.budget import RateBudget, hubspot_windows, salesforce_windows
@@ -21,6 +22,33 @@ CRM_KINDS: tuple[CrmKind, ...] = ("hubspot", "salesforce")
 
 class CrmSettingsError(ValueError):
     """The settings a CRM source needs are missing; the message names the variables."""
+
+
+def longest_call_seconds() -> float:
+    """The longest one CRM call may take with the connectors' default settings: the retry
+    policy's bound on its tries and every wait, then a last request at the slowest connector's
+    timeouts (HubSpot: connection retries, connect and read; Salesforce: `requests` applies its
+    timeout to connecting and to reading apart). A lease shorter than this may end while a
+    change is still being written."""
+    from connectors.hubspot import HubSpotConfig  # noqa: PLC0415
+    from connectors.retry import RetryPolicy  # noqa: PLC0415
+    from connectors.salesforce import SalesforceConfig  # noqa: PLC0415
+
+    policy = RetryPolicy()
+    hubspot = _defaults(HubSpotConfig)
+    hubspot_request = (policy.connect_retries + 1) * hubspot["connect_timeout"] + hubspot[
+        "read_timeout"
+    ]
+    salesforce_request = 2 * _defaults(SalesforceConfig)["timeout_seconds"]
+    return float(policy.max_seconds + max(hubspot_request, salesforce_request))
+
+
+def _defaults(config: type[Any]) -> dict[str, Any]:
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(config)
+        if f.default is not dataclasses.MISSING
+    }
 
 
 def _budget(settings: Settings, kind: CrmKind) -> RateBudget:

@@ -12,6 +12,9 @@ def test_a_second_worker_on_a_sqlite_ledger_is_refused_at_start_with_a_clear_mes
 ) -> None:
     first = deployment.worker()
     wait_until(lambda: " ready." in first.log(), 60, deployment.explain)
+    # The tests' short lease (10 s) is below what one CRM call may take: said, not refused.
+    warning = "warning: TERRITORY_LEASE_SECONDS=10 is shorter than the longest a CRM call may take"
+    assert f"{warning} (180 s)" in first.log()
 
     second = deployment.worker(name="second-worker")
     status = second.wait_exit(60)

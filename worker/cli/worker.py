@@ -69,6 +69,7 @@ def worker(
     (not migrated, or SQLite with more than one worker process).
     """
     from worker.context import open_context
+    from worker.crm import longest_call_seconds
     from worker.ledger import LedgerError
 
     settings, app = _settings_and_app()
@@ -89,6 +90,17 @@ def worker(
     else:
         lock = None
     ctx.ledger.dispose()
+    longest = longest_call_seconds()
+    if settings.lease_seconds < longest:
+        err.print(
+            f"warning: TERRITORY_LEASE_SECONDS={settings.lease_seconds} is shorter than the "
+            f"longest a CRM call may take ({longest:.0f} s): a change still being written when "
+            "its lease ends may be taken by the reconciler; keep it at least that long "
+            "(default 300)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     argv = [
         "worker",
         f"--loglevel={loglevel}",
