@@ -223,6 +223,7 @@ def run_counts(
         "superseded": len(recorded.superseded),
         "cancelled": len(recorded.cancelled),
         "deferred": len(recorded.deferred),
+        "settled": len(recorded.settled),
         "held": sorted(str(s) for s in held),
     }
 

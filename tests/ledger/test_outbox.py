@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -148,6 +149,26 @@ def test_a_change_whose_owner_was_written_is_neither_superseded_nor_cancelled_by
         waiting = open_changes(c)
     assert {r.state for r in waiting.values()} == {ChangeState.DUE}
     assert all(r.owner_written_at == NOW and not r.replaceable for r in waiting.values())
+
+
+def test_a_proposal_whose_row_was_finished_while_the_plan_ran_is_settled_not_inserted(
+    ledger: Ledger,
+) -> None:
+    _due(ledger, 2)
+    with ledger.write() as c:
+        rows = claim(c, worker="w1", limit=5, lease=timedelta(minutes=5), now=NOW)
+        finish(c, "w1", [Outcome(r.change_id, ChangeState.APPLIED) for r in rows], now=NOW)
+    # A plan computed from the open changes read before the apply: a0000 kept, a0001 moved on.
+    stale = [
+        make_change("a0000"),
+        replace(make_change("a0001", to="o-3"), supersedes="c-a0001-o-1-o-2"),
+    ]
+    with ledger.write() as c:
+        recorded = record_changes(c, new_run_in(c), stale, now=NOW, cancel_unproposed=True)
+    assert recorded.settled == ("c-a0000-o-1-o-2", "c-a0001-o-1-o-3")
+    assert (recorded.inserted, recorded.kept, recorded.superseded) == ((), (), ())
+    with ledger.read() as c:
+        assert count_by_state(c) == {"applied": 2}
 
 
 def test_approval_is_per_share_and_declined_changes_never_become_due(ledger: Ledger) -> None:

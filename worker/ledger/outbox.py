@@ -128,6 +128,9 @@ class Recorded:
     cancelled: tuple[str, ...] = ()
     deferred: tuple[str, ...] = ()  # accounts whose open change a worker holds right now
     escalated: tuple[str, ...] = ()  # kept rows a forced cause now proposes (earlier date)
+    # Proposals not recorded: a worker or a person finished their row (or the row they would
+    # supersede) while the plan ran; the next plan starts from what happened.
+    settled: tuple[str, ...] = ()
 
 
 def open_changes(connection: sa.Connection, *, lock: bool = False) -> dict[str, ChangeRow]:
@@ -179,18 +182,29 @@ def record_changes(
     proposal for its account waits for the next plan (`deferred`), and so does one whose owner
     was written while its note waits (`owner_written_at`): it is never superseded or cancelled.
     `initial_state` gives each new row's state by change id (default `planned`).
+
+    The plan was computed from open changes read earlier: a proposal whose row (or the row it
+    supersedes) has meanwhile reached a final state (applied by a worker, declined, cancelled)
+    is not recorded (`settled`): its picture of the account is out of date.
     """
     # Locked: a row a worker claimed after this read would get a second open change beside it.
     current = open_changes(connection, lock=True)
+    finished = _finished_ids(
+        connection, [i for c in proposed for i in (c.change_id, c.supersedes) if i is not None]
+    )
     proposed_accounts = {c.account_id for c in proposed}
     inserted: list[str] = []
     kept: list[str] = []
     superseded: list[str] = []
     deferred: list[str] = []
     escalated: list[str] = []
+    settled: list[str] = []
     rows: list[dict[str, Any]] = []
     states = initial_state or {}
     for change in proposed:
+        if change.change_id in finished or change.supersedes in finished:
+            settled.append(change.change_id)
+            continue
         existing = current.get(change.account_id)
         if existing is not None and existing.change_id == change.change_id:
             kept.append(change.change_id)
@@ -272,7 +286,19 @@ def record_changes(
         cancelled=tuple(cancelled),
         deferred=tuple(deferred),
         escalated=tuple(escalated),
+        settled=tuple(settled),
     )
+
+
+def _finished_ids(connection: sa.Connection, change_ids: Sequence[str]) -> set[str]:
+    """Those of `change_ids` whose rows exist in a final state."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(change_ids)), 500):
+        query = sa.select(changes.c.change_id).where(
+            changes.c.change_id.in_(chunk), changes.c.state.not_in(list(OPEN_STATES))
+        )
+        found.update(connection.scalars(query))
+    return found
 
 
 def approve(
