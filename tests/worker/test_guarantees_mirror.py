@@ -94,14 +94,6 @@ def first_seen(ctx: WorkerContext) -> dict[str, datetime]:
         return dict(connection.execute(query).all())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker/ledger/mirror.py store_companies: the UPDATE of known companies runs with "
-    "each row's whole dict as parameters, and SQLAlchemy sets every parameter named like a "
-    "column, so every sync overwrites first_seen_at (the column list leaving it out has no "
-    "effect); after any sync later than the baseline, every ownerless company of the baseline "
-    "counts as new (planned with reason 'new' instead of 'orphaned')",
-)
 def test_companies_of_the_baseline_stay_not_new_after_later_syncs(
     active: WorkerContext, crm: FakeCrm
 ) -> None:

@@ -63,7 +63,11 @@ def store_companies(
             .where(mirror_companies.c.account_id == sa.bindparam("key"))
             .values({c: sa.bindparam(c) for c in columns})
         )
-        connection.execute(statement, [{"key": r["account_id"], **r} for r in old])
+        # Only the listed columns as parameters: SQLAlchemy sets every parameter named like a
+        # column, so the whole row would overwrite first_seen_at.
+        connection.execute(
+            statement, [{"key": r["account_id"], **{c: r[c] for c in columns}} for r in old]
+        )
     if new:
         connection.execute(sa.insert(mirror_companies), new)
     return moves, len(new)
