@@ -5,7 +5,9 @@ with its own id (`change_id` counts the account's earlier changes, so a change, 
 and a redo never collide) and its own note, effective at once and approved by the person who
 rolled back. The accounts are pinned to their previous owners for `changes.respect_manual_days`
 so the next plan does not redo what was rolled back; so are the accounts whose pending changes
-were cancelled, to the owner they have.
+were cancelled, to the owner they have. An applied change whose previous owner is no longer
+active is not undone (the CRM refuses an inactive owner): its account keeps the owner it has,
+counted as `kept`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class RolledBack:
     cancelled: int
     undone: int  # new changes back to the previous owners
     pinned: int
+    kept: int = 0  # applied changes not undone: their previous owner is no longer active
 
 
 def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
@@ -81,6 +84,9 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
                 sa.select(mirror_owners.c.owner_id).where(mirror_owners.c.active.is_(True))
             ).scalars()
         )
+        # Back to a rep who has left is a write every CRM refuses: that account stays put.
+        kept = [r for r in applied if r.from_owner_id is not None and r.from_owner_id not in active]
+        applied = [r for r in applied if r not in kept]
         back_run = start_run(
             connection,
             kind=RunKind.ROLLBACK,
@@ -141,10 +147,13 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
                 "changes": len(undo),
                 "new": len(recorded.inserted),
                 "rolled_back_run": run_id,
+                "kept": len(kept),
             },
         )
         set_run_state(connection, run_id, RunState.ROLLED_BACK)
-    return RolledBack(run_id, back_run, len(pending), len(recorded.inserted), pinned)
+    return RolledBack(
+        run_id, back_run, len(pending), len(recorded.inserted), pinned, kept=len(kept)
+    )
 
 
 def _owners_of(connection: sa.Connection, account_ids: list[str]) -> dict[str, str | None]:

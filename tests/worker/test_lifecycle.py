@@ -205,10 +205,16 @@ def test_a_rollback_restores_the_owners_with_new_ids_and_the_next_plan_leaves_th
     apply_due(active)
     applied = [r for r in rows(active) if r.state is ChangeState.APPLIED]
     assert applied
+    after = {a: acc.owner_id for a, acc in crm.companies.items()}
+    gone = {o for o, owner in crm.owners.items() if not owner.active}
+    left_behind = {r.account_id for r in applied if r.from_owner_id in gone}
+    assert left_behind  # the run moved a departed rep's book: that part stays put
     back = rollback_run(active, run.run_id)
-    assert back.undone == len(applied)
+    assert (back.undone, back.kept) == (len(applied) - len(left_behind), len(left_behind))
     apply_due(active)
-    assert {a: acc.owner_id for a, acc in crm.companies.items()} == before
+    assert {a: acc.owner_id for a, acc in crm.companies.items()} == {
+        a: after[a] if a in left_behind else owner for a, owner in before.items()
+    }
     ids = [r.change_id for r in rows(active)]
     assert len(ids) == len(set(ids))
     sync_step(active, spec="hubspot")

@@ -18,7 +18,8 @@ def rollback(run: RunArgument, actor: ActorOption = None) -> None:
     approved by whoever rolls back; `territory apply` (or the worker) carries it out. The
     accounts are pinned to their previous owners for changes.respect_manual_days, and those whose
     pending change was cancelled to the owner they have, so the next plan does not redo what was
-    rolled back. Exit 0, 2 a malformed RUN, 4 when the ledger refuses (no such run, a sync run,
+    rolled back. An account whose previous owner is no longer active keeps its new owner (said,
+    and counted). Exit 0, 2 a malformed RUN, 4 when the ledger refuses (no such run, a sync run,
     a run with nothing to undo, changes of it being applied right now, no active revision).
     """
     from worker.cli.service_calls import service_errors, worker_context
@@ -31,7 +32,13 @@ def rollback(run: RunArgument, actor: ActorOption = None) -> None:
     out.print(
         f"rolled back run {run_id} as {ctx.actor}: {done.cancelled:,} pending change(s) "
         f"cancelled; run {done.rollback_run_id} writes {done.undone:,} account(s) back to their "
-        f"previous owners, due today (`territory apply`); {done.pinned:,} account(s) pinned",
+        f"previous owners, due today (`territory apply`); {done.pinned:,} account(s) pinned"
+        + (
+            f"; {done.kept:,} account(s) keep their new owner: their previous owner is no "
+            "longer active"
+            if done.kept
+            else ""
+        ),
         highlight=False,
         soft_wrap=True,
         markup=False,
