@@ -18,14 +18,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from worker.context import WorkerContext
+from worker.ledger.outbox import ChangeRow, row_of
 from worker.ledger.pins import (
     mark_departure_run,
     record_departure,
     settle_pending_departures,
 )
 from worker.ledger.runs import finish_run
-from worker.ledger.states import RunKind, RunState
-from worker.ledger.tables import mirror_owners, runs
+from worker.ledger.states import ChangeState, RunKind, RunState
+from worker.ledger.tables import changes, mirror_owners, runs
 from worker.planning import PlanRun, plan_from_ledger
 
 
@@ -98,6 +99,9 @@ def departure_summary(
     return {
         "departed": [{"owner_id": o, "email": emails.get(o)} for o in owner_ids],
         "accounts_moved": len(result.changes),
+        # Its own new changes and the open ones of earlier runs it proposed again (they keep
+        # their run): what `departure_report` follows.
+        "change_ids": sorted(c.change_id for c in result.changes),
         "moves": [
             {
                 "from_owner_id": frm,
@@ -108,5 +112,48 @@ def departure_summary(
             }
             for (frm, to), count in sorted(moves.items(), key=lambda kv: (-kv[1], str(kv[0])))
         ],
-        "held_for_approval": sorted(str(s) for s in result.held),
+        # Only the shares this run's own changes wait in (it keeps forced changes only).
+        "held_for_approval": sorted(
+            str(s) for s in result.held if any(c.share is s for c in result.changes)
+        ),
     }
+
+
+def departure_report(
+    connection: sa.Connection, summary: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A departure run's stored summary with what became of its changes so far: their count by
+    state and each conflict (an account edited by hand before the move: never overwritten),
+    as `territory runs --json` shows it and the alerts send it."""
+    if summary is None:
+        return None
+    rows = _changes_by_id(connection, summary.get("change_ids", []))
+    return {
+        **summary,
+        "outcome": {
+            "changes_by_state": dict(sorted(Counter(str(r.state) for r in rows).items())),
+            "conflicts": [
+                {
+                    "change_id": r.change_id,
+                    "account_id": r.account_id,
+                    "from_owner_id": r.from_owner_id,
+                    "to_owner_id": r.to_owner_id,
+                    "error": r.error,
+                }
+                for r in rows
+                if r.state is ChangeState.CONFLICT
+            ],
+        },
+    }
+
+
+def _changes_by_id(connection: sa.Connection, change_ids: Sequence[str]) -> list[ChangeRow]:
+    found: list[ChangeRow] = []
+    for start in range(0, len(change_ids), 500):
+        query = (
+            sa.select(changes)
+            .where(changes.c.change_id.in_(change_ids[start : start + 500]))
+            .order_by(changes.c.change_id)
+        )
+        found.extend(row_of(r) for r in connection.execute(query))
+    return found

@@ -263,10 +263,16 @@ def test_a_rep_deactivated_in_the_crm_has_their_book_moved_by_the_next_sync(
     # A rep gaining an account while out of office takes it on their return (docs/engine.md).
     territory.now = max(datetime.fromisoformat(f"{c['effective_date']}T09:00+00:00") for c in moves)
     territory("apply")
+    summary = newest_run(territory, "departure")["summary"]
 
     assert synced.exit_code == 0, synced.output
     assert "1 owner(s) deactivated in the CRM: departure run" in synced.stdout
     assert moves
+    # What the alerts will send: who left, the moves, and what became of them.
+    assert summary["departed"] == [{"owner_id": "u03", "email": "chloe@example.com"}]
+    assert {c["change_id"] for c in moves} <= set(summary["change_ids"])
+    assert summary["outcome"]["changes_by_state"] == {"applied": len(summary["change_ids"])}
+    assert summary["outcome"]["conflicts"] == []
     assert "u03" not in owners_in(org).values()
 
 

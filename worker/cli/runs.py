@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 commands = CommandGroup()
 
 
-def run_json(run: Run, changes: dict[str, int]) -> dict[str, Any]:
-    """One run as `territory runs --json` prints it."""
+def run_json(
+    run: Run, changes: dict[str, int], summary: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One run as `territory runs --json` prints it (`summary`: the stored one unless given)."""
     return {
         "run_id": run.run_id,
         "kind": str(run.kind),
@@ -34,7 +36,7 @@ def run_json(run: Run, changes: dict[str, int]) -> dict[str, Any]:
         "parent_run_id": run.parent_run_id,
         "counts": run.counts,
         "changes": dict(sorted(changes.items())),
-        "summary": run.summary,
+        "summary": summary if summary is not None else run.summary,
         "error": run.error,
     }
 
@@ -73,8 +75,10 @@ def runs(
     (not migrated: `territory db upgrade`).
     """
     from worker.cli.service_calls import service_errors, worker_context
+    from worker.departures import departure_report
     from worker.ledger.outbox import count_by_state
     from worker.ledger.runs import list_runs
+    from worker.ledger.states import RunKind
     from worker.tables import Column, Section, render_sections
 
     with service_errors():
@@ -84,8 +88,13 @@ def runs(
                 (r, count_by_state(connection, r.run_id))
                 for r in list_runs(connection, limit=min(limit, ALL_ROWS))
             ]
+            summaries = {
+                r.run_id: departure_report(connection, r.summary)
+                for r, _ in found
+                if as_json and r.kind is RunKind.DEPARTURE
+            }
     if as_json:
-        rows = [run_json(run, changes) for run, changes in found]
+        rows = [run_json(run, changes, summaries.get(run.run_id)) for run, changes in found]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     if not found:
