@@ -57,11 +57,17 @@ def decline_run(ctx: WorkerContext, run_id: int) -> Decided:
 
 
 def cancel_change(ctx: WorkerContext, change_id: str) -> ChangeRow:
-    """Cancel one open change no worker holds; return it as it was."""
+    """Cancel one open change no worker holds; return it as it was.
+
+    DecisionError unless the ledger cancelled it: judged by the rows the conditional update
+    changed, not by a state read before (a worker may claim the row in between)."""
     with ctx.ledger.write() as connection:
-        row = ob.cancel(connection, change_id, now=ctx.now())
-    if row is None:
+        result = ob.cancel_changes(connection, [change_id], now=ctx.now())
+    if result.cancelled:
+        return result.cancelled[0]
+    if not result.refused:
         raise DecisionError(f"no change {change_id}: `territory changes` lists them")
+    (row,) = result.refused
     if row.state in REPLACEABLE_STATES and row.owner_written_at is not None:
         raise DecisionError(
             f"change {change_id} cannot be cancelled: its owner was written to the CRM "
@@ -69,12 +75,11 @@ def cancel_change(ctx: WorkerContext, change_id: str) -> ChangeRow:
             "`territory apply` posts the note (to undo the move, roll back its run once it is "
             "applied)"
         )
-    if row.state not in REPLACEABLE_STATES:
-        raise DecisionError(
-            f"change {change_id} is {row.state}: only planned, approved or due changes can be "
-            "cancelled"
-        )
-    return row
+    if row.state in REPLACEABLE_STATES:  # pragma: no cover - the row is locked meanwhile
+        raise DecisionError(f"change {change_id} changed while it was cancelled: try again")
+    raise DecisionError(
+        f"change {change_id} is {row.state}: only planned, approved or due changes can be cancelled"
+    )
 
 
 def pause(ctx: WorkerContext) -> str | None:

@@ -343,14 +343,63 @@ def decline(connection: sa.Connection, *, run_id: int, who: str, now: datetime) 
     return result.rowcount
 
 
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """What cancelling changes did: the ids cancelled, and those that were not."""
+
+    cancelled: tuple[ChangeRow, ...] = ()  # as they were before
+    # Found but not cancellable (as they are now, locked): held by a worker, finished, or
+    # waiting only for their note (`owner_written_at`).
+    refused: tuple[ChangeRow, ...] = ()
+    unknown: tuple[str, ...] = ()  # no such change
+
+
+def cancel_changes(
+    connection: sa.Connection, change_ids: Sequence[str], *, now: datetime
+) -> Cancelled:
+    """Cancel the changes that are planned, approved or due and whose owner was not written;
+    say which were cancelled and which were refused, as the rows are now.
+
+    The rows are locked in change id order first (PostgreSQL), so a claim racing this either
+    took a row before (refused: it is `applying`) or skips it; the update is conditional and
+    reports the rows it changed, so what is reported cancelled is cancelled.
+    """
+    wanted = sorted(set(change_ids))
+    found: dict[str, ChangeRow] = {}
+    done: set[str] = set()
+    for chunk in _chunks(wanted, 500):
+        query = sa.select(changes).where(changes.c.change_id.in_(chunk))
+        if connection.dialect.name == "postgresql":
+            query = _locked_in_order(query)
+        rows = [row_of(r) for r in connection.execute(query)]
+        found.update((r.change_id, r) for r in rows)
+        cancellable = [r.change_id for r in rows if r.replaceable]
+        if cancellable:
+            done.update(
+                connection.scalars(
+                    sa.update(changes)
+                    .where(
+                        changes.c.change_id.in_(cancellable),
+                        changes.c.state.in_(list(REPLACEABLE_STATES)),
+                        changes.c.owner_written_at.is_(None),
+                    )
+                    .values(state=ChangeState.CANCELLED, updated_at=now, lease_until=None)
+                    .returning(changes.c.change_id)
+                )
+            )
+    return Cancelled(
+        cancelled=tuple(found[i] for i in wanted if i in done),
+        refused=tuple(found[i] for i in wanted if i in found and i not in done),
+        unknown=tuple(i for i in wanted if i not in found),
+    )
+
+
 def cancel(connection: sa.Connection, change_id: str, *, now: datetime) -> ChangeRow | None:
-    """Cancel one open change that no worker holds; return the row as it was (None: unknown)."""
-    found = connection.execute(sa.select(changes).where(changes.c.change_id == change_id)).first()
-    if found is None:
-        return None
-    row = row_of(found)
-    _set_state(connection, [change_id], ChangeState.CANCELLED, now, REPLACEABLE_STATES)
-    return row
+    """Cancel one change if it can be (see `cancel_changes`, which says whether it was);
+    return the row as it was before (None: unknown)."""
+    result = cancel_changes(connection, [change_id], now=now)
+    rows = result.cancelled or result.refused
+    return rows[0] if rows else None
 
 
 def promote_due(connection: sa.Connection, today: date, *, now: datetime) -> int:
