@@ -64,21 +64,27 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
             # Its undo changes exist already: a second undo would only post notes again.
             raise RollbackError(f"run {run_id} was rolled back already")
         rows = ob.select_changes(connection, run_id=run_id)
-        busy = [r.change_id for r in rows if r.state is ChangeState.APPLYING]
+        # Being applied: claimed by a worker, or its owner written and its note still to come.
+        busy = [
+            r.change_id
+            for r in rows
+            if r.state is ChangeState.APPLYING
+            or (r.state in REPLACEABLE_STATES and not r.replaceable)
+        ]
         if busy:
-            raise RollbackError(
-                f"run {run_id} has {len(busy)} change(s) being applied right now; roll back "
-                "once they finish (`territory changes --run` shows them)"
-            )
-        pending = [r for r in rows if r.state in REPLACEABLE_STATES]
+            raise _busy(run_id, len(busy))
+        pending = [r for r in rows if r.replaceable]
         applied = [r for r in rows if r.state is ChangeState.APPLIED]
         if not pending and not applied:
             raise RollbackError(
                 f"run {run_id} has no change of its own pending or applied: nothing to roll "
                 f"back (`territory changes --run {run_id}` lists its changes)"
             )
-        for row in pending:
-            ob.cancel(connection, row.change_id, now=now)
+        cancelled = ob.cancel_changes(connection, [r.change_id for r in pending], now=now)
+        if cancelled.refused or cancelled.unknown:
+            # A worker claimed (or finished) some of them since they were read: the whole
+            # rollback is undone with this transaction, and can be asked again.
+            raise _busy(run_id, len(cancelled.refused) + len(cancelled.unknown))
         active = set(
             connection.execute(
                 sa.select(mirror_owners.c.owner_id).where(mirror_owners.c.active.is_(True))
@@ -153,6 +159,13 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
         set_run_state(connection, run_id, RunState.ROLLED_BACK)
     return RolledBack(
         run_id, back_run, len(pending), len(recorded.inserted), pinned, kept=len(kept)
+    )
+
+
+def _busy(run_id: int, count: int) -> RollbackError:
+    return RollbackError(
+        f"run {run_id} has {count} change(s) being applied right now; roll back once they "
+        f"finish (`territory changes --run {run_id}` shows them)"
     )
 
 
