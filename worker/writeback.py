@@ -24,7 +24,7 @@ import socket
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -49,7 +49,7 @@ from worker.ledger.mirror import record_owner_writes
 from worker.ledger.outbox import ChangeRow, Outcome
 from worker.ledger.pins import Pin, add_pins, record_written
 from worker.ledger.states import ChangeState
-from worker.ledger.tables import amendments, changes, mirror_owners
+from worker.ledger.tables import amendments, changes, mirror_companies, mirror_owners
 from worker.planning import active_rules
 
 Progress = Callable[[int], None]
@@ -63,6 +63,7 @@ class Action(enum.StrEnum):
     CONFLICT = "conflict"  # neither: a hand edit, never overwritten
     MISSING = "missing"  # the CRM no longer has the account
     HOLDING_OWNER_REQUIRED = "holding_owner_required"  # Salesforce cannot clear an owner
+    LOCKED = "locked"  # the mirror shows the account's territory_lock set: never written
 
 
 @dataclass(slots=True)
@@ -290,16 +291,40 @@ class _Job:
 
     def preview(self, rows: Sequence[ChangeRow]) -> list[ChangeReport]:
         """What a real apply would do with `rows`, from the CRM's current owners."""
-        owners = self.connector.read_owners([r.account_id for r in rows])
+        locked = self._locked(rows)
+        owners = self.connector.read_owners(
+            [r.account_id for r in rows if r.change_id not in locked]
+        )
         reports = []
         for row in rows:
-            verdict = self._decide(row, owners)
+            verdict = self._decide(row, owners, locked)
             report = _report(row, verdict.action, str(row.state))
             reports.append(report)
         return reports
 
-    def _decide(self, row: ChangeRow, owners: Mapping[str, str | None]) -> _Verdict:
+    def _locked(self, rows: Sequence[ChangeRow]) -> set[str]:
+        """The change ids of `rows` whose account the mirror shows locked (`territory_lock`
+        set in the CRM since the plan), but not those whose owner was written already: their
+        move happened before the lock, and only their note waits."""
+        accounts = {r.account_id for r in rows if r.owner_written_at is None}
+        if not accounts:
+            return set()
+        with self.ctx.ledger.read() as connection:
+            query = sa.select(mirror_companies.c.account_id).where(
+                mirror_companies.c.account_id.in_(sorted(accounts)),
+                mirror_companies.c.locked.is_(True),
+            )
+            found = set(connection.scalars(query))
+        return {r.change_id for r in rows if r.account_id in found and r.owner_written_at is None}
+
+    def _decide(
+        self, row: ChangeRow, owners: Mapping[str, str | None], locked: Collection[str] = ()
+    ) -> _Verdict:
         verdict = _Verdict(row)
+        if row.change_id in locked:
+            # A person's word in the CRM: never written, whatever the owner is now.
+            verdict.action = Action.LOCKED
+            return verdict
         if row.account_id not in owners:
             verdict.action = Action.MISSING
             return verdict
@@ -324,14 +349,19 @@ class _Job:
         """Apply claimed rows and finish them in the ledger; return an error that stops the run."""
         verdicts = {r.change_id: _Verdict(r) for r in rows}
         stop: ConnectorError | None = None
+        locked = self._locked(rows)
+        for change_id in locked:
+            verdicts[change_id] = self._decide(verdicts[change_id].row, {}, locked)
+            self._settle_without_write(verdicts[change_id])
+        to_read = [r for r in rows if r.change_id not in locked]
         try:
-            owners = self.connector.read_owners([r.account_id for r in rows])
+            owners = self.connector.read_owners([r.account_id for r in to_read]) if to_read else {}
         except ConnectorError as exc:
-            for verdict in verdicts.values():
-                self._wait(verdict, exc)
+            for change_id in verdicts.keys() - locked:
+                self._wait(verdicts[change_id], exc)
             stop = exc
         else:
-            for row in rows:
+            for row in to_read:
                 decided = self._decide(row, owners)
                 verdicts[row.change_id] = decided
                 self._settle_without_write(decided)
@@ -352,6 +382,14 @@ class _Job:
                 "code": "HAND_EDIT",
                 "message": f"the owner is {verdict.current or 'empty'}, neither the change's "
                 "previous nor its new owner: changed by hand, not overwritten",
+            }
+        elif verdict.action is Action.LOCKED:
+            verdict.state = ChangeState.CONFLICT
+            verdict.error = {
+                "class": "Conflict",
+                "code": "LOCKED",
+                "message": "the account's territory_lock is set in the CRM (seen by a sync after "
+                "the plan): not written; the account stays with its owner while it is locked",
             }
         elif verdict.action is Action.MISSING:
             verdict.state = ChangeState.FAILED
@@ -579,7 +617,10 @@ class _Job:
                 verdict.state = ChangeState.DUE
             elif verdict.reached and verdict.wrote:
                 written[row.account_id] = (row.to_owner_id, row.change_id)
-            if verdict.state is ChangeState.CONFLICT and self.respect_manual_days > 0:
+            # A hand edit is pinned for respect_manual_days; a locked account is pinned by its
+            # lock (the plan keeps every account the mirror shows locked) while it holds.
+            hand_edit = verdict.action is not Action.LOCKED
+            if verdict.state is ChangeState.CONFLICT and hand_edit and self.respect_manual_days > 0:
                 until = self.ctx.today() + timedelta(days=self.respect_manual_days)
                 pins.append(Pin(row.account_id, verdict.current, "conflict", until, row.change_id))
             outcomes.append(

@@ -348,3 +348,27 @@ def test_after_a_long_outage_the_first_failure_of_a_record_spends_one_attempt(
     del crm.refuse_write[first.account_id]
     apply_due(active)
     assert states(active)["applied"] == sum(states(active).values())
+
+
+def test_a_lock_set_after_the_plan_is_never_written_and_the_account_stays_pinned(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    with active.ledger.read() as connection:
+        first = select_changes(connection)[0]
+    owner = crm.companies[first.account_id].owner_id
+    crm.lock(first.account_id)  # a person locks the account in the CRM
+    sync_step(active, spec="hubspot")  # the mirror knows it is locked
+    clock.advance(days=60)
+    dry = apply_due(active, dry_run=True)
+    report = apply_due(active)
+    assert crm.owner_writes[first.account_id] == 0, "a locked account was moved"
+    assert str(next(r for r in dry.rows if r.change_id == first.change_id).action) == "locked"
+    row = next(r for r in report.rows if r.change_id == first.change_id)
+    assert (str(row.action), row.state) == ("locked", "conflict")
+    assert row.error is not None
+    assert row.error["code"] == "LOCKED"
+    assert crm.companies[first.account_id].owner_id == owner
+    sync_step(active, spec="hubspot")
+    later = plan_from_ledger(active, save=True)
+    assert first.account_id not in {c.account_id for c in later.changes}
