@@ -17,6 +17,8 @@ from worker.ledger.outbox import (
     NewChange,
     Outcome,
     approve,
+    approve_changes,
+    cancel_changes,
     claim,
     count_by_state,
     decline,
@@ -352,3 +354,38 @@ def test_a_claim_racing_a_plan_never_leaves_an_account_two_open_changes(ledger: 
     with ledger.read() as c:
         open_rows = [r for r in select_changes(c, account_id="a0000") if r.state in OPEN_STATES]
     assert len(open_rows) == 1
+
+
+@pytest.mark.parametrize("decision", ["approve", "approve_changes", "decline", "cancel_changes"])
+def test_a_decision_on_many_changes_locks_them_in_change_id_order_before_updating(
+    ledger: Ledger, decision: str
+) -> None:
+    if not ledger.is_postgresql:
+        pytest.skip("SQLite runs one writer at a time: no row locks to order")
+    run = new_run(ledger)
+    with ledger.write() as c:  # rows stored in descending id order: an UPDATE meets them so
+        proposals = [make_change(f"a{i:03d}") for i in range(30)][::-1]
+        record_changes(c, run, proposals, now=NOW, cancel_unproposed=True)
+    sent: list[str] = []
+
+    def keep(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    ids = [p.change_id for p in proposals]
+    decide = {
+        "approve": lambda c: approve(c, run_id=run, who="t", now=NOW),
+        "approve_changes": lambda c: approve_changes(c, ids, who="t", now=NOW),
+        "decline": lambda c: decline(c, run_id=run, who="t", now=NOW),
+        "cancel_changes": lambda c: cancel_changes(c, ids, now=NOW),
+    }[decision]
+    sa_event.listen(ledger.engine, "before_cursor_execute", keep)
+    try:
+        with ledger.write() as c:
+            decide(c)
+    finally:
+        sa_event.remove(ledger.engine, "before_cursor_execute", keep)
+    first_update = next(i for i, s in enumerate(sent) if s.lstrip().startswith("UPDATE changes"))
+    locks = [s for s in sent[:first_update] if "FOR UPDATE" in s]
+    # Like a plan, a finish and a lease renewal: two of them queue instead of deadlocking.
+    assert locks, f"{decision} updated rows it had not locked in change id order"
+    assert all("ORDER BY changes.change_id" in s for s in locks)

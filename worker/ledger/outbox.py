@@ -315,7 +315,7 @@ def approve(
         condition = sa.and_(condition, changes.c.share == share)
     result = connection.execute(
         sa.update(changes)
-        .where(condition)
+        .where(_in_lock_order(connection, condition))
         .values(state=ChangeState.APPROVED, approved_by=who, approved_at=now, updated_at=now)
     )
     return result.rowcount
@@ -325,9 +325,12 @@ def approve_changes(
     connection: sa.Connection, change_ids: Sequence[str], *, who: str, now: datetime
 ) -> int:
     """Approve these changes where they wait in `planned`; return how many."""
+    condition = sa.and_(
+        changes.c.change_id.in_(list(change_ids)), changes.c.state == ChangeState.PLANNED
+    )
     result = connection.execute(
         sa.update(changes)
-        .where(changes.c.change_id.in_(list(change_ids)), changes.c.state == ChangeState.PLANNED)
+        .where(_in_lock_order(connection, condition))
         .values(state=ChangeState.APPROVED, approved_by=who, approved_at=now, updated_at=now)
     )
     return result.rowcount
@@ -335,9 +338,10 @@ def approve_changes(
 
 def decline(connection: sa.Connection, *, run_id: int, who: str, now: datetime) -> int:
     """Decline the run's changes still waiting in `planned`; return how many."""
+    condition = sa.and_(changes.c.run_id == run_id, changes.c.state == ChangeState.PLANNED)
     result = connection.execute(
         sa.update(changes)
-        .where(changes.c.run_id == run_id, changes.c.state == ChangeState.PLANNED)
+        .where(_in_lock_order(connection, condition))
         .values(state=ChangeState.DECLINED, approved_by=who, approved_at=now, updated_at=now)
     )
     return result.rowcount
@@ -592,6 +596,16 @@ def _locked_in_order(query: sa.Select[Any]) -> sa.Select[Any]:
     """`query` locking its rows in change id order: transactions that lock several open rows
     (a plan, a finish, a lease renewal) queue behind each other instead of deadlocking."""
     return query.order_by(changes.c.change_id).with_for_update()
+
+
+def _in_lock_order(connection: sa.Connection, condition: sa.ColumnElement[bool]) -> Any:
+    """`condition` for an UPDATE of several change rows, their locks taken first in change id
+    order (PostgreSQL): an UPDATE alone locks rows in the order it finds them, and a plan
+    locking the open rows in id order beside it could deadlock."""
+    if connection.dialect.name != "postgresql":
+        return condition
+    query = _locked_in_order(sa.select(changes.c.change_id).where(condition))
+    return sa.and_(changes.c.change_id.in_(list(connection.scalars(query))), condition)
 
 
 def _set_state(
