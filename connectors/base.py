@@ -12,7 +12,7 @@ Writes (`write_owners`, `post_notes`) send their inputs in batches and answer wi
 - `failed`: the CRM refused it, or it was refused before sending; it did not happen;
 - `unknown`: it was sent and we cannot tell whether it landed (the connection dropped after
   sending, a server error on a call that may have run): resolve it by reading back
-  (`read_owners`, `find_notes`), never by writing again blindly;
+  (`read_owner_states`, `find_notes`), never by writing again blindly;
 - `not_sent`: never sent, because the run stopped earlier.
 
 One record's failure never raises. A failure of a whole call that no record can get past (bad
@@ -69,6 +69,20 @@ def accounts_in(pages: Iterable[CompanyPage]) -> Iterator[Account]:
     """Every account of `pages`, in order."""
     for page in pages:
         yield from page.accounts
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerState:
+    """An account as write-back reads it just before writing: its owner (None: no owner) and
+    whether its `territory_lock` is set (a locked account is never written)."""
+
+    owner_id: str | None
+    locked: bool = False
+
+
+def owners_in(states: Mapping[str, OwnerState]) -> dict[str, str | None]:
+    """The owner per account of `states`."""
+    return {account_id: state.owner_id for account_id, state in states.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +218,12 @@ class Connector(Protocol):
 
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """Current owner per account (None: no owner); unknown accounts are left out."""
+        ...
+
+    def read_owner_states(self, account_ids: Sequence[str]) -> dict[str, OwnerState]:
+        """Current owner and territory lock per account, in the calls `read_owners` makes (the
+        lock rides along in the same reads); unknown accounts are left out. Where the CRM has
+        no lock field, every account reads unlocked."""
         ...
 
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:

@@ -2,10 +2,12 @@
 
 For each chunk of claimed changes (at most `TERRITORY_APPLY_CHUNK`, 200):
 
-1. read the accounts' current owners (one batch read per CRM batch);
-2. compare before writing: an owner already at the target is not written again; an owner that
-   is neither the change's `from` nor its `to` was changed by hand: the change is a conflict,
-   never overwritten, and the account is pinned as a manual choice;
+1. read the accounts' current owners and territory locks (one batch read per CRM batch);
+2. compare before writing: an account whose `territory_lock` is set (in that read, or in the
+   mirror) is never written: the change is a conflict; an owner already at the target is not
+   written again; an owner that is neither the change's `from` nor its `to` was changed by
+   hand: the change is a conflict, never overwritten, and the account is pinned as a manual
+   choice;
 3. write the rest, with the territory fields; a write whose outcome is unknown (the connection
    dropped after it was sent) is settled by reading the owner back, never by writing again;
 4. post one amendment note per change that reached its target, after looking for the note of
@@ -34,10 +36,12 @@ import sqlalchemy as sa
 from connectors.base import (
     HOLDING_OWNER_REQUIRED,
     Connector,
+    OwnerState,
     OwnerWrite,
     WriteOutcome,
     WriteResult,
     note_marker,
+    owners_in,
 )
 from connectors.errors import ConnectorError, TerminalError
 from worker.amendments import amendment
@@ -63,7 +67,7 @@ class Action(enum.StrEnum):
     CONFLICT = "conflict"  # neither: a hand edit, never overwritten
     MISSING = "missing"  # the CRM no longer has the account
     HOLDING_OWNER_REQUIRED = "holding_owner_required"  # Salesforce cannot clear an owner
-    LOCKED = "locked"  # the mirror shows the account's territory_lock set: never written
+    LOCKED = "locked"  # the account's territory_lock is set (CRM or mirror): never written
 
 
 @dataclass(slots=True)
@@ -290,11 +294,13 @@ class _Job:
     respect_manual_days: int
 
     def preview(self, rows: Sequence[ChangeRow]) -> list[ChangeReport]:
-        """What a real apply would do with `rows`, from the CRM's current owners."""
+        """What a real apply would do with `rows`, from the CRM's current owners and locks."""
         locked = self._locked(rows)
-        owners = self.connector.read_owners(
+        states = self.connector.read_owner_states(
             [r.account_id for r in rows if r.change_id not in locked]
         )
+        locked |= _locked_in(rows, states)
+        owners = owners_in(states)
         reports = []
         for row in rows:
             verdict = self._decide(row, owners, locked)
@@ -355,14 +361,19 @@ class _Job:
             self._settle_without_write(verdicts[change_id])
         to_read = [r for r in rows if r.change_id not in locked]
         try:
-            owners = self.connector.read_owners([r.account_id for r in to_read]) if to_read else {}
+            states = (
+                self.connector.read_owner_states([r.account_id for r in to_read]) if to_read else {}
+            )
         except ConnectorError as exc:
             for change_id in verdicts.keys() - locked:
                 self._wait(verdicts[change_id], exc)
             stop = exc
         else:
+            # A lock set in the CRM since the last sync counts as one the mirror shows.
+            locked_now = _locked_in(to_read, states)
+            owners = owners_in(states)
             for row in to_read:
-                decided = self._decide(row, owners)
+                decided = self._decide(row, owners, locked_now)
                 verdicts[row.change_id] = decided
                 self._settle_without_write(decided)
             # Before each call that changes the CRM, renew the lease and leave alone the rows
@@ -388,8 +399,8 @@ class _Job:
             verdict.error = {
                 "class": "Conflict",
                 "code": "LOCKED",
-                "message": "the account's territory_lock is set in the CRM (seen by a sync after "
-                "the plan): not written; the account stays with its owner while it is locked",
+                "message": "the account's territory_lock is set in the CRM: not written; the "
+                "account stays with its owner while it is locked",
             }
         elif verdict.action is Action.MISSING:
             verdict.state = ChangeState.FAILED
@@ -450,17 +461,24 @@ class _Job:
     def _read_back(
         self, unknown: Sequence[tuple[_Verdict, ConnectorError | None]]
     ) -> ConnectorError | None:
-        """Settle writes whose outcome is unknown by reading the owner back."""
+        """Settle writes whose outcome is unknown by reading the owner back: one that did not
+        land on an account locked meanwhile is never written again (LOCKED)."""
         try:
-            owners = self.connector.read_owners([v.row.account_id for v, _ in unknown])
+            states = self.connector.read_owner_states([v.row.account_id for v, _ in unknown])
         except ConnectorError as exc:
             for verdict, _ in unknown:
                 self._wait(verdict, exc)
             return exc
+        owners = owners_in(states)
         for verdict, error in unknown:
             current = owners.get(verdict.row.account_id)
+            state = states.get(verdict.row.account_id)
             if verdict.row.account_id in owners and current == verdict.row.to_owner_id:
                 verdict.reached = verdict.wrote = True
+            elif state is not None and state.locked:
+                verdict.current = current
+                verdict.action = Action.LOCKED
+                self._settle_without_write(verdict)
             elif current == verdict.row.from_owner_id:
                 # It did not land: the next claim writes it (the error counts toward the limit).
                 self._retry_later(verdict, error)
@@ -618,7 +636,8 @@ class _Job:
             elif verdict.reached and verdict.wrote:
                 written[row.account_id] = (row.to_owner_id, row.change_id)
             # A hand edit is pinned for respect_manual_days; a locked account is pinned by its
-            # lock (the plan keeps every account the mirror shows locked) while it holds.
+            # lock (the plan keeps every account the mirror shows locked, and the mirror learns
+            # below a lock the read found) while it holds.
             hand_edit = verdict.action is not Action.LOCKED
             if verdict.state is ChangeState.CONFLICT and hand_edit and self.respect_manual_days > 0:
                 until = self.ctx.today() + timedelta(days=self.respect_manual_days)
@@ -653,6 +672,14 @@ class _Job:
             record_written(connection, kept_writes, now=now)
             record_owner_writes(connection, {a: owner for a, (owner, _) in kept_writes.items()})
             add_pins(connection, [p for p in pins if p.change_id not in lost], now=now)
+            _mirror_locks(
+                connection,
+                {
+                    v.row.account_id
+                    for v in verdicts.values()
+                    if v.action is Action.LOCKED and v.row.change_id not in lost
+                },
+            )
         report.lost += len(lost)
         for verdict in verdicts.values():
             if verdict.row.change_id in lost:
@@ -666,6 +693,29 @@ class _Job:
                     attempts=verdict.attempts,
                 )
             )
+
+
+def _locked_in(rows: Sequence[ChangeRow], states: Mapping[str, OwnerState]) -> set[str]:
+    """The change ids of `rows` whose account `states` shows locked, as `_Job._locked` picks
+    them from the mirror: not those whose owner was written already (only their note waits)."""
+    return {
+        r.change_id
+        for r in rows
+        if r.owner_written_at is None
+        and (state := states.get(r.account_id)) is not None
+        and state.locked
+    }
+
+
+def _mirror_locks(connection: sa.Connection, account_ids: Collection[str]) -> None:
+    """Mark `account_ids` locked in the mirror: the CRM said so in the read before writing, so
+    a plan made before the next sync keeps them with their owners too."""
+    if account_ids:
+        connection.execute(
+            sa.update(mirror_companies)
+            .where(mirror_companies.c.account_id.in_(sorted(account_ids)))
+            .values(locked=True)
+        )
 
 
 def _report(

@@ -26,6 +26,7 @@ from connectors.base import (
     CompanyPage,
     FieldCheck,
     Note,
+    OwnerState,
     OwnerWrite,
     WriteOutcome,
     WriteResult,
@@ -109,6 +110,15 @@ class CsvConnector:
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         self.load  # noqa: B018 - load on first use
         return {i: self._by_id[i].owner_id for i in account_ids if i in self._by_id}
+
+    def read_owner_states(self, account_ids: Sequence[str]) -> dict[str, OwnerState]:
+        """Owner and `territory_lock` cell per company, as the file holds them now."""
+        self.load  # noqa: B018 - load on first use
+        return {
+            i: OwnerState(self._by_id[i].owner_id, self._by_id[i].locked)
+            for i in account_ids
+            if i in self._by_id
+        }
 
     # ---- writes -----------------------------------------------------------------------------
 

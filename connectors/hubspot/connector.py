@@ -15,6 +15,7 @@ from connectors.base import (
     CompanyPage,
     FieldCheck,
     Note,
+    OwnerState,
     OwnerWrite,
     WriteResult,
     accounts_in,
@@ -104,6 +105,9 @@ class HubSpotConnector:
 
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         return self._companies.owners_of(account_ids)
+
+    def read_owner_states(self, account_ids: Sequence[str]) -> dict[str, OwnerState]:
+        return self._companies.states_of(account_ids)
 
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
         return self._writer.write(writes)

@@ -32,6 +32,7 @@ from connectors.base import (
     CompanyPage,
     FieldCheck,
     Note,
+    OwnerState,
     OwnerWrite,
     WriteOutcome,
     WriteResult,
@@ -45,7 +46,7 @@ from connectors.records import AccountBuilder, parse_instant
 from connectors.retry import Replay, RetryPolicy
 from connectors.salesforce import notes
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.companies import AccountPages
+from connectors.salesforce.companies import LOCK_FIELD, AccountPages
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import record_error
 from connectors.salesforce.fields import METADATA_HINT, TERRITORY_CUSTOM_FIELDS, write_values
@@ -171,11 +172,24 @@ class SalesforceConnector:
             yield account_id, owner_id, at
 
     def read_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
-        owners: dict[str, str | None] = {}
+        return {r["Id"]: r.get("OwnerId") for r in self._owner_records(account_ids, ["OwnerId"])}
+
+    def read_owner_states(self, account_ids: Sequence[str]) -> dict[str, OwnerState]:
+        """Owner and `Territory_Lock__c` in the same queries as `read_owners`; an org without
+        the field (describe, asked once; `ensure_fields` answers it) reads unlocked."""
+        fields = ["OwnerId", *([LOCK_FIELD] if self._readable(LOCK_FIELD) else [])]
+        return {
+            r["Id"]: OwnerState(r.get("OwnerId"), r.get(LOCK_FIELD) is True)
+            for r in self._owner_records(account_ids, fields)
+        }
+
+    def _owner_records(
+        self, account_ids: Sequence[str], fields: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        """`Id` and `fields` of the Accounts of `account_ids`, a query per batch of ids."""
         for batch in batches(dict.fromkeys(account_ids)):
-            soql = select("Account", ["Id", "OwnerId"], [f"Id IN {id_list(batch)}"])
-            owners.update((r["Id"], r.get("OwnerId")) for r in self.client.query(soql))
-        return owners
+            soql = select("Account", ["Id", *fields], [f"Id IN {id_list(batch)}"])
+            yield from self.client.query(soql)
 
     def read_owner_version(self, account_id: str) -> tuple[str | None, str | None]:
         """(owner, ETag) of one Account, for a conditional write by the reconciler."""
@@ -262,7 +276,8 @@ class SalesforceConnector:
         """
         del create
         described = self.client.rest("describe", "sobjects/Account/describe").value
-        names = {f["name"] for f in described.get("fields", [])}
+        names = frozenset(f["name"] for f in described.get("fields", []))
+        self._described = names  # the same answer `_readable` asks for: not asked again
         territory = [f.name for f in TERRITORY_CUSTOM_FIELDS]
         wanted = [*territory, *self.builder.properties()]
         missing = tuple(dict.fromkeys(n for n in wanted if n not in names))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -355,6 +356,32 @@ def test_the_territory_lock_reads_as_a_locked_account(case: Case, reference: Sna
     case.lock(locked)
     companies, _ = case.back()
     assert sorted(companies[a.id] for a in case.connector.iter_companies() if a.locked) == locked
+
+
+def _served(case: Case) -> Counter[str]:
+    """Requests the sandbox served so far, per endpoint (none for a CSV directory)."""
+    if case.running is None:
+        return Counter()
+    return Counter(control(case.running, "GET", "/stats")["requests"])  # type: ignore[arg-type]  # control answers JSON
+
+
+def test_the_owner_read_before_a_write_carries_the_lock_in_the_same_calls(
+    case: Case, reference: Snapshot
+) -> None:
+    locked = [a.id for a in reference.accounts[3:5]]
+    case.lock(locked)  # set in the CRM after any sync: only the owner read can see it
+    accounts = [case.company_id[a.id] for a in reference.accounts[:20]]
+    case.connector.ensure_fields(create=False)  # as write-back does before its first read
+    before = _served(case)
+    states = case.connector.read_owner_states(accounts)
+    between = _served(case)
+    owners = case.connector.read_owners(accounts)
+    after = _served(case)
+    assert between - before == after - between, "the lock cost no call of its own"
+    assert (between - before).total() == (0 if case.running is None else 1)
+    assert {a: s.owner_id for a, s in states.items()} == owners
+    companies, _ = case.back()
+    assert sorted(companies[a] for a, s in states.items() if s.locked) == locked
 
 
 def test_a_write_to_no_owner_clears_it_where_the_crm_allows_it(

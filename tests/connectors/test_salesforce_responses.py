@@ -17,7 +17,7 @@ import responses
 from pydantic import SecretStr
 from responses import matchers
 
-from connectors.base import Note, OwnerWrite, WriteOutcome
+from connectors.base import Note, OwnerState, OwnerWrite, WriteOutcome
 from connectors.budget import RateBudget, salesforce_windows
 from connectors.errors import (
     BudgetExhaustedError,
@@ -314,6 +314,39 @@ def test_a_reply_with_the_wrong_number_of_results_is_not_guessed_at(
         connector.write_owners(writes)
     # The call ran: the records may or may not be written, and a read will tell.
     assert [r.outcome for r in unexpected.value.results] == [WriteOutcome.UNKNOWN] * 2
+
+
+@pytest.mark.parametrize("deployed", [True, False], ids=["lock field", "no lock field"])
+def test_the_owner_read_before_a_write_asks_for_the_lock_in_the_same_query(
+    api: responses.RequestsMock, deployed: bool
+) -> None:
+    described(api, lock=deployed)  # once per connector (`ensure_fields` answers it in an apply)
+    fields = "Id, OwnerId, Territory_Lock__c" if deployed else "Id, OwnerId"
+    records = [
+        {"Id": "001D000000IRFmaIAH", "OwnerId": "005D0000001KyEIIA0"}
+        | ({"Territory_Lock__c": True} if deployed else {}),
+        {"Id": "001D000000IRt53IAD", "OwnerId": "005D0000001KyEJIA0"}
+        | ({"Territory_Lock__c": False} if deployed else {}),
+    ]
+    api.get(
+        f"{API}/query/",
+        json={"totalSize": 2, "done": True, "records": records},
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "q": f"SELECT {fields} FROM Account "
+                    "WHERE Id IN ('001D000000IRFmaIAH', '001D000000IRt53IAD')"
+                }
+            )
+        ],
+    )
+    connector, _ = make_connector()
+    states = connector.read_owner_states(["001D000000IRFmaIAH", "001D000000IRt53IAD"])
+    assert states == {
+        "001D000000IRFmaIAH": OwnerState("005D0000001KyEIIA0", locked=deployed),
+        "001D000000IRt53IAD": OwnerState("005D0000001KyEJIA0", locked=False),
+    }
+    assert len(api.calls) == 2  # the describe and the one query
 
 
 def test_request_limit_exceeded_is_terminal_and_never_retried(api: responses.RequestsMock) -> None:

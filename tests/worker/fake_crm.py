@@ -19,6 +19,7 @@ from connectors.base import (
     CompanyPage,
     FieldCheck,
     Note,
+    OwnerState,
     OwnerWrite,
     WriteOutcome,
     WriteResult,
@@ -116,6 +117,12 @@ class FakeCrm:
             self.fail_reads -= 1
             raise TransientError("service unavailable", status=503)
         return {i: self.companies[i].owner_id for i in account_ids if i in self.companies}
+
+    def read_owner_states(self, account_ids: Sequence[str]) -> dict[str, OwnerState]:
+        # The owners come from `read_owners` (counted, faulted and patched there, as one read),
+        # the locks ride along as a real connector's do in the same call.
+        owners = self.read_owners(account_ids)
+        return {i: OwnerState(o, self.companies[i].locked) for i, o in owners.items()}
 
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
         self.calls["write_owners"] += 1

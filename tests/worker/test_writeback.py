@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from connectors.base import Note, WriteResult
+from connectors.base import Note, OwnerWrite, WriteOutcome, WriteResult
 from connectors.errors import BudgetExhaustedError, ConnectorError, TerminalError, TransientError
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
@@ -236,7 +236,7 @@ def test_a_paused_apply_asks_the_crm_nothing(
     pause(active)
     calls_before = sum(crm.calls.values())
     asked: list[str] = []
-    for method in ("account_id", "ensure_fields", "read_owners"):
+    for method in ("account_id", "ensure_fields", "read_owners", "read_owner_states"):
         monkeypatch.setattr(crm, method, lambda *a, name=method, **kw: asked.append(name))
     report = apply_due(active)
     assert report.paused
@@ -372,3 +372,55 @@ def test_a_lock_set_after_the_plan_is_never_written_and_the_account_stays_pinned
     sync_step(active, spec="hubspot")
     later = plan_from_ledger(active, save=True)
     assert first.account_id not in {c.account_id for c in later.changes}
+
+
+def test_a_lock_set_in_the_crm_after_the_last_sync_is_read_before_writing_and_never_written(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    with active.ledger.read() as connection:
+        first = select_changes(connection)[0]
+    owner = crm.companies[first.account_id].owner_id
+    crm.lock(first.account_id)  # a person locks the account; no sync before the apply
+    clock.advance(days=60)
+    reads_before = crm.calls["read_owners"]
+    dry = apply_due(active, dry_run=True)
+    assert crm.calls["read_owners"] == reads_before + 1, "the lock came in the owner read"
+    report = apply_due(active)
+    assert crm.owner_writes[first.account_id] == 0, "a locked account was moved"
+    assert crm.companies[first.account_id].owner_id == owner
+    assert str(next(r for r in dry.rows if r.change_id == first.change_id).action) == "locked"
+    row = next(r for r in report.rows if r.change_id == first.change_id)
+    assert (str(row.action), row.state) == ("locked", "conflict")
+    assert row.error is not None
+    assert row.error["code"] == "LOCKED"
+    assert {r.state for r in report.rows if r.change_id != first.change_id} == {"applied"}
+    # A plan made before the next sync keeps the account too: the read taught the mirror.
+    later = plan_from_ledger(active, save=True)
+    assert first.account_id not in {c.account_id for c in later.changes}
+
+
+def test_a_write_whose_answer_was_lost_and_did_not_land_on_an_account_locked_since_is_locked(
+    active: WorkerContext, crm: FakeCrm, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    with active.ledger.read() as connection:
+        target = select_changes(connection)[0]
+    write = crm.write_owners
+
+    def lost_then_locked(writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        # The write to `target` never lands, its answer is lost, and a person locks it.
+        kept = [w for w in writes if w.account_id != target.account_id]
+        results = {r.account_id: r for r in write(kept)}
+        crm.lock(target.account_id)
+        lost = WriteResult(target.account_id, WriteOutcome.UNKNOWN, TransientError("dropped"))
+        return [results.get(w.account_id, lost) for w in writes]
+
+    monkeypatch.setattr(crm, "write_owners", lost_then_locked)
+    report = apply_due(active)
+    row = next(r for r in report.rows if r.change_id == target.change_id)
+    assert (str(row.action), row.state) == ("locked", "conflict")
+    assert crm.owner_writes[target.account_id] == 0
+    apply_due(active)
+    assert crm.owner_writes[target.account_id] == 0
