@@ -277,6 +277,9 @@ class _Verdict:
     note_id: str | None = None
     note_found: bool = False
     attempt_failed: bool = False  # its own record failed this time (one attempt spent)
+    # A write whose outcome is unknown and could not be read back: it may have landed, so the
+    # row stays `applying` until its lease ends and the claim after it reads the owner again.
+    unsettled: bool = False
 
     @property
     def attempts(self) -> int:
@@ -338,6 +341,9 @@ class _Job:
         verdict.current = current
         if current == row.to_owner_id:
             verdict.action = Action.AT_TARGET
+        elif row.owner_written_at is not None:
+            # Written once already; changed by hand since: never written twice.
+            verdict.action = Action.CONFLICT
         elif current == row.from_owner_id:
             # Salesforce requires an owner on every account: such a change needs the routing
             # row's `holding_owner`.
@@ -388,12 +394,14 @@ class _Job:
             verdict.reached = True
         elif verdict.action is Action.CONFLICT:
             verdict.state = ChangeState.CONFLICT
-            verdict.error = {
-                "class": "Conflict",
-                "code": "HAND_EDIT",
-                "message": f"the owner is {verdict.current or 'empty'}, neither the change's "
-                "previous nor its new owner: changed by hand, not overwritten",
-            }
+            message = (
+                f"the owner is {verdict.current or 'empty'}: changed by hand after this change "
+                "wrote it, not written again"
+                if verdict.row.owner_written_at is not None
+                else f"the owner is {verdict.current or 'empty'}, neither the change's "
+                "previous nor its new owner: changed by hand, not overwritten"
+            )
+            verdict.error = {"class": "Conflict", "code": "HAND_EDIT", "message": message}
         elif verdict.action is Action.LOCKED:
             verdict.state = ChangeState.CONFLICT
             verdict.error = {
@@ -466,8 +474,12 @@ class _Job:
         try:
             states = self.connector.read_owner_states([v.row.account_id for v, _ in unknown])
         except ConnectorError as exc:
+            # Back to `due`, a plan could cancel a write that landed (the mirror's next sync
+            # shows the new owner, so nothing proposes it): left `applying` instead, the claim
+            # after its lease reads the owner back.
             for verdict, _ in unknown:
-                self._wait(verdict, exc)
+                verdict.unsettled = True
+                verdict.error = exc.to_json()
             return exc
         owners = owners_in(states)
         for verdict, error in unknown:
@@ -619,6 +631,8 @@ class _Job:
         notes: list[dict[str, Any]] = []
         for verdict in verdicts.values():
             row = verdict.row
+            if verdict.unsettled:
+                continue  # stays `applying` under its lease (see `_Verdict.unsettled`)
             if verdict.state is None and verdict.reached and verdict.note_id is not None:
                 verdict.state = ChangeState.APPLIED
                 written[row.account_id] = (row.to_owner_id, row.change_id)
@@ -684,6 +698,8 @@ class _Job:
         for verdict in verdicts.values():
             if verdict.row.change_id in lost:
                 continue
+            if verdict.unsettled:
+                verdict.state = ChangeState.APPLYING
             report.rows.append(
                 _report(
                     verdict.row,

@@ -424,3 +424,69 @@ def test_a_write_whose_answer_was_lost_and_did_not_land_on_an_account_locked_sin
     assert crm.owner_writes[target.account_id] == 0
     apply_due(active)
     assert crm.owner_writes[target.account_id] == 0
+
+
+def test_an_owner_written_whose_note_waits_is_never_written_again_over_a_hand_edit(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    _notes_refused_once(crm)
+    apply_due(active)
+    with active.ledger.read() as connection:
+        waiting = [
+            r
+            for r in select_changes(connection, state=ChangeState.DUE)
+            if r.owner_written_at is not None and r.from_owner_id is not None
+        ]
+    assert waiting
+    row = waiting[0]
+    crm.hand_edit(row.account_id, row.from_owner_id)  # a person undoes the move by hand
+
+    apply_due(active)
+
+    assert crm.companies[row.account_id].owner_id == row.from_owner_id
+    assert crm.owner_writes[row.account_id] == 1
+    with active.ledger.read() as connection:
+        (after,) = select_changes(connection, account_id=row.account_id, state=ChangeState.CONFLICT)
+    assert after.change_id == row.change_id
+    assert after.error is not None
+    assert after.error["code"] == "HAND_EDIT"
+    assert "after this change wrote it" in after.error["message"]
+
+
+def test_a_write_whose_answer_was_lost_and_could_not_be_read_back_waits_for_its_lease(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    with active.ledger.read() as connection:
+        target = next(r for r in select_changes(connection) if r.to_owner_id)
+    crm.drop_after_write.add(target.account_id)
+    read = crm.read_owners
+    reads = Counter[str]()
+
+    def read_back_fails(account_ids: Sequence[str]) -> dict[str, str | None]:
+        reads["n"] += 1
+        if reads["n"] >= 2:  # the read-back after the unknown write
+            raise TransientError("service unavailable", status=503)
+        return read(account_ids)
+
+    crm.read_owners = read_back_fails  # type: ignore[method-assign]
+    apply_due(active)
+    crm.read_owners = read  # type: ignore[method-assign]
+    # The write landed; neither a sync nor a plan before the lease ends may drop the change.
+    sync_step(active, spec="hubspot")
+    plan_from_ledger(active, save=True)
+    with active.ledger.read() as connection:
+        (held,) = [r for r in select_changes(connection) if r.change_id == target.change_id]
+    assert held.state is ChangeState.APPLYING
+
+    clock.advance(seconds=active.settings.lease_seconds + 1)
+    apply_due(active)
+
+    with active.ledger.read() as connection:
+        (done,) = [r for r in select_changes(connection) if r.change_id == target.change_id]
+    assert done.state is ChangeState.APPLIED
+    assert crm.owner_writes[target.account_id] == 1
+    assert crm.note_posts[f"territory-sync:{target.change_id}"] == 1
