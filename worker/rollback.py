@@ -63,6 +63,9 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
         if run.state is RunState.ROLLED_BACK:
             # Its undo changes exist already: a second undo would only post notes again.
             raise RollbackError(f"run {run_id} was rolled back already")
+        # Every open row locked at once, in change id order, as recording a plan locks them:
+        # locking the run's rows first and the rest later could deadlock with a plan.
+        ob.open_changes(connection, lock=True)
         rows = ob.select_changes(connection, run_id=run_id)
         # Being applied: claimed by a worker, or its owner written and its note still to come.
         busy = [
