@@ -127,7 +127,11 @@ def departure_report(
     as `territory runs --json` shows it and the alerts send it."""
     if summary is None:
         return None
-    rows = _changes_by_id(connection, summary.get("change_ids", []))
+    if "change_ids" not in summary:
+        # Recorded before summaries listed their changes: what became of them is unknown here
+        # (`territory changes --run` lists the run's own).
+        return {**summary, "outcome": None}
+    rows = _changes_by_id(connection, summary["change_ids"])
     return {
         **summary,
         "outcome": {

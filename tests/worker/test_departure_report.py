@@ -62,3 +62,11 @@ def test_a_departure_run_reports_who_left_the_moves_and_each_conflict_after_appl
         edited.account_id,
     )
     assert crm.companies[edited.account_id].owner_id == chosen  # never overwritten
+
+
+def test_a_summary_recorded_before_it_listed_its_changes_has_no_outcome(
+    active: WorkerContext,
+) -> None:
+    old = {"departed": [], "accounts_moved": 3, "moves": [], "held_for_approval": []}
+    with active.ledger.read() as connection:
+        assert departure_report(connection, old) == {**old, "outcome": None}
