@@ -148,8 +148,10 @@ class SalesforceClient:
     def send(self, kind: str, request: Request[T], *, replay: Replay = Replay.READ) -> Sent[T]:
         """Run `request` under the budget and the retry policy; its answer and the requests
         it took (a failure raises as `connectors.retry.send_within_budget` says)."""
+        # The same bound send_within_budget keeps to: the slot after a re-login waits no longer.
+        deadline = self.budget.clock() + self.retry.max_seconds
         return send_within_budget(
-            lambda: self._attempt(kind, request),
+            lambda: self._attempt(kind, request, deadline),
             budget=self.budget,
             policy=self.retry,
             replay=replay,
@@ -157,13 +159,14 @@ class SalesforceClient:
             sleep=self._sleep,
         )
 
-    def _attempt(self, kind: str, request: Request[T]) -> T:
-        """One try; a session found expired is renewed and the request sent once more."""
+    def _attempt(self, kind: str, request: Request[T], deadline: float) -> T:
+        """One try; a session found expired is renewed and the request sent once more (its
+        slot waited for no later than `deadline`, on the budget's clock)."""
         answer = self._request(request)
         if isinstance(answer, ConnectorError) and answer.code == INVALID_SESSION_ID:
             log.info("Salesforce session expired or revoked; logging in again")
             self._log_in_again()
-            self.budget.acquire(kind)
+            self.budget.acquire(kind, deadline=deadline)
             answer = self._request(request)
         if isinstance(answer, ConnectorError):
             raise answer

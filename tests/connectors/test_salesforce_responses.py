@@ -616,3 +616,47 @@ def test_rate_limited_error_keeps_its_wait(api: responses.RequestsMock) -> None:
         connector.client.rest("limits", "limits")
     assert limited.value.wait_seconds == 90.0
     assert waits == []  # 90 s is past the policy's 60 s bound: give up instead of sleeping
+
+
+def test_the_request_after_logging_in_again_waits_for_the_budget_no_later_than_the_call(
+    api: responses.RequestsMock,
+) -> None:
+    """A session expired mid-call: the connector logs in and sends once more, taking a budget
+    slot first; that wait keeps to the call's bound, as every other wait does."""
+    from connectors.budget import ALL_CALLS, Window  # noqa: PLC0415
+    from tests.connectors.test_budget_deadline import FakeClock  # noqa: PLC0415
+
+    api.post(
+        "https://login.salesforce.com/services/Soap/u/59.0",
+        body=(
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
+            '"http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com">'
+            "<soapenv:Body><loginResponse><result>"
+            "<serverUrl>https://acme.my.salesforce.com/services/Soap/u/59.0/00D5g000004Xyz</serverUrl>"
+            f"<sessionId>{SESSION}</sessionId></result></loginResponse></soapenv:Body></soapenv:Envelope>"
+        ),
+    )
+    api.get(
+        f"{API}/query/",
+        status=401,
+        json=[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+    )
+    fake = FakeClock(limit=60)
+    # One call an hour: the request after the login would wait an hour for its slot.
+    budget = RateBudget({ALL_CALLS: Window(1, 3600)}, sleep=fake.sleep, clock=fake.clock)
+    connector = SalesforceConnector(
+        SalesforceConfig(
+            instance_url=INSTANCE, session_id=SecretStr(SESSION), login=LOGIN_SETTINGS
+        ),
+        budget=budget,
+        session=requests.Session(),
+        retry=RetryPolicy(attempts=3, first_wait=0.25, max_seconds=60),
+        sleep=fake.sleep,
+    )
+
+    with pytest.raises(RateLimitedError) as refused:
+        connector.read_owners(["001D000000IRFmaIAH"])
+
+    assert refused.value.code == "BUDGET_DEADLINE"
+    assert sum(fake.slept) <= 60
+    assert [c.request.method for c in api.calls] == ["GET", "POST"]  # the query, the login
