@@ -15,6 +15,7 @@ departure run).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -168,15 +169,7 @@ def sync_mirror(
         if rule is not None and (rule.activity.source == "owner" or rule.activity.off_territory):
             retries.run(lambda: _sync_activity(ctx, connector, result))
     except ConnectorError as exc:
-        with ctx.ledger.write() as connection:
-            finish_run(
-                connection,
-                run_id,
-                state=RunState.FAILED,
-                now=ctx.now(),
-                counts=result.counts(),
-                error=exc.to_json(),
-            )
+        _record_failed(ctx, run_id, result, exc.to_json())
         raise
     except BaseException as exc:
         # Ctrl-C, a task's time limit, a bug: the pages stored are kept and the next sync
@@ -203,18 +196,23 @@ def _record_stopped(
         + "; the pages stored are kept and the next sync resumes after them",
         "retryable": True,
     }
-    try:
-        with ctx.ledger.write() as connection:
-            finish_run(
-                connection,
-                run_id,
-                state=RunState.FAILED,
-                now=ctx.now(),
-                counts=result.counts(),
-                error=error,
-            )
-    except Exception:  # noqa: BLE001, S110 - the ledger may be what failed: keep the first error
-        pass
+    # The ledger may be what failed: keep the first error, never mask it.
+    with contextlib.suppress(Exception):
+        _record_failed(ctx, run_id, result, error)
+
+
+def _record_failed(
+    ctx: WorkerContext, run_id: int, result: SyncResult, error: dict[str, Any]
+) -> None:
+    with ctx.ledger.write() as connection:
+        finish_run(
+            connection,
+            run_id,
+            state=RunState.FAILED,
+            now=ctx.now(),
+            counts=result.counts(),
+            error=error,
+        )
 
 
 class _Retries:

@@ -60,6 +60,20 @@ def make_connector(**config: object) -> tuple[SalesforceConnector, list[float]]:
     return connector, waits
 
 
+def soap_login_answers(api: responses.RequestsMock) -> None:
+    """The next SOAP login succeeds with SESSION."""
+    api.post(
+        "https://login.salesforce.com/services/Soap/u/59.0",
+        body=(
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
+            '"http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com">'
+            "<soapenv:Body><loginResponse><result>"
+            "<serverUrl>https://acme.my.salesforce.com/services/Soap/u/59.0/00D5g000004Xyz</serverUrl>"
+            f"<sessionId>{SESSION}</sessionId></result></loginResponse></soapenv:Body></soapenv:Envelope>"
+        ),
+    )
+
+
 def notes_created(api: responses.RequestsMock, *, status: int = 200) -> None:
     """The next collections create makes ContentNote 0695g00000AbCdEAAV."""
     api.post(
@@ -382,16 +396,7 @@ def test_invalid_session_id_on_a_bare_session_says_what_to_do(api: responses.Req
 
 
 def test_login_settings_alone_log_in_through_soap_first(api: responses.RequestsMock) -> None:
-    api.post(
-        "https://login.salesforce.com/services/Soap/u/59.0",
-        body=(
-            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
-            '"http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com">'
-            "<soapenv:Body><loginResponse><result>"
-            "<serverUrl>https://acme.my.salesforce.com/services/Soap/u/59.0/00D5g000004Xyz</serverUrl>"
-            f"<sessionId>{SESSION}</sessionId></result></loginResponse></soapenv:Body></soapenv:Envelope>"
-        ),
-    )
+    soap_login_answers(api)
     api.get(f"{API}/query/", json={"totalSize": 0, "done": True, "records": []})
     connector, _ = make_connector(instance_url=None, session_id=None, login=LOGIN_SETTINGS)
     assert list(connector.iter_owners()) == []
@@ -626,16 +631,7 @@ def test_the_request_after_logging_in_again_waits_for_the_budget_no_later_than_t
     from connectors.budget import ALL_CALLS, Window  # noqa: PLC0415
     from tests.connectors.test_budget_deadline import FakeClock  # noqa: PLC0415
 
-    api.post(
-        "https://login.salesforce.com/services/Soap/u/59.0",
-        body=(
-            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
-            '"http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com">'
-            "<soapenv:Body><loginResponse><result>"
-            "<serverUrl>https://acme.my.salesforce.com/services/Soap/u/59.0/00D5g000004Xyz</serverUrl>"
-            f"<sessionId>{SESSION}</sessionId></result></loginResponse></soapenv:Body></soapenv:Envelope>"
-        ),
-    )
+    soap_login_answers(api)
     api.get(
         f"{API}/query/",
         status=401,
