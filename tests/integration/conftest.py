@@ -161,6 +161,15 @@ def postgres_deployment(
         installed.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def deployment_on_each_ledger(request: pytest.FixtureRequest) -> Deployment:
+    """An installation on each ledger: SQLite (`deployment`), then PostgreSQL with a database
+    of its own (`postgres_deployment`)."""
+    fixture = "deployment" if request.param == "sqlite" else "postgres_deployment"
+    installed: Deployment = request.getfixturevalue(fixture)
+    return installed
+
+
 @pytest.fixture(scope="session")
 def sample_org(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Path]:
     """`territory sample` output with N accounts (HubSpot ids), made once per size."""

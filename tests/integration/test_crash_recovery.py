@@ -1,5 +1,7 @@
 """Exactly-once effect over at-least-once delivery: a worker killed mid-apply, and a connection
-cut after the CRM applied a write, never make a second write or a second note."""
+cut after the CRM applied a write, never make a second write or a second note. Each test runs on
+both ledgers: the embedded SQLite file (one worker process) and a PostgreSQL database of its own
+(the worker's default prefork pool, claims by `FOR UPDATE SKIP LOCKED`)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,11 @@ KILL_ORG_ACCOUNTS = 5900
 
 
 def test_a_worker_killed_mid_apply_and_started_again_applies_every_change_once(
-    deployment: Deployment, sample_org: Callable[[int], Path]
+    deployment_on_each_ledger: Deployment, sample_org: Callable[[int], Path]
 ) -> None:
+    """About 5,000 changes on both ledgers: PostgreSQL's run takes about as long as SQLite's
+    (some 20 s here), so its change count is not scaled down."""
+    deployment = deployment_on_each_ledger
     installed = install(deployment, sample_org(KILL_ORG_ACCOUNTS))
     due = len(installed.due_changes())
     beat = deployment.beat()
@@ -50,8 +55,9 @@ def test_a_worker_killed_mid_apply_and_started_again_applies_every_change_once(
 
 
 def test_a_connection_cut_after_the_crm_applied_a_write_makes_no_second_write_or_note(
-    deployment: Deployment, sample_org: Callable[[int], Path]
+    deployment_on_each_ledger: Deployment, sample_org: Callable[[int], Path]
 ) -> None:
+    deployment = deployment_on_each_ledger
     installed = install(deployment, sample_org(300))
     # Every owner write and every note batch lands, and its answer is lost on the way back.
     installed.crm.inject(
