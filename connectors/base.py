@@ -184,6 +184,13 @@ class Connector(Protocol):
         HOLDING_OWNER_REQUIRED, unsent)."""
         ...
 
+    @property
+    def write_batch_size(self) -> int:
+        """How many owner writes (or notes) one call to the CRM carries. Write-back hands
+        `write_owners` and `post_notes` slices of this size, one batch call each, and renews
+        its lease before each slice."""
+        ...
+
     def account_id(self) -> str:
         """The CRM account this connector reads and writes (HubSpot portal id, Salesforce org
         id, the CSV directory's absolute path): what a ledger binds to."""

@@ -382,10 +382,12 @@ class _Job:
                 decided = self._decide(row, owners, locked_now)
                 verdicts[row.change_id] = decided
                 self._settle_without_write(decided)
-            # Before each call that changes the CRM, renew the lease and leave alone the rows
-            # another claimant took after ours expired: it reads, writes and posts for them.
-            stop = self._write(self._still_held(token, verdicts))
-            stop = self._notes(self._still_held(token, verdicts)) or stop
+            # Before each call that changes the CRM (each batch of writes, each of notes), the
+            # lease is renewed and the rows another claimant took after ours expired are left
+            # alone: it reads, writes and posts for them (see `_next_slice`).
+            held = dict(verdicts)
+            stop = self._write(token, held)
+            stop = self._notes(token, held) or stop
         self._finish(token, verdicts, report)
         return stop
 
@@ -426,42 +428,54 @@ class _Job:
                 "row a holding_owner; nothing was sent",
             }
 
-    def _write(self, verdicts: Mapping[str, _Verdict]) -> ConnectorError | None:
-        todo = [v for v in verdicts.values() if v.action is Action.WRITE]
+    def _next_slice(
+        self, token: str, held: dict[str, _Verdict], pending: Sequence[_Verdict]
+    ) -> tuple[list[_Verdict], list[_Verdict]]:
+        """Renew the lease of every row of `held`, dropping from it those `token` no longer
+        holds; return the next batch of `pending` still held (the connector's
+        `write_batch_size`, so a slice is one batch call and batches stay full) and the rest.
+
+        One call may take minutes (retries, timeouts) and a chunk makes several: renewed once
+        per phase, the lease could run out between two calls and another claimant write or
+        post for the same rows while this one still did."""
+        self._renew(token, held)
+        still = [v for v in pending if v.row.change_id in held]
+        size = max(1, self.connector.write_batch_size)
+        return still[:size], still[size:]
+
+    def _write(self, token: str, held: dict[str, _Verdict]) -> ConnectorError | None:
+        todo = [v for v in held.values() if v.action is Action.WRITE]
         if not todo:
             return None
         now = self.ctx.now()
-        writes = [
-            OwnerWrite(
-                account_id=v.row.account_id,
-                owner_id=v.row.to_owner_id,
-                fields={
-                    "territory": v.row.team or "",
-                    "rule_revision": v.row.rule_revision,
-                    "effective_date": v.row.effective_date.isoformat(),
-                    "assigned_at": now.isoformat(),
-                },
-            )
-            for v in todo
-        ]
         stop: ConnectorError | None = None
-        try:
-            results: Sequence[WriteResult] = self.connector.write_owners(writes)
-        except ConnectorError as exc:
-            results = exc.results
-            stop = exc
         unknown: list[tuple[_Verdict, ConnectorError | None]] = []
-        for verdict, result in zip(todo, results, strict=False):
-            if result.outcome is WriteOutcome.APPLIED:
-                verdict.reached = verdict.wrote = True
-            elif result.outcome is WriteOutcome.UNKNOWN:
-                unknown.append((verdict, result.error or stop))
-            elif result.outcome is WriteOutcome.NOT_SENT:
+        pending: list[_Verdict] = todo
+        while pending and stop is None:
+            part, pending = self._next_slice(token, held, pending)
+            if not part:
+                break
+            try:
+                results: Sequence[WriteResult] = self.connector.write_owners(
+                    [_owner_write(v.row, now) for v in part]
+                )
+            except ConnectorError as exc:
+                results = exc.results
+                stop = exc
+            for verdict, result in zip(part, results, strict=False):
+                if result.outcome is WriteOutcome.APPLIED:
+                    verdict.reached = verdict.wrote = True
+                elif result.outcome is WriteOutcome.UNKNOWN:
+                    unknown.append((verdict, result.error or stop))
+                elif result.outcome is WriteOutcome.NOT_SENT:
+                    self._wait(verdict, stop)
+                else:
+                    self._failed(verdict, result.error, stop)
+            for verdict in part[len(results) :]:  # a connector that answered short: never sent
                 self._wait(verdict, stop)
-            else:
-                self._failed(verdict, result.error, stop)
-        for verdict in todo[len(results) :]:  # a connector that answered short: never sent
-            self._wait(verdict, stop)
+        for verdict in pending:  # never sent: the run stopped before their batch
+            if verdict.row.change_id in held:
+                self._wait(verdict, stop)
         if unknown:
             stop = self._read_back(unknown) or stop
         return stop
@@ -500,8 +514,9 @@ class _Job:
                 self._settle_without_write(verdict)
         return None
 
-    def _notes(self, verdicts: Mapping[str, _Verdict]) -> ConnectorError | None:
-        reached = [v for v in verdicts.values() if v.reached and v.state is None]
+    def _notes(self, token: str, held: dict[str, _Verdict]) -> ConnectorError | None:
+        self._renew(token, held)  # before the lookups too: they may take as long as a post
+        reached = [v for v in held.values() if v.reached and v.state is None]
         if not reached:
             return None
         looked = [v for v in reached if v.row.claimed_before]
@@ -520,25 +535,34 @@ class _Job:
             return None
         names = self._owner_names([v.row for v in to_post])
         now = self.ctx.now()
-        notes = [amendment(v.row, names, now) for v in to_post]
         stop: ConnectorError | None = None
-        try:
-            results: Sequence[WriteResult] = self.connector.post_notes(notes)
-        except ConnectorError as exc:
-            results = exc.results
-            stop = exc
         unknown: list[tuple[_Verdict, ConnectorError | None]] = []
-        for verdict, result in zip(to_post, results, strict=False):
-            if result.outcome is WriteOutcome.APPLIED and result.record_id:
-                verdict.note_id = result.record_id
-            elif result.outcome is WriteOutcome.UNKNOWN:
-                unknown.append((verdict, result.error or stop))
-            elif result.outcome in (WriteOutcome.NOT_SENT, WriteOutcome.APPLIED):
+        pending: list[_Verdict] = to_post
+        while pending and stop is None:
+            part, pending = self._next_slice(token, held, pending)
+            if not part:
+                break
+            try:
+                results: Sequence[WriteResult] = self.connector.post_notes(
+                    [amendment(v.row, names, now) for v in part]
+                )
+            except ConnectorError as exc:
+                results = exc.results
+                stop = exc
+            for verdict, result in zip(part, results, strict=False):
+                if result.outcome is WriteOutcome.APPLIED and result.record_id:
+                    verdict.note_id = result.record_id
+                elif result.outcome is WriteOutcome.UNKNOWN:
+                    unknown.append((verdict, result.error or stop))
+                elif result.outcome in (WriteOutcome.NOT_SENT, WriteOutcome.APPLIED):
+                    self._wait(verdict, stop)
+                else:
+                    self._failed(verdict, result.error, stop)
+            for verdict in part[len(results) :]:
                 self._wait(verdict, stop)
-            else:
-                self._failed(verdict, result.error, stop)
-        for verdict in to_post[len(results) :]:
-            self._wait(verdict, stop)
+        for verdict in pending:  # never posted: the run stopped before their batch
+            if verdict.row.change_id in held:
+                self._wait(verdict, stop)
         if unknown:
             try:
                 found = self._find([v for v, _ in unknown])
@@ -615,6 +639,14 @@ class _Job:
             if error is not None
             else {"class": "TerminalError", "message": "the CRM refused the record"}
         )
+
+    def _renew(self, token: str, held: dict[str, _Verdict]) -> None:
+        """Renew the lease of the rows of `held`; drop from it those `token` no longer holds
+        (another claimant took them after our lease ran out)."""
+        if held:
+            kept = self._still_held(token, held)
+            for change_id in held.keys() - kept.keys():
+                del held[change_id]
 
     def _still_held(self, token: str, verdicts: Mapping[str, _Verdict]) -> dict[str, _Verdict]:
         """The verdicts whose rows `token` still holds, their lease renewed."""
@@ -709,6 +741,20 @@ class _Job:
                     attempts=verdict.attempts,
                 )
             )
+
+
+def _owner_write(row: ChangeRow, now: datetime) -> OwnerWrite:
+    """The write that moves `row`'s account to its new owner, with the territory fields."""
+    return OwnerWrite(
+        account_id=row.account_id,
+        owner_id=row.to_owner_id,
+        fields={
+            "territory": row.team or "",
+            "rule_revision": row.rule_revision,
+            "effective_date": row.effective_date.isoformat(),
+            "assigned_at": now.isoformat(),
+        },
+    )
 
 
 def _locked_in(rows: Sequence[ChangeRow], states: Mapping[str, OwnerState]) -> set[str]:

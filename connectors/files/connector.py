@@ -41,6 +41,8 @@ from rules.schema import RuleFile
 
 NOTES_FILE: Final = "notes.csv"
 NOTE_COLUMNS: Final = ("account_id", "marker", "timestamp", "body")
+# The batch size a connector without `write_batch_size` reports: any chunk is one batch.
+WHOLE_CALL: Final = 1_000_000
 
 
 class CsvConnector:
@@ -58,10 +60,16 @@ class CsvConnector:
     ) -> None:
         self.directory = directory
         self.rule = rule
-        self.write_batch_size = write_batch_size
+        self._write_batch_size = write_batch_size
         self._load: CsvLoad | None = None
         self._by_id: dict[str, Account] = {}
         self._owners: dict[str, Owner] = {}
+
+    @property
+    def write_batch_size(self) -> int:
+        """Writes or notes per batch (each batch replaces or appends to its file once): the
+        `write_batch_size` given, or the whole call."""
+        return self._write_batch_size or WHOLE_CALL
 
     @property
     def load(self) -> CsvLoad:
@@ -152,7 +160,7 @@ class CsvConnector:
         return run.results()
 
     def _batches(self, positions: list[int]) -> list[list[int]]:
-        return list(in_batches(positions, self.write_batch_size or max(1, len(positions))))
+        return list(in_batches(positions, self._write_batch_size or max(1, len(positions))))
 
     def _rewrite_owners(self, changed: dict[str, str | None]) -> None:
         path = self.directory / COMPANIES_FILE

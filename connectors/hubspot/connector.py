@@ -64,6 +64,11 @@ class HubSpotConnector:
         self._fields = FieldManager(self.transport, config.property_group)
         self._portal: str | None = None
 
+    @property
+    def write_batch_size(self) -> int:
+        """Owner writes or notes per batch call (`HubSpotConfig.write_batch_size`, 100)."""
+        return self.config.write_batch_size
+
     def account_id(self) -> str:
         """The portal id (`GET /account-info/v3/details`), asked once."""
         if self._portal is None:

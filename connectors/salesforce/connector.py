@@ -103,6 +103,12 @@ class SalesforceConnector:
 
     # ---- reads ------------------------------------------------------------------------------
 
+    @property
+    def write_batch_size(self) -> int:
+        """Records or notes per sObject Collections call (`SalesforceConfig.write_batch_size`,
+        200)."""
+        return self.config.write_batch_size
+
     def account_id(self) -> str:
         """The org id (`SELECT Id FROM Organization`), asked once."""
         if self._org_id is None:

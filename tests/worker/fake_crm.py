@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +48,12 @@ class FakeCrm:
     fail_reads: int = 0  # the next N owner reads fail with a 503
     fail_company_pages: ConnectorError | None = None  # every company read fails with it
     page_size: int = 1000
+    # Owner writes or notes per batch call: a `write_owners` or `post_notes` call counts (in
+    # `calls`) one call per batch, as a real connector makes them.
+    write_batch_size: int = 1000
+    # Called with the endpoint ("write_owners", "post_notes") before each batch is applied: a
+    # test makes a call slow (moves its clock) or lets another worker act meanwhile.
+    before_batch: Callable[[str], None] | None = None
 
     @classmethod
     def from_snapshot(
@@ -124,27 +130,35 @@ class FakeCrm:
         owners = self.read_owners(account_ids)
         return {i: OwnerState(o, self.companies[i].locked) for i, o in owners.items()}
 
+    def _batches(self, endpoint: str, count: int) -> Iterator[range]:
+        """The positions of each batch of a call of `count` inputs, counted as one call each."""
+        for start in range(0, count, self.write_batch_size):
+            self.calls[endpoint] += 1
+            if self.before_batch is not None:
+                self.before_batch(endpoint)
+            yield range(start, min(count, start + self.write_batch_size))
+
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
-        self.calls["write_owners"] += 1
-        results = []
-        for write in writes:
-            refused = self.refuse_write.get(write.account_id)
-            if refused is not None:
-                results.append(WriteResult(write.account_id, WriteOutcome.FAILED, refused))
-                continue
-            if write.account_id not in self.companies:
-                error = TerminalError("no such company", status=404)
-                results.append(WriteResult(write.account_id, WriteOutcome.FAILED, error))
-                continue
-            self.companies[write.account_id].owner_id = write.owner_id or None
-            self.owner_writes[write.account_id] += 1
-            if write.account_id in self.drop_after_write:
-                self.drop_after_write.discard(write.account_id)
-                error = TransientError("connection dropped after sending")
-                results.append(WriteResult(write.account_id, WriteOutcome.UNKNOWN, error))
-            else:
-                results.append(WriteResult(write.account_id, WriteOutcome.APPLIED))
-        return results
+        return [
+            self._write_owner(writes[p])
+            for batch in self._batches("write_owners", len(writes))
+            for p in batch
+        ]
+
+    def _write_owner(self, write: OwnerWrite) -> WriteResult:
+        refused = self.refuse_write.get(write.account_id)
+        if refused is not None:
+            return WriteResult(write.account_id, WriteOutcome.FAILED, refused)
+        if write.account_id not in self.companies:
+            error = TerminalError("no such company", status=404)
+            return WriteResult(write.account_id, WriteOutcome.FAILED, error)
+        self.companies[write.account_id].owner_id = write.owner_id or None
+        self.owner_writes[write.account_id] += 1
+        if write.account_id in self.drop_after_write:
+            self.drop_after_write.discard(write.account_id)
+            error = TransientError("connection dropped after sending")
+            return WriteResult(write.account_id, WriteOutcome.UNKNOWN, error)
+        return WriteResult(write.account_id, WriteOutcome.APPLIED)
 
     def find_notes(self, account_ids: Sequence[str], markers: Iterable[str]) -> dict[str, str]:
         self.calls["find_notes"] += 1
@@ -154,22 +168,22 @@ class FakeCrm:
         }
 
     def post_notes(self, notes: Sequence[Note]) -> list[WriteResult]:
-        self.calls["post_notes"] += 1
-        results = []
-        for note in notes:
-            assert note_marker(note.change_id) in note.body
-            note_id = f"n{len(self.notes) + 1}"
-            self.notes[note.marker] = (note_id, note.account_id, note.body)
-            self.note_posts[note.marker] += 1
-            if note.account_id in self.drop_after_note:
-                self.drop_after_note.discard(note.account_id)
-                error = TransientError("connection dropped after sending")
-                results.append(WriteResult(note.account_id, WriteOutcome.UNKNOWN, error))
-            else:
-                results.append(
-                    WriteResult(note.account_id, WriteOutcome.APPLIED, record_id=note_id)
-                )
-        return results
+        return [
+            self._post_note(notes[p])
+            for batch in self._batches("post_notes", len(notes))
+            for p in batch
+        ]
+
+    def _post_note(self, note: Note) -> WriteResult:
+        assert note_marker(note.change_id) in note.body
+        note_id = f"n{len(self.notes) + 1}"
+        self.notes[note.marker] = (note_id, note.account_id, note.body)
+        self.note_posts[note.marker] += 1
+        if note.account_id in self.drop_after_note:
+            self.drop_after_note.discard(note.account_id)
+            error = TransientError("connection dropped after sending")
+            return WriteResult(note.account_id, WriteOutcome.UNKNOWN, error)
+        return WriteResult(note.account_id, WriteOutcome.APPLIED, record_id=note_id)
 
     def ensure_fields(self, *, create: bool = True) -> FieldCheck:
         return FieldCheck()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -490,3 +491,90 @@ def test_a_write_whose_answer_was_lost_and_could_not_be_read_back_waits_for_its_
     assert done.state is ChangeState.APPLIED
     assert crm.owner_writes[target.account_id] == 1
     assert crm.note_posts[f"territory-sync:{target.change_id}"] == 1
+
+
+SMALL_BATCH = 10  # owner writes or notes per CRM call in the tests below: a chunk makes several
+
+
+def test_the_lease_is_renewed_before_every_batch_so_no_claimant_takes_rows_mid_apply(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    crm.write_batch_size = SMALL_BATCH
+    lease = timedelta(seconds=active.settings.lease_seconds)
+    taken: list[str] = []
+    batches: Counter[str] = Counter()
+
+    def another_worker_looks_then_the_call_outlasts_the_lease(endpoint: str) -> None:
+        batches[endpoint] += 1
+        with active.ledger.write() as connection:  # the reconciler: rows whose lease expired
+            claimed = ob.claim(
+                connection,
+                worker="reconciler",
+                limit=1000,
+                lease=lease,
+                now=clock(),
+                expired_only=True,
+            )
+        taken.extend(r.change_id for r in claimed)
+        clock.advance(seconds=lease.total_seconds() + 1)
+
+    crm.before_batch = another_worker_looks_then_the_call_outlasts_the_lease
+    report = apply_due(active)
+
+    assert batches["write_owners"] > 1  # several calls per phase
+    assert batches["post_notes"] > 1
+    assert taken == []
+    assert report.lost == 0
+    assert report.rows
+    assert {r.state for r in report.rows} == {"applied"}
+    assert set(crm.owner_writes.values()) == {1}
+    assert set(crm.note_posts.values()) == {1}
+
+
+def test_batches_after_a_lease_lost_inside_one_are_left_to_the_new_holder(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    crm.write_batch_size = SMALL_BATCH
+    first_batch: list[str] = []
+    original = crm.write_owners
+
+    def write_owners(writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        if not first_batch:  # this call outlives the lease; another apply takes every row over
+            first_batch.extend(w.account_id for w in writes)
+            clock.advance(seconds=active.settings.lease_seconds + 1)
+            apply_due(active)
+        return original(writes)
+
+    crm.write_owners = write_owners  # type: ignore[method-assign]
+    report = apply_due(active, max_chunks=1)
+
+    assert report.lost > 0
+    assert len(first_batch) == SMALL_BATCH
+    # The batch on its way when the lease ran out lands beside the new holder's (the same owner,
+    # twice); the batches after it are not sent, and no note is posted twice.
+    assert {a: n for a, n in crm.owner_writes.items() if n > 1} == dict.fromkeys(first_batch, 2)
+    assert set(crm.note_posts.values()) == {1}
+
+
+def test_batching_by_the_connector_size_adds_no_call(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    crm.write_batch_size = SMALL_BATCH
+    report = apply_due(active)
+
+    applied = [r for r in report.rows if r.state == "applied"]
+    assert len(applied) > 2 * SMALL_BATCH
+    assert len(report.rows) <= active.settings.apply_chunk  # one chunk: one read, full batches
+    written = sum(crm.owner_writes.values())
+    assert crm.calls == Counter(
+        companies=1,
+        read_owners=1,
+        write_owners=math.ceil(written / SMALL_BATCH),
+        post_notes=math.ceil(len(applied) / SMALL_BATCH),
+    )
