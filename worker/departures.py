@@ -12,16 +12,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from worker.context import WorkerContext
+from worker.ledger import outbox as ob
 from worker.ledger.outbox import ChangeRow, row_of
 from worker.ledger.pins import (
     mark_departure_run,
     record_departure,
+    scheduled_departures,
     settle_pending_departures,
 )
 from worker.ledger.runs import finish_run
@@ -78,6 +80,9 @@ def departure_run(ctx: WorkerContext, owner_ids: Sequence[str]) -> PlanRun:
     assert result.run_id is not None
     summary = departure_summary(ctx, result, owner_ids)
     with ctx.ledger.write() as connection:
+        summary["cancelled_change_ids"] = _cancel_moves_to_departed(
+            connection, owner_ids, now=ctx.now()
+        )
         mark_departure_run(connection, owner_ids, result.run_id)
         settle_pending_departures(connection, owner_ids, now=ctx.now())
         state = connection.scalar(sa.select(runs.c.state).where(runs.c.run_id == result.run_id))
@@ -85,6 +90,42 @@ def departure_run(ctx: WorkerContext, owner_ids: Sequence[str]) -> PlanRun:
             connection, result.run_id, state=RunState(str(state)), now=ctx.now(), summary=summary
         )
     return result
+
+
+def _cancel_moves_to_departed(
+    connection: sa.Connection, owner_ids: Sequence[str], *, now: datetime
+) -> list[str]:
+    """Cancel the open changes that would hand one of `owner_ids` an account once they are
+    gone: every one to a rep the CRM deactivated (the CRM refuses an inactive owner: HubSpot
+    failed them with INVALID_OWNER_ID right after the departure run), and those effective on or
+    after the notice day of a rep who has given notice. A departure run plans forced changes
+    only, so it left a pending rebalance or release to the departed rep open; the next plan would
+    cancel it, but the apply that follows a departure comes first."""
+    if not owner_ids:
+        return []
+    wanted = list(owner_ids)
+    inactive = set(
+        connection.scalars(
+            sa.select(mirror_owners.c.owner_id).where(
+                mirror_owners.c.owner_id.in_(wanted), mirror_owners.c.active.is_(False)
+            )
+        )
+    )
+    leaving = {
+        o: d.effective_date for o, d in scheduled_departures(connection).items() if o in wanted
+    }
+    leaving.update(dict.fromkeys(inactive, date.min))  # gone already: no move to them can land
+    # Every open row locked at once, in change id order, as recording a plan locks them.
+    doomed = [
+        row.change_id
+        for row in ob.open_changes(connection, lock=True).values()
+        if row.to_owner_id in leaving
+        and row.replaceable
+        and row.effective_date >= leaving[row.to_owner_id]
+    ]
+    if not doomed:
+        return []
+    return sorted(r.change_id for r in ob.cancel_changes(connection, doomed, now=now).cancelled)
 
 
 def departure_summary(
