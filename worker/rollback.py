@@ -7,7 +7,9 @@ rolled back. The accounts are pinned to their previous owners for `changes.respe
 so the next plan does not redo what was rolled back; so are the accounts whose pending changes
 were cancelled, to the owner they have. An applied change whose previous owner is no longer
 active is not undone (the CRM refuses an inactive owner): its account keeps the owner it has,
-counted as `kept`.
+counted as `kept`. A change that failed after its owner was written (its note refused for good)
+moved its account and is undone like an applied one; a run with a change whose owner was
+written and whose note still waits is refused until `territory apply` posts it.
 """
 
 from __future__ import annotations
@@ -67,17 +69,27 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
         # locking the run's rows first and the rest later could deadlock with a plan.
         ob.open_changes(connection, lock=True)
         rows = ob.select_changes(connection, run_id=run_id)
-        # Being applied: claimed by a worker, or its owner written and its note still to come.
-        busy = [
-            r.change_id
-            for r in rows
-            if r.state is ChangeState.APPLYING
-            or (r.state in REPLACEABLE_STATES and not r.replaceable)
-        ]
+        busy = [r.change_id for r in rows if r.state is ChangeState.APPLYING]
         if busy:
             raise _busy(run_id, len(busy))
+        # Its owner written, its note still to come: it counts as applied once the note lands.
+        noting = [r for r in rows if r.state in REPLACEABLE_STATES and not r.replaceable]
+        if noting:
+            raise RollbackError(
+                f"run {run_id} has {len(noting)} change(s) whose owner was written and whose "
+                "amendment note waits (the CRM refused or missed it): `territory apply` posts "
+                f"the notes; roll back once they are applied (`territory changes --run {run_id}` "
+                "shows them)"
+            )
         pending = [r for r in rows if r.replaceable]
-        applied = [r for r in rows if r.state is ChangeState.APPLIED]
+        # A change that failed after its owner was written moved the account all the same
+        # (its note was refused for good): it is undone like an applied one.
+        applied = [
+            r
+            for r in rows
+            if r.state is ChangeState.APPLIED
+            or (r.state is ChangeState.FAILED and r.owner_written_at is not None)
+        ]
         if not pending and not applied:
             raise RollbackError(
                 f"run {run_id} has no change of its own pending or applied: nothing to roll "

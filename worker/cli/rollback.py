@@ -19,8 +19,9 @@ def rollback(run: RunArgument, actor: ActorOption = None) -> None:
     accounts are pinned to their previous owners for changes.respect_manual_days, and those whose
     pending change was cancelled to the owner they have, so the next plan does not redo what was
     rolled back. An account whose previous owner is no longer active keeps its new owner (said,
-    and counted). Exit 0, 2 a malformed RUN, 4 when the ledger refuses (no such run, a sync run,
-    a run with nothing to undo, changes of it being applied right now, no active revision).
+    and counted). A change that failed after its owner was written is undone too. Exit 0, 2 a
+    malformed RUN, 4 when the ledger refuses (no such run, a sync run, a run with nothing to
+    undo, changes of it being applied right now or whose notes wait, no active revision).
     """
     from worker.cli.service_calls import service_errors, worker_context
     from worker.rollback import rollback_run
