@@ -67,6 +67,24 @@ def _counts_line(report: ApplyReport) -> str:
     return f"{len(report.rows):,} change(s) taken ({figures})"
 
 
+def _conflicts_line(report: ApplyReport) -> str:
+    """How many conflicts, and why: a lock set in the CRM is not a hand edit."""
+    conflicts = [r for r in report.rows if r.state == "conflict"]
+    locked = sum(1 for r in conflicts if (r.error or {}).get("code") == "LOCKED")
+    causes = [
+        f"{n:,} {what}"
+        for n, what in (
+            (len(conflicts) - locked, "owner(s) changed by hand"),
+            (locked, "account(s) locked in the CRM (territory_lock)"),
+        )
+        if n
+    ]
+    return (
+        f"{len(conflicts):,} conflict(s): {', '.join(causes)}; not overwritten "
+        "(`territory changes --state conflict`)"
+    )
+
+
 def _finish(ctx: WorkerContext, report: ApplyReport, as_json: bool, nothing: str) -> None:
     """Print the report and what follows from it; exit 4 when paused, 5 when the CRM failed."""
     from worker.cli.service_calls import connector_failure
@@ -81,12 +99,7 @@ def _finish(ctx: WorkerContext, report: ApplyReport, as_json: bool, nothing: str
     if not report.dry_run:
         states = report.counts()
         if states.get("conflict"):
-            err.print(
-                f"{states['conflict']:,} conflict(s): owners changed by hand, not overwritten "
-                "(`territory changes --state conflict`)",
-                highlight=False,
-                soft_wrap=True,
-            )
+            err.print(_conflicts_line(report), highlight=False, soft_wrap=True, markup=False)
         if states.get("failed"):
             err.print(
                 f"{states['failed']:,} change(s) failed (`territory changes --state failed`)",
