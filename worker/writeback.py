@@ -477,11 +477,11 @@ class _Job:
             if verdict.row.change_id in held:
                 self._wait(verdict, stop)
         if unknown:
-            stop = self._read_back(unknown) or stop
+            stop = self._read_back(unknown, stop) or stop
         return stop
 
     def _read_back(
-        self, unknown: Sequence[tuple[_Verdict, ConnectorError | None]]
+        self, unknown: Sequence[tuple[_Verdict, ConnectorError | None]], stop: ConnectorError | None
     ) -> ConnectorError | None:
         """Settle writes whose outcome is unknown by reading the owner back: one that did not
         land on an account locked meanwhile is never written again (LOCKED)."""
@@ -506,8 +506,7 @@ class _Job:
                 verdict.action = Action.LOCKED
                 self._settle_without_write(verdict)
             elif current == verdict.row.from_owner_id:
-                # It did not land: the next claim writes it (the error counts toward the limit).
-                self._retry_later(verdict, error)
+                self._not_landed(verdict, error, stop)  # the next claim writes it
             else:
                 verdict.current = current
                 verdict.action = Action.CONFLICT
@@ -567,12 +566,14 @@ class _Job:
             try:
                 found = self._find([v for v, _ in unknown])
             except ConnectorError as exc:
-                found = {}
-                stop = stop or exc
+                # Whether they landed is still unknown: the next claim looks before posting.
+                for verdict, _ in unknown:
+                    self._wait(verdict, exc)
+                return stop or exc
             for verdict, error in unknown:
                 note_id = found.get(note_marker(verdict.row.change_id))
                 if note_id is None:
-                    self._retry_later(verdict, error)  # not there: post it on the next claim
+                    self._not_landed(verdict, error, stop)  # post it on the next claim
                 else:
                     verdict.note_id, verdict.note_found = note_id, True
         return stop
@@ -594,6 +595,16 @@ class _Job:
                 o: f"{first or ''} {last or ''}".strip()
                 for o, first, last in connection.execute(query)
             }
+
+    def _not_landed(
+        self, verdict: _Verdict, error: ConnectorError | None, stop: ConnectorError | None
+    ) -> None:
+        """A write or note whose outcome was unknown did not land: its own failure spends an
+        attempt; a call that failed as a whole (`stop`, an outage) spends none."""
+        if stop is not None and error is stop:
+            self._wait(verdict, error)
+        else:
+            self._retry_later(verdict, error)
 
     def _retry_later(self, verdict: _Verdict, error: ConnectorError | None) -> None:
         """Back to `due` for another claim after a failure of this change's own record;

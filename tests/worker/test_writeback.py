@@ -578,3 +578,38 @@ def test_batching_by_the_connector_size_adds_no_call(
         write_owners=math.ceil(written / SMALL_BATCH),
         post_notes=math.ceil(len(applied) / SMALL_BATCH),
     )
+
+
+@pytest.mark.parametrize("lookup_fails", [False, True], ids=["lookup answers", "lookup fails"])
+def test_a_notes_outage_fails_no_change_however_often_apply_runs(
+    active: WorkerContext, crm: FakeCrm, clock: Clock, lookup_fails: bool
+) -> None:
+    """Every note call fails as a whole after it was sent (its outcome unknown), and the look
+    for the notes finds none or fails too: an outage of the CRM, not of a record. The owners
+    stay written, no attempt is spent, and the notes follow once the outage ends."""
+    synced_and_planned(active)
+    clock.advance(days=60)
+    post, find = crm.post_notes, crm.find_notes
+
+    def outage(notes: Sequence[Note]) -> list[WriteResult]:
+        error = TransientError("service unavailable", status=503)
+        error.results = tuple(
+            WriteResult(n.account_id, WriteOutcome.UNKNOWN, error=error) for n in notes
+        )
+        raise error
+
+    def lookup_outage(account_ids: Sequence[str], markers: Sequence[str]) -> dict[str, str]:
+        raise TransientError("service unavailable", status=503)
+
+    crm.post_notes = outage  # type: ignore[method-assign]
+    if lookup_fails:
+        crm.find_notes = lookup_outage  # type: ignore[method-assign]
+    for _ in range(active.settings.max_attempts + 2):
+        apply_due(active)
+    assert states(active)["failed"] == 0
+    crm.post_notes, crm.find_notes = post, find  # type: ignore[method-assign]
+    apply_due(active)
+
+    assert set(states(active)) == {"applied"}
+    assert set(crm.owner_writes.values()) == {1}
+    assert set(crm.note_posts.values()) == {1}
