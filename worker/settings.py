@@ -24,6 +24,9 @@ from sqlalchemy.exc import ArgumentError
 
 PREFIX: Final = "TERRITORY_"
 HUBSPOT_API: Final = "https://api.hubapi.com"
+# Upper bounds: past them a value means a typo, and the calendar or the scheduler overflows.
+DAY: Final = 86_400  # seconds
+WEEK_MINUTES: Final = 10_080
 
 
 class SettingsError(ValueError):
@@ -65,7 +68,10 @@ class Settings(BaseSettings):
         description="stop a run once the CRM reports this share of its daily allowance used",
     )
     look_back_seconds: int = Field(
-        600, ge=0, description="incremental sync re-reads this far before the stored cursor"
+        600,
+        ge=0,
+        le=7 * DAY,
+        description="incremental sync re-reads this far before the stored cursor",
     )
     # The CSV source
     csv_max_skipped_share: float = Field(
@@ -89,11 +95,12 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = Field(
         3600,
         ge=60,
+        le=7 * DAY,
         description="Redis broker visibility timeout: a task not acknowledged by then is "
         "redelivered; countdowns stay under half of it, tasks finish within a quarter",
     )
     lease_seconds: int = Field(
-        300, ge=5, description="how long a worker holds claimed changes before others may"
+        300, ge=5, le=DAY, description="how long a worker holds claimed changes before others may"
     )
     apply_chunk: int = Field(
         200, ge=1, le=200, description="changes one apply task claims and writes at a time"
@@ -101,21 +108,40 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         8,
         ge=1,
+        le=1000,
         description="attempts per change before a transient failure of its own record counts "
         "as failed (a call failing as a whole fails no change)",
     )
     max_deliveries: int = Field(
-        5, ge=1, description="deliveries of one task message before it is parked as poison"
+        5, ge=1, le=1000, description="deliveries of one task message before it is parked as poison"
     )
     sync_every_minutes: float = Field(
-        15, gt=0, description="beat: incremental sync into the mirror this often"
+        15,
+        gt=0,
+        le=WEEK_MINUTES,
+        allow_inf_nan=False,
+        description="beat: incremental sync into the mirror this often",
     )
-    apply_every_minutes: float = Field(60, gt=0, description="beat: apply due changes this often")
+    apply_every_minutes: float = Field(
+        60,
+        gt=0,
+        le=WEEK_MINUTES,
+        allow_inf_nan=False,
+        description="beat: apply due changes this often",
+    )
     reconcile_every_minutes: float = Field(
-        10, gt=0, description="beat: finish changes whose worker lease expired this often"
+        10,
+        gt=0,
+        le=WEEK_MINUTES,
+        allow_inf_nan=False,
+        description="beat: finish changes whose worker lease expired this often",
     )
     relay_every_seconds: float = Field(
-        60, gt=0, description="beat: re-enqueue due work from the ledger this often"
+        60,
+        gt=0,
+        le=DAY,
+        allow_inf_nan=False,
+        description="beat: re-enqueue due work from the ledger this often",
     )
     nightly_plan_at: str = Field(
         "02:00", description="beat: plan from the mirror daily at HH:MM in TERRITORY_TIMEZONE"
@@ -188,6 +214,15 @@ class Settings(BaseSettings):
             time.fromisoformat(value)
         except ValueError:
             raise ValueError("expected a time of day as HH:MM") from None
+        return value
+
+    @field_validator("hubspot_base_url", "salesforce_instance_url")
+    @classmethod
+    def _a_base_url(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        """A base URL the clients append paths to: a query or a fragment would end up in the
+        middle of every request's path."""
+        if value is not None and (value.query or value.fragment):
+            raise ValueError("expected a base URL without ?query or #fragment")
         return value
 
     @field_validator("salesforce_ca_bundle")

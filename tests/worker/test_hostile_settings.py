@@ -77,3 +77,26 @@ def test_a_postgresql_ledger_waits_a_bounded_time_for_its_server_unless_told_oth
     assert own.database_url.get_secret_value().endswith("?connect_timeout=3")
     assert file.database_url is not None
     assert file.database_url.get_secret_value() == "sqlite:///ledger.sqlite3"
+
+
+OUT_OF_RANGE = {
+    "a lease of 3e12 years": ("TERRITORY_LEASE_SECONDS", "99999999999999999999"),
+    "sync every inf minutes": ("TERRITORY_SYNC_EVERY_MINUTES", "inf"),
+    "sync every 1e300 minutes": ("TERRITORY_SYNC_EVERY_MINUTES", "1e300"),
+    "relay every nan seconds": ("TERRITORY_RELAY_EVERY_SECONDS", "nan"),
+    "attempts past a thousand": ("TERRITORY_MAX_ATTEMPTS", "10000000000000000000000"),
+    "a base URL with a query": ("TERRITORY_HUBSPOT_BASE_URL", "http://127.0.0.1:9/api?x=1"),
+    "a base URL with a fragment": ("TERRITORY_SALESFORCE_INSTANCE_URL", "https://acme.example#x"),
+}
+
+
+@pytest.mark.parametrize(("name", "value"), OUT_OF_RANGE.values(), ids=OUT_OF_RANGE.keys())
+def test_a_setting_past_what_the_calendar_or_a_url_can_hold_is_a_bad_setting(
+    territory: Territory, name: str, value: str
+) -> None:
+    """Before, each was accepted and crashed later: apply and beat with an OverflowError (exit
+    1), a sync with an HTTP 404 (exit 5) from a path that had a query in its middle."""
+    result = territory("runs", env={name: value})
+
+    assert result.exit_code == ExitCode.INVALID, result.output
+    assert error_line(result).startswith(f"error: {name}: ")
