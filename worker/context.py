@@ -41,13 +41,19 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+# The ledger's columns for who acted (worker/ledger/tables.py) hold this many characters.
+ACTOR_MAX_CHARS: Final = 200
+
+
 def default_actor() -> str:
-    """Who runs a command: the login name at this host."""
+    """Who runs a command: the login name at this host, as one line of printable text that
+    the ledger's columns hold (LOGNAME and the host name come from the environment)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    name = "".join(c if c.isprintable() else "?" for c in f"{user}@{socket.gethostname()}")
+    return name[:ACTOR_MAX_CHARS]
 
 
 def open_source(spec: str, settings: Settings, rule: RuleFile | None) -> Connector:

@@ -64,3 +64,18 @@ def test_a_printable_name_of_up_to_200_characters_is_recorded_as_given(
 
     assert result.exit_code == 0, result.output
     assert f"write-back paused by {name}:" in " ".join(result.stdout.split())
+
+
+def test_the_default_name_from_the_environment_is_one_printable_line_the_ledger_holds(
+    territory: Territory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --as, who acted is LOGNAME@host: a LOGNAME of 300 characters made every
+    command on PostgreSQL an internal error, and a line break in it was stored and printed."""
+    monkeypatch.setenv("LOGNAME", "ops\nlead" + "x" * 300)
+
+    result = territory("pause")
+    name = result.stdout.split("write-back paused by ", 1)[1].split(":", 1)[0]
+
+    assert result.exit_code == 0, result.output
+    assert name.startswith("ops?leadxxx")
+    assert len(name) == 200

@@ -35,8 +35,6 @@ RunOption = Annotated[
 ]
 
 _RUN_ID: Final = re.compile(r"[0-9]{1,18}")
-# The ledger's columns for who acted (worker/ledger/tables.py) hold this many characters.
-ACTOR_MAX_CHARS: Final = 200
 # A --limit past what SQL takes (64 bits) means "all": no ledger holds that many rows.
 ALL_ROWS: Final = 2**62
 
@@ -57,6 +55,8 @@ def parse_run_id(value: str, name: str = "RUN") -> int:
 def parse_actor(value: str | None) -> str | None:
     """The `--as` name without surrounding spaces (None: the default), or exit 2: the ledger
     records it and messages and tables print it back, so it is one line of printable text."""
+    from worker.context import ACTOR_MAX_CHARS  # the ledger's limit, loaded with it
+
     if value is None:
         return None
     name = value.strip()
