@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from worker.context import WorkerContext
 from worker.ledger import outbox as ob
 from worker.ledger.facts import PAUSED, delete_fact, is_paused, set_fact
 from worker.ledger.outbox import ChangeRow
+from worker.ledger.pins import Pin, add_pins
 from worker.ledger.runs import Run, get_run, set_run_state
 from worker.ledger.states import REPLACEABLE_STATES, ChangeState, RunState
+from worker.planning import active_rules
 
 
 class DecisionError(Exception):
@@ -48,10 +51,21 @@ def approve_run(ctx: WorkerContext, run_id: int) -> Decided:
 
 
 def decline_run(ctx: WorkerContext, run_id: int) -> Decided:
-    """Decline every change of `run_id` waiting for approval: they never apply."""
+    """Decline every change of `run_id` waiting for approval: they never apply, and their
+    accounts are pinned to the owners they keep for `changes.respect_manual_days`, so the next
+    plan does not propose the declined moves again (a forced cause still moves them)."""
     run = _run_waiting(ctx, run_id, "decline")
+    days = active_rules(ctx).rule.changes.respect_manual_days
+    now = ctx.now()
+    until = ctx.today() + timedelta(days=max(days, 1))
     with ctx.ledger.write() as connection:
-        count = ob.decline(connection, run_id=run_id, who=ctx.actor, now=ctx.now())
+        count = ob.decline(connection, run_id=run_id, who=ctx.actor, now=now)
+        declined = ob.select_changes(connection, run_id=run_id, state=ChangeState.DECLINED)
+        add_pins(
+            connection,
+            [Pin(r.account_id, r.from_owner_id, "declined", until, r.change_id) for r in declined],
+            now=now,
+        )
         set_run_state(connection, run_id, RunState.DECLINED)
     return Decided(run, count)
 

@@ -43,7 +43,9 @@ def approve(run: RunArgument, actor: ActorOption = None) -> None:
 def decline(run: RunArgument, actor: ActorOption = None) -> None:
     """Decline the changes of RUN that wait for approval: they never apply.
 
-    Recorded with who and when; the run's other changes are untouched. Exit 0, 2 a malformed
+    Recorded with who and when; the run's other changes are untouched. The accounts stay with
+    their owners for changes.respect_manual_days (pinned), so the next plan does not propose
+    the declined moves again; a forced cause (a departure) still moves them. Exit 0, 2 a malformed
     RUN, 4 when the ledger refuses (no such run, or nothing of it waits for approval).
     """
     from worker.approvals import decline_run
@@ -53,7 +55,10 @@ def decline(run: RunArgument, actor: ActorOption = None) -> None:
     with service_errors():
         ctx = worker_context(actor)
         decided = decline_run(ctx, run_id)
-    _say(f"declined {decided.changes:,} change(s) of run {run_id} as {ctx.actor}: they never apply")
+    _say(
+        f"declined {decided.changes:,} change(s) of run {run_id} as {ctx.actor}: they never "
+        "apply, and their accounts stay with their owners for changes.respect_manual_days"
+    )
 
 
 @commands.command()

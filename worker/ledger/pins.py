@@ -23,7 +23,7 @@ class Pin:
 
     account_id: str
     owner_id: str | None
-    cause: str  # hand_edit | conflict | rollback
+    cause: str  # hand_edit | conflict | rollback | declined
     until: date
     change_id: str | None = None
 

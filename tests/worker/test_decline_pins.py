@@ -1,0 +1,45 @@
+"""A declined move stays declined: its account is pinned to the owner it keeps for
+`changes.respect_manual_days`, so the next nightly plan does not propose it again under a new
+id (where the share then fell under the rail, it went ahead without anyone approving it)."""
+
+from __future__ import annotations
+
+from tests.worker.conftest import Clock
+from tests.worker.fake_crm import FakeCrm
+from worker.activation import activate
+from worker.approvals import decline_run
+from worker.context import WorkerContext
+from worker.ledger.outbox import select_changes
+from worker.ledger.states import ChangeState
+from worker.planning import plan_from_ledger
+from worker.steps import sync_step
+
+
+def test_the_next_plan_does_not_propose_a_declined_move_again(
+    active: WorkerContext, crm: FakeCrm, clock: Clock, golden_rules_text: str
+) -> None:
+    activate(
+        active,
+        "r.yaml",
+        golden_rules_text.replace("max_share_per_run: 0.25", "max_share_per_run: 0.01"),
+    )
+    sync_step(active, spec="hubspot", full=True)
+    run = plan_from_ledger(active, save=True)
+    assert run.run_id is not None
+    decline_run(active, run.run_id)
+    with active.ledger.read() as connection:
+        declined = select_changes(connection, run_id=run.run_id, state=ChangeState.DECLINED)
+    assert declined
+    # The next night the rail is lifted: without the pins, every declined move would go ahead.
+    activate(
+        active,
+        "r.yaml",
+        golden_rules_text.replace("max_share_per_run: 0.25", "max_share_per_run: 1.0"),
+    )
+    clock.advance(days=1)
+    sync_step(active, spec="hubspot")
+
+    again = plan_from_ledger(active, save=True)
+
+    moved_again = {c.account_id for c in again.changes if c.reason not in ("departed", "orphaned")}
+    assert not moved_again & {r.account_id for r in declined}
