@@ -613,3 +613,25 @@ def test_a_notes_outage_fails_no_change_however_often_apply_runs(
     assert set(states(active)) == {"applied"}
     assert set(crm.owner_writes.values()) == {1}
     assert set(crm.note_posts.values()) == {1}
+
+
+def test_a_record_the_crm_keeps_refusing_for_a_while_fails_after_max_attempts(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    """Its own record failing (a row lock Salesforce keeps) spends one attempt per apply; the
+    other changes of the same batches apply."""
+    synced_and_planned(active)
+    clock.advance(days=60)
+    with active.ledger.read() as connection:
+        stuck = select_changes(connection)[0]
+    crm.refuse_write[stuck.account_id] = TransientError("row locked", code="UNABLE_TO_LOCK_ROW")
+
+    for _ in range(active.settings.max_attempts):
+        apply_due(active)
+
+    with active.ledger.read() as connection:
+        (row,) = [r for r in select_changes(connection) if r.change_id == stuck.change_id]
+    assert (row.state, row.attempts) == (ChangeState.FAILED, active.settings.max_attempts)
+    assert row.error is not None
+    assert row.error["code"] == "UNABLE_TO_LOCK_ROW"
+    assert states(active)["applied"] == sum(states(active).values()) - 1
