@@ -25,6 +25,7 @@ class Column:
 
     header: str
     justify: Literal["left", "right"] = "left"
+    min_width: int | None = None  # never narrower: an id a command takes back stays whole
 
 
 @dataclass(slots=True)
@@ -86,7 +87,9 @@ def render_sections(console: Console, heading: Sequence[str], sections: Sequence
         console.print()
         table = section_table(section.title)
         for column in section.columns:
-            table.add_column(Text(column.header), justify=column.justify)
+            table.add_column(
+                Text(column.header), justify=column.justify, min_width=column.min_width
+            )
         for row in section.rows:
             table.add_row(*(Text(cell) for cell in row))
         if section.total is not None:

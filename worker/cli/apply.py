@@ -7,7 +7,13 @@ import sys
 from typing import TYPE_CHECKING
 
 from worker.cli.command_group import CommandGroup
-from worker.cli.ledger_options import DryRunOption, JsonOption, RunOption, parse_run_id
+from worker.cli.ledger_options import (
+    CHANGE_ID_CHARS,
+    DryRunOption,
+    JsonOption,
+    RunOption,
+    parse_run_id,
+)
 from worker.cli.terminal import err, out, report_console
 from worker.console import ExitCode, fail, progress_bar
 
@@ -31,7 +37,7 @@ def _print_report(report: ApplyReport, as_json: bool) -> None:
     section = Section(
         title="Changes " + ("a real apply would make (dry run)" if report.dry_run else "applied"),
         columns=(
-            Column("change"),
+            Column("change", min_width=CHANGE_ID_CHARS),
             Column("account"),
             Column("from -> to"),
             Column("reason"),

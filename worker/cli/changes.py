@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import typer
 
 from worker.cli.command_group import CommandGroup
-from worker.cli.ledger_options import ALL_ROWS, JsonOption, RunOption, parse_run_id
+from worker.cli.ledger_options import (
+    ALL_ROWS,
+    CHANGE_ID_CHARS,
+    JsonOption,
+    RunOption,
+    parse_run_id,
+)
 from worker.cli.terminal import err, out, report_console
 from worker.console import ExitCode, fail
 
@@ -120,7 +126,7 @@ def changes(
     section = Section(
         title="Owner changes (oldest first)",
         columns=(
-            Column("change"),
+            Column("change", min_width=CHANGE_ID_CHARS),
             Column("run", "right"),
             Column("account"),
             Column("from -> to"),

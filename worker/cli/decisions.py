@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from worker.cli.command_group import CommandGroup
-from worker.cli.ledger_options import ActorOption, RunArgument, parse_run_id
+from worker.cli.ledger_options import CHANGE_ID_CHARS, ActorOption, RunArgument, parse_run_id
 from worker.cli.terminal import err, out
 from worker.console import ExitCode, fail
 
@@ -137,7 +137,7 @@ def _parse_change_id(raw: str) -> str:
     """A change id as `territory changes` lists it (24 hex digits; upper case accepted), or
     exit 2 quoting at most 40 characters of what was given."""
     text = raw.strip().lower()
-    if len(text) != 24 or any(c not in "0123456789abcdef" for c in text):
+    if len(text) != CHANGE_ID_CHARS or any(c not in "0123456789abcdef" for c in text):
         shown = repr(raw if len(raw) <= 40 else raw[:40] + "…")
         fail(
             err,

@@ -35,6 +35,8 @@ RunOption = Annotated[
 ]
 
 _RUN_ID: Final = re.compile(r"[0-9]{1,18}")
+# The length of rules.changes.change_id's ids (hex digits); a test holds the two equal.
+CHANGE_ID_CHARS: Final = 24
 # A --limit past what SQL takes (64 bits) means "all": no ledger holds that many rows.
 ALL_ROWS: Final = 2**62
 
