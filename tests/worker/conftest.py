@@ -10,6 +10,7 @@ import pytest
 
 from connectors.files import load_csv_directory
 from rules.loader import load_rules
+from tests.worker.cli_ledger import Territory, copy_org, territory_at
 from tests.worker.fake_crm import FakeCrm
 from worker.activation import activate
 from worker.context import WorkerContext
@@ -67,3 +68,15 @@ def active(ctx: WorkerContext, golden_rules_text: str) -> WorkerContext:
     """A context whose ledger holds the golden rules as its active revision."""
     activate(ctx, "rules.yaml", golden_rules_text)
     return ctx
+
+
+# The `territory` command in-process on a ledger of its own, and the golden org as CSV: the
+# CLI tests' two fixtures.
+@pytest.fixture
+def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
+    return territory_at(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    return copy_org(tmp_path / "org")

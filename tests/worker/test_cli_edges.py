@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from tests.worker.cli_ledger import Territory, copy_org, error_line, territory_at
+from tests.worker.cli_ledger import Territory, copy_org, error_line
 from worker.cli import app
 from worker.console import ExitCode
 from worker.context import default_actor
@@ -35,16 +35,6 @@ LEDGER_COMMANDS = (
     "db upgrade",
     "ledger prune",
 )
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def org(tmp_path: Path) -> Path:
-    return copy_org(tmp_path / "org")
 
 
 def test_a_crm_that_fails_mid_apply_is_reported_with_its_class_and_exit_5(

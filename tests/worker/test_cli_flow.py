@@ -11,9 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.worker.cli_ledger import Territory, copy_org, error_line, territory_at
+from tests.worker.cli_ledger import Territory, copy_org, error_line
 from worker.console import ExitCode
 
 CHANGE_FIELDS = {
@@ -30,16 +28,6 @@ CHANGE_FIELDS = {
 }
 
 ACTIVE_GOLDEN_OWNERS = {"u01", "u02", "u03", "u04", "u05", "u06", "u07", "u09", "u10"}
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def org(tmp_path: Path) -> Path:
-    return copy_org(tmp_path / "org")
 
 
 def owners_in(org: Path) -> dict[str, str]:

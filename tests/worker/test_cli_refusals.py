@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.worker.cli_ledger import GOLDEN_ORG, Territory, error_line, territory_at
+from tests.worker.cli_ledger import GOLDEN_ORG, Territory, error_line
 from worker.console import ExitCode
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("command", ["approve", "decline", "rollback"])

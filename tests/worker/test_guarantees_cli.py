@@ -9,25 +9,14 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from tests.worker.cli_ledger import Territory, copy_org, error_line, territory_at
+from tests.worker.cli_ledger import Territory, error_line
 from worker.console import ExitCode
 from worker.ledger import open_ledger
 from worker.ledger.tables import mirror_owners
 
 FORCED = {"departed", "orphaned", "hierarchy", "new"}
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def org(tmp_path: Path) -> Path:
-    return copy_org(tmp_path / "org")
 
 
 def edit(path: Path, old: str, new: str) -> None:

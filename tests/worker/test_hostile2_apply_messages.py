@@ -6,20 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pytest
-
-from tests.worker.cli_ledger import Territory, copy_org, territory_at
+from tests.worker.cli_ledger import Territory
 from tests.worker.test_cli_flow import planned
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def org(tmp_path: Path) -> Path:
-    return copy_org(tmp_path / "org")
 
 
 def lock_in_csv(org: Path, account_id: str) -> None:

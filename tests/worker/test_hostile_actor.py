@@ -10,13 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.worker.cli_ledger import Territory, copy_org, error_line, territory_at
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
-
+from tests.worker.cli_ledger import Territory, copy_org, error_line
 
 BAD_NAMES = {
     "empty": "",

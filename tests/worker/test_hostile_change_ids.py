@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.worker.cli_ledger import Territory, copy_org, error_line, territory_at
+from tests.worker.cli_ledger import Territory, copy_org, error_line
 from tests.worker.test_cli_flow import planned
 from worker.console import ExitCode
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,8 @@ from pathlib import Path
 import pytest
 
 import worker.sync
-from tests.worker.cli_ledger import Territory, copy_org, territory_at
+from tests.worker.cli_ledger import Territory, copy_org
 from worker.console import ExitCode
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
 
 
 def test_a_sync_interrupted_part_way_is_recorded_failed_and_the_next_one_finishes(

@@ -6,17 +6,11 @@ shared rate budget (its ConnectionError was exit 1)."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
-from tests.worker.cli_ledger import Territory, error_line, territory_at
+from tests.worker.cli_ledger import Territory, error_line
 from worker.console import ExitCode
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("command", [("runs",), ("db", "upgrade")], ids=" ".join)

@@ -8,21 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.worker.cli_ledger import Territory, copy_org, error_line, territory_at
+from tests.worker.cli_ledger import Territory, error_line
 from tests.worker.test_cli_flow import ACTIVE_GOLDEN_OWNERS, newest_run, planned
 from worker.console import ExitCode
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def org(tmp_path: Path) -> Path:
-    return copy_org(tmp_path / "org")
 
 
 def test_a_sync_run_has_nothing_to_roll_back_and_is_left_as_it_was(

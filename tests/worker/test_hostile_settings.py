@@ -7,19 +7,11 @@ PostgreSQL host that accepted the connection and never answered hung every comma
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.worker.cli_ledger import Territory, error_line, territory_at
+from tests.worker.cli_ledger import Territory, error_line
 from worker.console import ExitCode
 from worker.settings import PG_CONNECT_TIMEOUT_SECONDS, Settings
-
-
-@pytest.fixture
-def territory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Territory:
-    return territory_at(tmp_path, monkeypatch)
-
 
 BAD_LEDGER_URLS = {
     "not a URL": "s3cretPW",
