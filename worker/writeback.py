@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -315,7 +315,7 @@ class _Job:
         """The change ids of `rows` whose account the mirror shows locked (`territory_lock`
         set in the CRM since the plan), but not those whose owner was written already: their
         move happened before the lock, and only their note waits."""
-        accounts = {r.account_id for r in rows if r.owner_written_at is None}
+        accounts = {r.account_id for r in rows if _lock_decides(r)}
         if not accounts:
             return set()
         with self.ctx.ledger.read() as connection:
@@ -324,14 +324,17 @@ class _Job:
                 mirror_companies.c.locked.is_(True),
             )
             found = set(connection.scalars(query))
-        return {r.change_id for r in rows if r.account_id in found and r.owner_written_at is None}
+        return {r.change_id for r in rows if r.account_id in found and _lock_decides(r)}
 
     def _decide(
         self, row: ChangeRow, owners: Mapping[str, str | None], locked: Collection[str] = ()
     ) -> _Verdict:
         verdict = _Verdict(row)
-        if row.change_id in locked:
-            # A person's word in the CRM: never written, whatever the owner is now.
+        if row.change_id in locked and not (
+            row.claimed_before and owners.get(row.account_id, _ABSENT) == row.to_owner_id
+        ):
+            # A person's word in the CRM: never written, whatever the owner is now (a write of
+            # an earlier claim that landed before the lock only waits for its note).
             verdict.action = Action.LOCKED
             return verdict
         if row.account_id not in owners:
@@ -372,7 +375,15 @@ class _Job:
             )
         except ConnectorError as exc:
             for change_id in verdicts.keys() - locked:
-                self._wait(verdicts[change_id], exc)
+                verdict = verdicts[change_id]
+                if verdict.row.claimed_before and verdict.row.owner_written_at is None:
+                    # An earlier claim may have written it (a lost answer, a crash): in `due`
+                    # a plan could cancel a write that landed. It stays `applying` until its
+                    # lease ends, and the claim after it reads the owner again.
+                    verdict.unsettled = True
+                    verdict.error = exc.to_json()
+                else:
+                    self._wait(verdict, exc)
             stop = exc
         else:
             # A lock set in the CRM since the last sync counts as one the mirror shows.
@@ -499,7 +510,10 @@ class _Job:
         for verdict, error in unknown:
             current = owners.get(verdict.row.account_id)
             state = states.get(verdict.row.account_id)
-            if verdict.row.account_id in owners and current == verdict.row.to_owner_id:
+            if verdict.row.account_id not in owners:
+                verdict.action = Action.MISSING  # deleted since the write was sent
+                self._settle_without_write(verdict)
+            elif current == verdict.row.to_owner_id:
                 verdict.reached = verdict.wrote = True
             elif state is not None and state.locked:
                 verdict.current = current
@@ -766,6 +780,15 @@ def _owner_write(row: ChangeRow, now: datetime) -> OwnerWrite:
             "assigned_at": now.isoformat(),
         },
     )
+
+
+_ABSENT: Final = object()  # an account the owner read did not find
+
+
+def _lock_decides(row: ChangeRow) -> bool:
+    """Whether a lock alone settles `row` without reading its owner: not when its owner was
+    written already, nor when an earlier claim may have written it (its note must follow)."""
+    return row.owner_written_at is None and not row.claimed_before
 
 
 def _locked_in(rows: Sequence[ChangeRow], states: Mapping[str, OwnerState]) -> set[str]:

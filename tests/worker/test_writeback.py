@@ -268,6 +268,9 @@ def test_owner_reads_refused_as_a_whole_fail_no_change_however_often_apply_runs(
     crm.read_owners = refused  # type: ignore[method-assign]  # the CRM refuses every read
     for _ in range(active.settings.max_attempts + 2):
         assert apply_due(active).stopped is not None
+        # A row claimed before stays `applying` under its lease when the read fails (an
+        # earlier claim may have written it): the next claim comes after the lease.
+        clock.advance(seconds=active.settings.lease_seconds + 1)
     assert states(active)["failed"] == 0
     crm.read_owners = read  # type: ignore[method-assign]  # a person fixed the cause
     apply_due(active)
@@ -338,6 +341,7 @@ def test_after_a_long_outage_the_first_failure_of_a_record_spends_one_attempt(
     crm.fail_reads = active.settings.max_attempts + 1  # every claim meets the outage
     for _ in range(active.settings.max_attempts + 1):
         apply_due(active)
+        clock.advance(seconds=active.settings.lease_seconds + 1)  # see the test above
     with active.ledger.read() as connection:
         first = select_changes(connection)[0]
     assert first.claims == active.settings.max_attempts + 1
@@ -635,3 +639,70 @@ def test_a_record_the_crm_keeps_refusing_for_a_while_fails_after_max_attempts(
     assert row.error is not None
     assert row.error["code"] == "UNABLE_TO_LOCK_ROW"
     assert states(active)["applied"] == sum(states(active).values()) - 1
+
+
+def _write_lost_and_read_back_failing(active: WorkerContext, crm: FakeCrm) -> ob.ChangeRow:
+    """A change whose write lands but whose answer is lost, and whose read-back fails: the
+    apply leaves it `applying`. Returns the change; the CRM reads owners again afterwards."""
+    with active.ledger.read() as connection:
+        target = next(r for r in select_changes(connection) if r.to_owner_id)
+    crm.drop_after_write.add(target.account_id)
+    read = crm.read_owners
+    reads = Counter[str]()
+
+    def read_back_fails(account_ids: Sequence[str]) -> dict[str, str | None]:
+        reads["n"] += 1
+        if reads["n"] >= 2:
+            raise TransientError("service unavailable", status=503)
+        return read(account_ids)
+
+    crm.read_owners = read_back_fails  # type: ignore[method-assign]
+    apply_due(active)
+    return target
+
+
+def _state_of(active: WorkerContext, change_id: str) -> ob.ChangeRow:
+    with active.ledger.read() as connection:
+        (row,) = [r for r in select_changes(connection) if r.change_id == change_id]
+    return row
+
+
+def test_a_lost_write_stays_protected_while_the_outage_outlasts_its_lease(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    """The claim after the lease meets the same outage on its first read: the row stays
+    `applying` (in `due`, a sync and plan cancelled it: the owner moved, no note ever)."""
+    synced_and_planned(active)
+    clock.advance(days=60)
+    target = _write_lost_and_read_back_failing(active, crm)
+    clock.advance(seconds=active.settings.lease_seconds + 1)
+    apply_due(active)  # the reconciler's claim: its owner read fails too
+    assert _state_of(active, target.change_id).state is ChangeState.APPLYING
+    crm.read_owners = FakeCrm.read_owners.__get__(crm)  # type: ignore[method-assign]  # outage over
+    sync_step(active, spec="hubspot")
+    plan_from_ledger(active, save=True)
+
+    clock.advance(seconds=active.settings.lease_seconds + 1)
+    apply_due(active)
+
+    assert _state_of(active, target.change_id).state is ChangeState.APPLIED
+    assert crm.owner_writes[target.account_id] == 1
+    assert crm.note_posts[f"territory-sync:{target.change_id}"] == 1
+
+
+def test_a_write_that_landed_before_a_lock_gets_its_note_not_a_locked_conflict(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    target = _write_lost_and_read_back_failing(active, crm)
+    crm.read_owners = FakeCrm.read_owners.__get__(crm)  # type: ignore[method-assign]
+    crm.lock(target.account_id)  # a person locks it after this service moved it
+    clock.advance(seconds=active.settings.lease_seconds + 1)
+
+    apply_due(active)
+
+    assert _state_of(active, target.change_id).state is ChangeState.APPLIED
+    assert crm.companies[target.account_id].owner_id == target.to_owner_id
+    assert crm.owner_writes[target.account_id] == 1
+    assert crm.note_posts[f"territory-sync:{target.change_id}"] == 1
