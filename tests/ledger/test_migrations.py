@@ -90,6 +90,7 @@ def test_0002_carries_a_0001_ledgers_changes_over_to_the_new_meanings(
                 row("outage", "due", 7, outage),  # claimed 7 times through an outage
                 row("applied", "applied", 1, None),
                 row("failed", "failed", 8, {"class": "TerminalError", "message": "refused"}),
+                row("note-refused", "failed", 8, {"class": "TerminalError", "message": "no"}),
             ],
         )
         connection.execute(
@@ -100,7 +101,13 @@ def test_0002_carries_a_0001_ledgers_changes_over_to_the_new_meanings(
                     "owner_id": "u2",
                     "change_id": "note-waits",
                     "written_at": now,
-                }
+                },
+                {
+                    "account_id": "A-note-refused",
+                    "owner_id": "u2",
+                    "change_id": "note-refused",
+                    "written_at": now,
+                },
             ],
         )
 
@@ -113,7 +120,10 @@ def test_0002_carries_a_0001_ledgers_changes_over_to_the_new_meanings(
         "outage": (7, 0),
         "applied": (1, 0),
         "failed": (8, 8),
+        "note-refused": (8, 8),
     }
     assert found["note-waits"].owner_written_at == now
     assert found["outage"].owner_written_at is None
+    # Its owner moved though its note was refused for good: rollback undoes it like an applied.
+    assert found["note-refused"].owner_written_at == now
     assert not found["note-waits"].replaceable  # a plan never drops it: its note follows

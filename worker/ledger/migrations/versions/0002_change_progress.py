@@ -42,11 +42,13 @@ def upgrade() -> None:
         "OR error IS NULL OR CAST(error AS TEXT) = 'null'"
     )
     # A row whose owner write-back wrote while its note was still missing waits only for its
-    # note: `written_owners` keeps which change wrote each account's owner, and when.
+    # note (or, failed, is rolled back like an applied one): `written_owners` keeps which
+    # change wrote each account's owner, and when. One found at its target without a write
+    # left no trace in 0001 and cannot be told apart.
     op.execute(
         "UPDATE changes SET owner_written_at = ("
         "SELECT w.written_at FROM written_owners w WHERE w.change_id = changes.change_id) "
-        "WHERE state IN ('due', 'applying') AND EXISTS ("
+        "WHERE state IN ('due', 'applying', 'failed') AND EXISTS ("
         "SELECT 1 FROM written_owners w WHERE w.change_id = changes.change_id)"
     )
 
