@@ -8,8 +8,9 @@ from datetime import timedelta
 from worker.context import WorkerContext
 from worker.ledger import outbox as ob
 from worker.ledger.facts import PAUSED, delete_fact, is_paused, set_fact
+from worker.ledger.mirror import owners_of
 from worker.ledger.outbox import ChangeRow
-from worker.ledger.pins import Pin, add_pins
+from worker.ledger.pins import Pin, active_pins, add_pins
 from worker.ledger.runs import Run, get_run, set_run_state
 from worker.ledger.states import REPLACEABLE_STATES, ChangeState, RunState
 from worker.planning import active_rules
@@ -61,9 +62,17 @@ def decline_run(ctx: WorkerContext, run_id: int) -> Decided:
     with ctx.ledger.write() as connection:
         count = ob.decline(connection, run_id=run_id, who=ctx.actor, now=now)
         declined = ob.select_changes(connection, run_id=run_id, state=ChangeState.DECLINED)
+        # To the owner each account has now (a person may have moved it by hand since the
+        # plan), and never in place of a pin a person's edit or a conflict set.
+        pinned = active_pins(connection, ctx.today())
+        owners = owners_of(connection, [r.account_id for r in declined])
         add_pins(
             connection,
-            [Pin(r.account_id, r.from_owner_id, "declined", until, r.change_id) for r in declined],
+            [
+                Pin(r.account_id, owners.get(r.account_id), "declined", until, r.change_id)
+                for r in declined
+                if r.account_id in owners and r.account_id not in pinned
+            ],
             now=now,
         )
         set_run_state(connection, run_id, RunState.DECLINED)

@@ -23,10 +23,11 @@ from rules.changes import change_id
 from rules.reasons import Share
 from worker.context import WorkerContext
 from worker.ledger import outbox as ob
+from worker.ledger.mirror import owners_of
 from worker.ledger.pins import Pin, add_pins
 from worker.ledger.runs import finish_run, get_run, set_run_state, start_run
 from worker.ledger.states import REPLACEABLE_STATES, ChangeState, RunKind, RunState
-from worker.ledger.tables import mirror_companies, mirror_owners
+from worker.ledger.tables import mirror_owners
 from worker.planning import active_rules
 
 ROLLBACK_REASON = "rollback"
@@ -148,7 +149,7 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
         ob.approve(connection, run_id=back_run, who=ctx.actor, now=now)
         until = today + timedelta(days=max(rules.rule.changes.respect_manual_days, 1))
         # A cancelled change is rolled back too: its account keeps the owner it has.
-        held = _owners_of(connection, [r.account_id for r in pending])
+        held = owners_of(connection, [r.account_id for r in pending])
         pinned = add_pins(
             connection,
             [Pin(r.account_id, r.from_owner_id, "rollback", until, r.change_id) for r in applied]
@@ -182,14 +183,3 @@ def _busy(run_id: int, count: int) -> RollbackError:
         f"run {run_id} has {count} change(s) being applied right now; roll back once they "
         f"finish (`territory changes --run {run_id}` shows them)"
     )
-
-
-def _owners_of(connection: sa.Connection, account_ids: list[str]) -> dict[str, str | None]:
-    """The mirror's owner of each of `account_ids`."""
-    found: dict[str, str | None] = {}
-    for start in range(0, len(account_ids), 500):
-        query = sa.select(mirror_companies.c.account_id, mirror_companies.c.owner_id).where(
-            mirror_companies.c.account_id.in_(account_ids[start : start + 500])
-        )
-        found.update({row[0]: row[1] for row in connection.execute(query)})
-    return found

@@ -115,6 +115,17 @@ def record_owner_writes(connection: sa.Connection, owners: Mapping[str, str | No
     connection.execute(statement, [{"key": a, "new_owner": o} for a, o in owners.items()])
 
 
+def owners_of(connection: sa.Connection, account_ids: list[str]) -> dict[str, str | None]:
+    """The mirror's owner of each of `account_ids`."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(account_ids), 500):
+        query = sa.select(mirror_companies.c.account_id, mirror_companies.c.owner_id).where(
+            mirror_companies.c.account_id.in_(account_ids[start : start + 500])
+        )
+        found.update({row[0]: row[1] for row in connection.execute(query)})
+    return found
+
+
 def remove_companies(connection: sa.Connection, account_ids: Iterable[str]) -> int:
     """Forget companies the CRM archived or deleted; return how many the mirror held."""
     ids = list(account_ids)
