@@ -116,6 +116,7 @@ def _cancel_moves_to_departed(
     }
     leaving.update(dict.fromkeys(inactive, date.min))  # gone already: no move to them can land
     # Every open row locked at once, in change id order, as recording a plan locks them.
+    ob.serialise_recorders(connection)
     doomed = [
         row.change_id
         for row in ob.open_changes(connection, lock=True).values()

@@ -68,6 +68,7 @@ def rollback_run(ctx: WorkerContext, run_id: int) -> RolledBack:
             raise RollbackError(f"run {run_id} was rolled back already")
         # Every open row locked at once, in change id order, as recording a plan locks them:
         # locking the run's rows first and the rest later could deadlock with a plan.
+        ob.serialise_recorders(connection)
         ob.open_changes(connection, lock=True)
         rows = ob.select_changes(connection, run_id=run_id)
         busy = [r.change_id for r in rows if r.state is ChangeState.APPLYING]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
 
+from rules.reasons import Share
 from tests.worker.conftest import Clock
 from tests.worker.fake_crm import FakeCrm
 from tests.worker.test_writeback import synced_and_planned
@@ -16,7 +19,10 @@ from worker.approvals import DecisionError, cancel_change
 from worker.context import WorkerContext
 from worker.ledger import outbox as ob
 from worker.ledger.outbox import ChangeRow, select_changes
-from worker.ledger.states import OPEN_STATES, ChangeState
+from worker.ledger.runs import start_run
+from worker.ledger.states import OPEN_STATES, ChangeState, RunKind
+from worker.planning import plan_from_ledger
+from worker.steps import sync_step
 from worker.writeback import apply_due
 
 
@@ -112,3 +118,68 @@ def test_cancelling_changes_reports_each_one_cancelled_refused_or_unknown(
             ChangeState.CANCELLED,
             ChangeState.APPLYING,
         }
+
+
+def test_two_plans_recording_at_once_never_give_an_account_two_open_changes(
+    active: WorkerContext, crm: FakeCrm
+) -> None:
+    """PostgreSQL: the second recorder waits for the first to commit and then sees its rows
+    (before, it waited on row locks, read with its old snapshot, and recorded a second open
+    change for the account the first had just given one)."""
+    if not active.ledger.is_postgresql:
+        pytest.skip("SQLite runs one writer at a time: two recorders never overlap")
+    sync_step(active, spec="hubspot", full=True)
+    plan_from_ledger(active, save=True)  # open rows exist: both recorders lock them
+    with active.ledger.read() as connection:
+        open_accounts = {r.account_id for r in select_changes(connection) if r.state in OPEN_STATES}
+    account = next(a for a in sorted(crm.companies) if a not in open_accounts)
+
+    def proposal(change_id: str, to: str) -> ob.NewChange:
+        return ob.NewChange(
+            change_id=change_id,
+            account_id=account,
+            from_owner_id=None,
+            to_owner_id=to,
+            reason="rebalance",
+            share=Share.DISCRETIONARY,
+            routing_row=None,
+            routing_line=None,
+            team=None,
+            rule_revision="r",
+            effective_date=date(2027, 1, 4),
+        )
+
+    def record(actor: str, change: ob.NewChange) -> None:
+        with active.ledger.write() as connection:
+            run = start_run(
+                connection, kind=RunKind.PLAN, actor=actor, source="ledger", now=active.now()
+            )
+            ob.record_changes(connection, run, [change], now=active.now(), cancel_unproposed=False)
+
+    first_recorded = threading.Event()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            first_recorded.wait(10)
+            record("b", proposal("b" * 24, "u2"))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with active.ledger.write() as connection:
+        run = start_run(connection, kind=RunKind.PLAN, actor="a", source="ledger", now=active.now())
+        ob.record_changes(
+            connection, run, [proposal("a" * 24, "u1")], now=active.now(), cancel_unproposed=False
+        )
+        first_recorded.set()
+        time.sleep(1.0)  # the second recorder now waits for this transaction
+    thread.join(10)
+
+    assert not errors, errors
+    with active.ledger.read() as connection:
+        open_rows = [
+            r for r in select_changes(connection, account_id=account) if r.state in OPEN_STATES
+        ]
+    assert [(r.change_id, r.to_owner_id) for r in open_rows] == [("b" * 24, "u2")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -133,6 +133,21 @@ class Recorded:
     settled: tuple[str, ...] = ()
 
 
+# The key of the one PostgreSQL advisory lock that recording a plan, a rollback or a
+# departure's cancellations hold for their transaction.
+_RECORDERS_LOCK: Final = 0x7465727269746F72  # "territor"
+
+
+def serialise_recorders(connection: sa.Connection) -> None:
+    """Take (on PostgreSQL) the lock every transaction that records or cancels open changes
+    in bulk holds until it ends, before it reads them. Row locks alone are not enough: under
+    READ COMMITTED a recorder that waited on a row lock reads with its old snapshot, misses
+    the rows the other one inserted, and could give an account a second open change. SQLite
+    runs one writer at a time already. Re-entrant within a transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_RECORDERS_LOCK)))
+
+
 def open_changes(connection: sa.Connection, *, lock: bool = False) -> dict[str, ChangeRow]:
     """The open change per account (at most one); `lock`: held until the transaction ends, so
     no claim takes one of them meanwhile (PostgreSQL; SQLite's writer holds the database)."""
@@ -187,6 +202,7 @@ def record_changes(
     supersedes) has meanwhile reached a final state (applied by a worker, declined, cancelled)
     is not recorded (`settled`): its picture of the account is out of date.
     """
+    serialise_recorders(connection)
     # Locked: a row a worker claimed after this read would get a second open change beside it.
     current = open_changes(connection, lock=True)
     finished = _finished_ids(
