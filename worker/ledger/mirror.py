@@ -66,7 +66,11 @@ def store_companies(
         # Only the listed columns as parameters: SQLAlchemy sets every parameter named like a
         # column, so the whole row would overwrite first_seen_at.
         connection.execute(
-            statement, [{"key": r["account_id"], **{c: r[c] for c in columns}} for r in old]
+            statement,
+            [
+                {"key": r["account_id"], **{c: r[c] for c in columns}}
+                for r in sorted(old, key=lambda r: str(r["account_id"]))
+            ],
         )
     if new:
         connection.execute(sa.insert(mirror_companies), new)
@@ -112,7 +116,9 @@ def record_owner_writes(connection: sa.Connection, owners: Mapping[str, str | No
         .where(mirror_companies.c.account_id == sa.bindparam("key"))
         .values(owner_id=sa.bindparam("new_owner"))
     )
-    connection.execute(statement, [{"key": a, "new_owner": o} for a, o in owners.items()])
+    # In account order, as a sync's pages store them: two transactions updating the same
+    # rows in different orders can deadlock on PostgreSQL.
+    connection.execute(statement, [{"key": a, "new_owner": owners[a]} for a in sorted(owners)])
 
 
 def owners_of(connection: sa.Connection, account_ids: list[str]) -> dict[str, str | None]:

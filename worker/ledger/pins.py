@@ -30,6 +30,7 @@ class Pin:
 
 def add_pins(connection: sa.Connection, new: Iterable[Pin], *, now: datetime) -> int:
     """Pin accounts (a later pin of an account replaces its earlier one); return how many."""
+    wanted = sorted(new, key=lambda p: p.account_id)  # account order, as every writer goes
     rows = [
         {
             "account_id": p.account_id,
@@ -39,11 +40,11 @@ def add_pins(connection: sa.Connection, new: Iterable[Pin], *, now: datetime) ->
             "change_id": p.change_id,
             "created_at": now,
         }
-        for p in new
+        for p in wanted
     ]
     if not rows:
         return 0
-    ids = [r["account_id"] for r in rows]
+    ids = [p.account_id for p in wanted]
     for start in range(0, len(ids), 500):
         connection.execute(sa.delete(pins).where(pins.c.account_id.in_(ids[start : start + 500])))
     connection.execute(sa.insert(pins), rows)
@@ -65,7 +66,7 @@ def record_written(
     """Remember the owner this service set per account: {account: (owner, change id)}."""
     if not written:
         return
-    ids = list(written)
+    ids = sorted(written)  # account order, as every writer takes rows
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         connection.execute(sa.delete(written_owners).where(written_owners.c.account_id.in_(chunk)))
