@@ -6,9 +6,12 @@ with HubSpot-defined type 190 (note to company), and owned by the integration: n
 `objectWriteTraceId`, which lets HubSpot report a failed note on its own (207) and tells which
 answer belongs to which note.
 
+A batch HubSpot refuses with a 400 (one invalid input; nothing created) is split in halves and
+sent again until the invalid note fails alone.
+
 A create is never sent blindly twice. When the answer is lost (a dropped connection or a 5xx
-after the request went out) the run stops, and every note of that call is `unknown`: the
-caller looks for the marker with `find` before posting again. `find` reads the company's note
+after the request went out) the run stops, and every note of that call is `unknown`: the caller
+looks for the marker with `find` before posting again. `find` reads the company's note
 associations and then the notes (a batch read), never the search, which lags behind creates.
 """
 
@@ -61,7 +64,19 @@ class NoteStore:
                 replay=Replay.CREATE,
             )
         except ConnectorError as error:
-            run.stop(error, batch)
+            # A 400 refuses the whole batch for one invalid input (a note on a company deleted
+            # since) and creates nothing: halves are sent again until it fails on its own, as
+            # owner writes do; anything else stops the run.
+            if error.status != 400 or error.may_have_run:
+                run.stop(error, batch)
+            if len(batch) == 1:
+                run.fail_call(batch[0], error)
+                return
+            run.sent(batch, error.attempts)
+            middle = len(batch) // 2
+            self._create(batch[:middle], notes, run)
+            self._create(batch[middle:], notes, run)
+            return
         run.sent(batch, reply.attempts)
         created = {
             str(r.get("objectWriteTraceId")): str(r["id"]) for r in reply.body.get("results") or []

@@ -572,3 +572,22 @@ def test_an_activity_whose_body_carries_our_marker_is_not_a_reps_touch(
     assert list(connector.iter_owner_activity([account])) == sorted(
         (a, o, t) for (a, o), t in expected.items() if a == account
     )
+
+
+def test_one_note_on_a_company_gone_since_fails_alone_and_the_rest_are_created(
+    sandbox: RunningSandbox,
+) -> None:
+    """HubSpot refuses a whole batch create with a 400 for one invalid input: the batch is
+    halved until that note fails on its own (before, the whole batch stopped the apply, and
+    every later apply stalled on the same batch)."""
+    notes = [make_note(str(1000000001 + i), f"{i + 0x100:024x}") for i in range(16)]
+    notes[11] = make_note("9999999999", f"{0x999:024x}")  # no such company
+    results = connect(sandbox).post_notes(notes)
+
+    assert [r.ok for r in results] == [i != 11 for i in range(16)]
+    error = results[11].error
+    assert isinstance(error, TerminalError)
+    assert error.status == 400
+    created = stats(sandbox)["notes_by_marker"]
+    assert created == {n.marker: 1 for i, n in enumerate(notes) if i != 11}
+    assert requests_to(sandbox, "hubspot.notes.batch_create") <= 2 * 4 + 1
