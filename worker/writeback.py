@@ -727,6 +727,12 @@ class _Job:
             )
         with self.ctx.ledger.write() as connection:
             lost = set(ob.finish(connection, token, outcomes, now=now))
+            ob.record_errors(
+                connection,
+                token,
+                {i: v.error for i, v in verdicts.items() if v.unsettled and v.error is not None},
+                now=now,
+            )
             kept = [n for n in notes if n["change_id"] not in lost]
             if kept:
                 done = set(

@@ -677,7 +677,10 @@ def test_a_lost_write_stays_protected_while_the_outage_outlasts_its_lease(
     target = _write_lost_and_read_back_failing(active, crm)
     clock.advance(seconds=active.settings.lease_seconds + 1)
     apply_due(active)  # the reconciler's claim: its owner read fails too
-    assert _state_of(active, target.change_id).state is ChangeState.APPLYING
+    held = _state_of(active, target.change_id)
+    assert held.state is ChangeState.APPLYING
+    assert held.error is not None  # `territory changes` says why it waits
+    assert held.error["status"] == 503
     crm.read_owners = FakeCrm.read_owners.__get__(crm)  # type: ignore[method-assign]  # outage over
     sync_step(active, spec="hubspot")
     plan_from_ledger(active, save=True)

@@ -559,6 +559,25 @@ def finish(
     return [i for i in ids if i not in held]
 
 
+def record_errors(
+    connection: sa.Connection, worker: str, errors: Mapping[str, dict[str, Any]], *, now: datetime
+) -> None:
+    """Store the last error of rows `worker` still holds and leaves `applying` under their
+    lease (state and lease untouched), so `territory changes` says why they wait."""
+    if not errors:
+        return
+    connection.execute(
+        sa.update(changes)
+        .where(
+            changes.c.change_id == sa.bindparam("errored_id"),
+            changes.c.state == ChangeState.APPLYING,
+            changes.c.claimed_by == worker,
+        )
+        .values(error=sa.bindparam("errored", type_=changes.c.error.type), updated_at=now),
+        [{"errored_id": i, "errored": e} for i, e in sorted(errors.items())],
+    )
+
+
 def extend_lease(
     connection: sa.Connection, worker: str, change_ids: Sequence[str], *, until: datetime
 ) -> set[str]:
