@@ -7,7 +7,7 @@ carries them all) is kept in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
 from connectors.base import WriteOutcome, WriteResult
@@ -78,6 +78,23 @@ class BatchedWrite:
         """The one-input call carrying `position` failed with `error` without stopping the run."""
         self.sent([position], error.attempts)
         self.settle(position, WriteOutcome.after(error), error=error, record_id=record_id)
+
+    def halve_refused(
+        self, error: ConnectorError, batch: list[int], send: Callable[[list[int]], None]
+    ) -> None:
+        """The call carrying `batch` failed with `error`. A 400 refuses a whole HubSpot batch
+        for one invalid input and applies nothing: each half is sent again with `send`, until
+        the invalid inputs fail alone (k bad inputs in n cost about 2·k·log2(n) more calls).
+        Any other failure stops the run."""
+        if error.status != 400:
+            self.stop(error, batch)
+        if len(batch) == 1:
+            self.fail_call(batch[0], error)
+            return
+        self.sent(batch, error.attempts)
+        middle = len(batch) // 2
+        send(batch[:middle])
+        send(batch[middle:])
 
     def stop(
         self,

@@ -64,18 +64,8 @@ class NoteStore:
                 replay=Replay.CREATE,
             )
         except ConnectorError as error:
-            # A 400 refuses the whole batch for one invalid input (a note on a company deleted
-            # since) and creates nothing: halves are sent again until it fails on its own, as
-            # owner writes do; anything else stops the run.
-            if error.status != 400 or error.may_have_run:
-                run.stop(error, batch)
-            if len(batch) == 1:
-                run.fail_call(batch[0], error)
-                return
-            run.sent(batch, error.attempts)
-            middle = len(batch) // 2
-            self._create(batch[:middle], notes, run)
-            self._create(batch[middle:], notes, run)
+            # One invalid input (a note on a company deleted since): as owner writes do.
+            run.halve_refused(error, batch, lambda half: self._create(half, notes, run))
             return
         run.sent(batch, reply.attempts)
         created = {

@@ -63,15 +63,7 @@ class OwnerWriter:
                 replay=Replay.UPDATE,
             )
         except ConnectorError as error:
-            if error.status != 400:
-                run.stop(error, batch)
-            if len(batch) == 1:
-                run.fail_call(batch[0], error)
-                return
-            run.sent(batch, error.attempts)
-            middle = len(batch) // 2
-            self._send(batch[:middle], inputs, run)
-            self._send(batch[middle:], inputs, run)
+            run.halve_refused(error, batch, lambda half: self._send(half, inputs, run))
             return
         run.sent(batch, reply.attempts)
         _settle(batch, inputs, reply.body, run)
