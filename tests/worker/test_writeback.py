@@ -28,6 +28,13 @@ def states(ctx: WorkerContext) -> Counter[str]:
         return Counter(str(r.state) for r in select_changes(connection))
 
 
+def _state_of(active: WorkerContext, change_id: str) -> ob.ChangeRow:
+    """One change as the ledger holds it now."""
+    with active.ledger.read() as connection:
+        (row,) = [r for r in select_changes(connection) if r.change_id == change_id]
+    return row
+
+
 def synced_and_planned(ctx: WorkerContext) -> int:
     sync_step(ctx, spec="hubspot", full=True)
     run = plan_from_ledger(ctx, save=True)
@@ -83,8 +90,7 @@ def test_a_write_whose_answer_was_lost_is_read_back_not_written_again(
     crm.drop_after_write.add(target.account_id)
     apply_due(active)
     assert crm.owner_writes[target.account_id] == 1
-    with active.ledger.read() as connection:
-        (row,) = [r for r in select_changes(connection) if r.change_id == target.change_id]
+    row = _state_of(active, target.change_id)
     assert row.state is ChangeState.APPLIED
 
 
@@ -328,8 +334,7 @@ def test_cancel_refuses_a_change_whose_owner_is_written_and_whose_note_waits(
         waiting = select_changes(connection, state=ChangeState.DUE)[0]
     with pytest.raises(DecisionError, match=r"owner was written.*amendment note"):
         cancel_change(active, waiting.change_id)
-    with active.ledger.read() as connection:
-        (row,) = [r for r in select_changes(connection) if r.change_id == waiting.change_id]
+    row = _state_of(active, waiting.change_id)
     assert row.state is ChangeState.DUE
 
 
@@ -460,11 +465,10 @@ def test_an_owner_written_whose_note_waits_is_never_written_again_over_a_hand_ed
     assert "after this change wrote it" in after.error["message"]
 
 
-def test_a_write_whose_answer_was_lost_and_could_not_be_read_back_waits_for_its_lease(
-    active: WorkerContext, crm: FakeCrm, clock: Clock
-) -> None:
-    synced_and_planned(active)
-    clock.advance(days=60)
+def _write_lost_and_read_back_failing(active: WorkerContext, crm: FakeCrm) -> ob.ChangeRow:
+    """A change whose write lands but whose answer is lost, and whose read-back fails: the
+    apply leaves it `applying`. Returns the change; owner reads keep failing until
+    `del crm.read_owners`."""
     with active.ledger.read() as connection:
         target = next(r for r in select_changes(connection) if r.to_owner_id)
     crm.drop_after_write.add(target.account_id)
@@ -479,19 +483,26 @@ def test_a_write_whose_answer_was_lost_and_could_not_be_read_back_waits_for_its_
 
     crm.read_owners = read_back_fails  # type: ignore[method-assign]
     apply_due(active)
-    crm.read_owners = read  # type: ignore[method-assign]
+    return target
+
+
+def test_a_write_whose_answer_was_lost_and_could_not_be_read_back_waits_for_its_lease(
+    active: WorkerContext, crm: FakeCrm, clock: Clock
+) -> None:
+    synced_and_planned(active)
+    clock.advance(days=60)
+    target = _write_lost_and_read_back_failing(active, crm)
+    del crm.read_owners  # the CRM answers reads again
     # The write landed; neither a sync nor a plan before the lease ends may drop the change.
     sync_step(active, spec="hubspot")
     plan_from_ledger(active, save=True)
-    with active.ledger.read() as connection:
-        (held,) = [r for r in select_changes(connection) if r.change_id == target.change_id]
+    held = _state_of(active, target.change_id)
     assert held.state is ChangeState.APPLYING
 
     clock.advance(seconds=active.settings.lease_seconds + 1)
     apply_due(active)
 
-    with active.ledger.read() as connection:
-        (done,) = [r for r in select_changes(connection) if r.change_id == target.change_id]
+    done = _state_of(active, target.change_id)
     assert done.state is ChangeState.APPLIED
     assert crm.owner_writes[target.account_id] == 1
     assert crm.note_posts[f"territory-sync:{target.change_id}"] == 1
@@ -633,38 +644,11 @@ def test_a_record_the_crm_keeps_refusing_for_a_while_fails_after_max_attempts(
     for _ in range(active.settings.max_attempts):
         apply_due(active)
 
-    with active.ledger.read() as connection:
-        (row,) = [r for r in select_changes(connection) if r.change_id == stuck.change_id]
+    row = _state_of(active, stuck.change_id)
     assert (row.state, row.attempts) == (ChangeState.FAILED, active.settings.max_attempts)
     assert row.error is not None
     assert row.error["code"] == "UNABLE_TO_LOCK_ROW"
     assert states(active)["applied"] == sum(states(active).values()) - 1
-
-
-def _write_lost_and_read_back_failing(active: WorkerContext, crm: FakeCrm) -> ob.ChangeRow:
-    """A change whose write lands but whose answer is lost, and whose read-back fails: the
-    apply leaves it `applying`. Returns the change; the CRM reads owners again afterwards."""
-    with active.ledger.read() as connection:
-        target = next(r for r in select_changes(connection) if r.to_owner_id)
-    crm.drop_after_write.add(target.account_id)
-    read = crm.read_owners
-    reads = Counter[str]()
-
-    def read_back_fails(account_ids: Sequence[str]) -> dict[str, str | None]:
-        reads["n"] += 1
-        if reads["n"] >= 2:
-            raise TransientError("service unavailable", status=503)
-        return read(account_ids)
-
-    crm.read_owners = read_back_fails  # type: ignore[method-assign]
-    apply_due(active)
-    return target
-
-
-def _state_of(active: WorkerContext, change_id: str) -> ob.ChangeRow:
-    with active.ledger.read() as connection:
-        (row,) = [r for r in select_changes(connection) if r.change_id == change_id]
-    return row
 
 
 def test_a_lost_write_stays_protected_while_the_outage_outlasts_its_lease(
@@ -681,7 +665,7 @@ def test_a_lost_write_stays_protected_while_the_outage_outlasts_its_lease(
     assert held.state is ChangeState.APPLYING
     assert held.error is not None  # `territory changes` says why it waits
     assert held.error["status"] == 503
-    crm.read_owners = FakeCrm.read_owners.__get__(crm)  # type: ignore[method-assign]  # outage over
+    del crm.read_owners  # the outage is over
     sync_step(active, spec="hubspot")
     plan_from_ledger(active, save=True)
 
@@ -699,7 +683,7 @@ def test_a_write_that_landed_before_a_lock_gets_its_note_not_a_locked_conflict(
     synced_and_planned(active)
     clock.advance(days=60)
     target = _write_lost_and_read_back_failing(active, crm)
-    crm.read_owners = FakeCrm.read_owners.__get__(crm)  # type: ignore[method-assign]
+    del crm.read_owners  # the CRM answers reads again
     crm.lock(target.account_id)  # a person locks it after this service moved it
     clock.advance(seconds=active.settings.lease_seconds + 1)
 
